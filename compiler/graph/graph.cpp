@@ -1,0 +1,73 @@
+#include "graph/graph.h"
+
+#include <fmt/format.h>
+
+namespace netc {
+
+std::string SourceLoc::format(const std::string& message) const {
+  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+}
+
+void fail_at(const SourceLoc& loc, const std::string& message) { throw InputError(loc.format(message)); }
+
+std::string Shape::str() const {
+  if (flat) return std::to_string(c);
+  return fmt::format("{} x {} x {}", c, h, w);
+}
+
+std::vector<int64_t> Shape::dims() const {
+  if (flat) return {c};
+  return {c, h, w};
+}
+
+int64_t Layer::int_attr(const std::string& name, int64_t dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.i;
+}
+
+HW Layer::pair_attr(const std::string& name, HW dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.pair;
+}
+
+double Layer::float_attr(const std::string& name, double dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.f;
+}
+
+bool Layer::bool_attr(const std::string& name, bool dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.b;
+}
+
+const SourceLoc& Layer::loc_of(const std::string& attr) const {
+  auto it = attrs.find(attr);
+  return it == attrs.end() ? loc : it->second.loc;
+}
+
+int64_t ParamSpec::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+int64_t Graph::param_count() const {
+  int64_t n = 0;
+  for (const ParamSpec& p : params) n += p.size();
+  return n;
+}
+
+int64_t Graph::layer_param_count(int layer) const {
+  int64_t n = 0;
+  for (const ParamSpec& p : params)
+    if (p.layer == layer) n += p.size();
+  return n;
+}
+
+int Graph::find_layer(const std::string& name) const {
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace netc

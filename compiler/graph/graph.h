@@ -1,0 +1,140 @@
+// The typed graph IR: what a validated YAML graph file becomes.
+// Halide-free on purpose: the command line, the front end and the tests use it
+// without paying for Halide.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace netc {
+
+// A problem with something the user gave us (graph, flag, data or weights file).
+// The CLI maps it to exit code 2. The message is complete, e.g.
+// "graphs/a.yaml:12:5: layer 'fc1': ...".
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SourceLoc {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+
+  // "file:line:column: message"
+  std::string format(const std::string& message) const;
+};
+
+// Throws InputError located at `loc`.
+[[noreturn]] void fail_at(const SourceLoc& loc, const std::string& message);
+
+// The output of a layer: an image C x H x W, or a flat vector of `c` features
+// (then h == w == 1).
+struct Shape {
+  int64_t c = 0, h = 1, w = 1;
+  bool flat = false;
+
+  int64_t size() const { return c * h * w; }
+  bool operator==(const Shape& o) const { return c == o.c && h == o.h && w == o.w && flat == o.flat; }
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+  // "16 x 28 x 28" or "512"
+  std::string str() const;
+  // [C, H, W] or [features]
+  std::vector<int64_t> dims() const;
+};
+
+struct HW {
+  int64_t h = 0, w = 0;
+  bool operator==(const HW& o) const { return h == o.h && w == o.w; }
+};
+
+// One attribute value as written in the file, with where it was written.
+struct AttrValue {
+  enum class Kind { Int, Pair, Float, Bool, String } kind = Kind::Int;
+  int64_t i = 0;          // Int
+  HW pair;                // Pair (an Int is also readable as a pair)
+  double f = 0;           // Float (an Int is also readable as a float)
+  bool b = false;         // Bool
+  std::string s;          // String (e.g. padding: same)
+  SourceLoc loc;
+};
+
+struct Layer {
+  std::string name;
+  std::string op;             // "conv2d", "relu", ...
+  SourceLoc loc;              // the layer's map
+  SourceLoc op_loc;           // its `op:` value
+  std::vector<int> inputs;    // indices into Graph::layers; kGraphInput for the graph input
+  SourceLoc inputs_loc;       // its `input:` value, or the layer when implicit
+  std::map<std::string, AttrValue> attrs;  // the op's attributes, as given (no defaults)
+  Shape output;               // filled by shape inference
+
+  static constexpr int kGraphInput = -1;
+
+  bool has(const std::string& attr) const { return attrs.count(attr) != 0; }
+  const AttrValue& attr(const std::string& name) const { return attrs.at(name); }
+  // Value or default, for the scalar kinds.
+  int64_t int_attr(const std::string& name, int64_t dflt) const;
+  HW pair_attr(const std::string& name, HW dflt) const;
+  double float_attr(const std::string& name, double dflt) const;
+  bool bool_attr(const std::string& name, bool dflt) const;
+  // Where to point an error about `attr`: the attribute if given, else the layer.
+  const SourceLoc& loc_of(const std::string& attr) const;
+};
+
+// A trainable tensor owned by a layer, in PyTorch's layout.
+struct ParamSpec {
+  std::string name;             // "<layer>.weight" / "<layer>.bias"
+  std::vector<int64_t> shape;   // PyTorch order, e.g. [O, I, kh, kw]
+  int layer = 0;                // owning layer index
+  int64_t fan_in = 1;           // PyTorch default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+
+  int64_t size() const;
+};
+
+struct OptimizerConfig {
+  std::string type = "sgd";
+  double lr = 0.01;
+  double momentum = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
+struct TrainConfig {
+  std::string dataset = "mnist";  // mnist, fashion-mnist, or a folder
+  int64_t batch_size = 100;
+  int64_t iterations = 3000;
+  int64_t eval_every = 500;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  OptimizerConfig optimizer;
+};
+
+struct Graph {
+  std::string file;        // path as given
+  std::string name;
+  std::string description;
+  Shape input;             // the image C x H x W
+  std::vector<Layer> layers;
+  int output = 0;          // index of the logits layer
+  std::string loss = "cross_entropy";
+  TrainConfig train;
+  std::vector<ParamSpec> params;  // in layer order, weight before bias
+
+  int64_t num_classes() const { return layers[output].output.size(); }
+  int64_t param_count() const;
+  int64_t layer_param_count(int layer) const;
+  int find_layer(const std::string& name) const;  // -1 if absent
+};
+
+// Reads, validates and shape-checks a graph file. Throws InputError with
+// FILE:LINE:COLUMN for every problem in it.
+Graph load_graph(const std::string& path);
+// The same from text already in memory; `file` names it in messages.
+Graph parse_graph(const std::string& text, const std::string& file);
+
+}  // namespace netc

@@ -1,0 +1,246 @@
+#include "lower/pipeline.h"
+
+#include <fmt/format.h>
+
+#include "ops/losses.h"
+
+namespace netc {
+namespace {
+
+using Halide::Func;
+using Halide::ImageParam;
+
+// Halide's dimensions of a tensor of PyTorch shape `shape`: the same memory,
+// dimension 0 innermost.
+std::vector<int64_t> halide_extents(const std::vector<int64_t>& shape) {
+  return std::vector<int64_t>(shape.rbegin(), shape.rend());
+}
+
+// An input buffer of static, dense shape: fixed extents and strides let
+// Halide unroll, vectorize and address without run-time checks.
+ImageParam static_input(Halide::Type type, const std::string& name, const std::vector<int64_t>& extents) {
+  ImageParam p(type, int(extents.size()), name);
+  int64_t stride = 1;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    p.dim(int(d)).set_bounds(0, int(extents[d])).set_stride(int(stride));
+    stride *= extents[d];
+  }
+  return p;
+}
+
+// The same promise for an output.
+void bound_output(Func f, const std::vector<int64_t>& extents) {
+  int64_t stride = 1;
+  for (size_t d = 0; d < extents.size(); ++d) {
+    f.bound(f.args()[d], 0, int(extents[d]));
+    f.output_buffer().dim(int(d)).set_bounds(0, int(extents[d])).set_stride(int(stride));
+    stride *= extents[d];
+  }
+}
+
+// A copy of `f` as a Func of its own: a pipeline output must be defined in the
+// pipeline (not be one of its inputs) and must not be an output twice.
+Func output_copy(const Func& f, const std::string& name, size_t dims) {
+  std::vector<Halide::Var> args;
+  for (size_t d = 0; d < dims; ++d) args.push_back(Halide::Var("d" + std::to_string(d)));
+  Func out(name);
+  out(args) = f(args);
+  return out;
+}
+
+// The suffix of a parameter's name: "weight" for "cnn1.weight".
+std::string param_role(const ParamSpec& p, const Graph& graph) {
+  return p.name.substr(graph.layers[p.layer].name.size() + 1);
+}
+
+// The forward and backward lowering of a whole graph.
+class GraphLowering {
+ public:
+  GraphLowering(const Graph& graph, int64_t batch)
+      : graph_(graph),
+        batch_(batch),
+        images_(static_input(Halide::Float(32), "images", extents_of(graph.input, batch))),
+        labels_(static_input(Halide::Int(32), "labels", {batch})) {
+    for (size_t k = 0; k < graph.params.size(); ++k)
+      params_.push_back(static_input(Halide::Float(32), "param_" + std::to_string(k),
+                                     halide_extents(graph.params[k].shape)));
+    if (!graph.layers[graph.output].output.flat)
+      fail_at(graph.layers[graph.output].loc,
+              fmt::format("layer '{}': the output layer must give a vector of class scores (add a flatten and a "
+                          "linear layer), not an image {}",
+                          graph.layers[graph.output].name, graph.layers[graph.output].output.str()));
+  }
+
+  void forward() {
+    for (size_t li = 0; li < graph_.layers.size(); ++li) {
+      const Layer& layer = graph_.layers[li];
+      std::vector<Shape> in_shapes;
+      for (int in : layer.inputs) in_shapes.push_back(in == Layer::kGraphInput ? graph_.input : graph_.layers[in].output);
+      auto l = std::make_unique<LayerLowering>(layer, in_shapes, batch_, Halide::Float(32), stages_);
+      for (int in : layer.inputs) l->inputs.push_back(in == Layer::kGraphInput ? Func(images_) : layers_[in]->output);
+      for (size_t k = 0; k < graph_.params.size(); ++k)
+        if (graph_.params[k].layer == int(li)) l->params[param_role(graph_.params[k], graph_)] = Func(params_[k]);
+      find_op(layer.op)->forward(*l);
+      layers_.push_back(std::move(l));
+    }
+  }
+
+  // The gradient of every parameter from the logits' gradient; undefined for
+  // parameters that do not influence the output.
+  std::vector<Func> backward(const Func& grad_logits) {
+    std::vector<bool> needs_grad = layers_needing_grad();
+    std::vector<std::vector<Func>> contributions(graph_.layers.size());
+    contributions[graph_.output].push_back(grad_logits);
+    std::vector<Func> param_grads(graph_.params.size());
+    for (size_t li = graph_.layers.size(); li-- > 0;) {
+      if (contributions[li].empty() || !needs_grad[li]) continue;
+      LayerLowering& l = *layers_[li];
+      l.grad_output = sum_of(contributions[li], l);
+      for (size_t k = 0; k < l.layer.inputs.size(); ++k) {
+        int in = l.layer.inputs[k];
+        l.input_needs_grad[k] = in != Layer::kGraphInput && needs_grad[in];
+      }
+      find_op(l.layer.op)->adjoint(l);
+      for (size_t k = 0; k < l.layer.inputs.size(); ++k)
+        if (l.input_needs_grad[k]) contributions[l.layer.inputs[k]].push_back(l.grad_inputs[k]);
+      for (size_t k = 0; k < graph_.params.size(); ++k)
+        if (graph_.params[k].layer == int(li)) param_grads[k] = l.grad_params.at(param_role(graph_.params[k], graph_));
+    }
+    return param_grads;
+  }
+
+  Func logits() const { return layers_[graph_.output]->output; }
+  const ImageParam& images() const { return images_; }
+  const ImageParam& labels() const { return labels_; }
+  const std::vector<ImageParam>& params() const { return params_; }
+  StageTable& stages() { return stages_; }
+
+ private:
+  // Like PyTorch's requires_grad: a layer's output needs a gradient when the
+  // layer or anything before it has parameters.
+  std::vector<bool> layers_needing_grad() const {
+    std::vector<bool> needs(graph_.layers.size(), false);
+    for (const ParamSpec& p : graph_.params) needs[p.layer] = true;
+    for (size_t li = 0; li < graph_.layers.size(); ++li)
+      for (int in : graph_.layers[li].inputs)
+        if (in != Layer::kGraphInput && needs[in]) needs[li] = true;
+    return needs;
+  }
+
+  // The gradient of a layer's output consumed by several layers is the sum of
+  // what each consumer sends back.
+  Func sum_of(const std::vector<Func>& grads, LayerLowering& l) {
+    if (grads.size() == 1) return grads[0];
+    auto args = l.output_vars();
+    Halide::Expr sum = grads[0](args);
+    for (size_t k = 1; k < grads.size(); ++k) sum += grads[k](args);
+    Func total = l.output_stage("grad_sum");
+    total(args) = sum;
+    return total;
+  }
+
+  const Graph& graph_;
+  const int64_t batch_;
+  ImageParam images_, labels_;
+  std::vector<ImageParam> params_;
+  std::vector<std::unique_ptr<LayerLowering>> layers_;
+  StageTable stages_;
+};
+
+std::string symbol(const Graph& graph, const std::string& what) { return "netc_" + graph.name + "_" + what; }
+
+}  // namespace
+
+LoweredPipeline lower_train_step(const Graph& graph, int64_t batch) {
+  GraphLowering g(graph, batch);
+  g.forward();
+  CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
+  std::vector<Func> grads = g.backward(ce.grad_logits);
+
+  Halide::Param<float> lr("lr"), momentum("momentum"), weight_decay("weight_decay");
+  Halide::Param<bool> nesterov("nesterov");
+  SgdHyper hyper{lr, momentum, weight_decay, nesterov};
+
+  LoweredPipeline p;
+  p.function_name = symbol(graph, "train_step");
+  p.arguments = {g.images(), g.labels(), lr, momentum, weight_decay, nesterov};
+  p.outputs.push_back(ce.loss);
+  for (size_t k = 0; k < graph.params.size(); ++k) {
+    const ParamSpec& spec = graph.params[k];
+    std::vector<int64_t> extents = halide_extents(spec.shape);
+    ImageParam buf = static_input(Halide::Float(32), "momentum_" + std::to_string(k), extents);
+    p.arguments.push_back(g.params()[k]);
+    p.arguments.push_back(buf);
+    Func param_out, momentum_out;
+    if (grads[k].defined()) {
+      SgdUpdate u = lower_sgd(spec.name, Func(g.params()[k]), grads[k], Func(buf), hyper, extents, g.stages());
+      param_out = u.param;
+      momentum_out = u.momentum;
+    } else {  // no gradient: PyTorch's SGD leaves the parameter alone
+      param_out = output_copy(Func(g.params()[k]), "param_" + std::to_string(k) + "_unchanged", extents.size());
+      momentum_out = output_copy(Func(buf), "momentum_" + std::to_string(k) + "_unchanged", extents.size());
+    }
+    bound_output(param_out, extents);
+    bound_output(momentum_out, extents);
+    p.outputs.push_back(param_out);
+    p.outputs.push_back(momentum_out);
+  }
+  p.pipeline = Halide::Pipeline(p.outputs);
+  p.stages = std::move(g.stages());
+  return p;
+}
+
+LoweredPipeline lower_inference(const Graph& graph, int64_t batch) {
+  GraphLowering g(graph, batch);
+  g.forward();
+  CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
+
+  LoweredPipeline p;
+  p.function_name = symbol(graph, "inference");
+  p.arguments = {g.images(), g.labels()};
+  for (const ImageParam& param : g.params()) p.arguments.push_back(param);
+  Func logits = output_copy(g.logits(), "logits", 2);
+  bound_output(logits, {graph.num_classes(), batch});
+  bound_output(ce.losses, {batch});
+  p.outputs = {logits, ce.losses};
+  p.pipeline = Halide::Pipeline(p.outputs);
+  p.stages = std::move(g.stages());
+  return p;
+}
+
+LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_shapes, int64_t batch,
+                            Halide::Type type) {
+  LoweredPipeline p;
+  p.function_name = "netc_layer_" + layer.name;
+  LayerLowering l(layer, in_shapes, batch, type, p.stages);
+  for (size_t k = 0; k < in_shapes.size(); ++k) {
+    ImageParam x = static_input(type, "x" + std::to_string(k), extents_of(in_shapes[k], batch));
+    l.inputs.push_back(Func(x));
+    p.arguments.push_back(x);
+  }
+  std::vector<InputInfo> infos;
+  for (const Shape& s : in_shapes) infos.push_back({"x", s, s.str()});
+  std::vector<std::string> roles;
+  for (const ParamSpec& spec : find_op(layer.op)->params(layer, infos)) {
+    std::string role = spec.name.substr(layer.name.size() + 1);
+    ImageParam w = static_input(type, role, halide_extents(spec.shape));
+    l.params[role] = Func(w);
+    p.arguments.push_back(w);
+    roles.push_back(role);
+  }
+  find_op(layer.op)->forward(l);
+  ImageParam gy = static_input(type, "gy", extents_of(l.out_shape, batch));
+  p.arguments.push_back(gy);
+  l.grad_output = Func(gy);
+  find_op(layer.op)->adjoint(l);
+
+  p.outputs.push_back(output_copy(l.output, "y", extents_of(l.out_shape, batch).size()));
+  for (size_t k = 0; k < in_shapes.size(); ++k)
+    p.outputs.push_back(output_copy(l.grad_inputs[k], "gx" + std::to_string(k), extents_of(in_shapes[k], batch).size()));
+  for (const std::string& role : roles)
+    p.outputs.push_back(output_copy(l.grad_params.at(role), "g" + role, l.grad_params.at(role).dimensions()));
+  p.pipeline = Halide::Pipeline(p.outputs);
+  return p;
+}
+
+}  // namespace netc

@@ -1,0 +1,44 @@
+// Lowers a validated graph into Halide pipelines: THE ALGORITHM only. The
+// schedule is applied afterwards, by compiler/schedule/, through the stage
+// table.
+//
+// Calling conventions (the runtime relies on these, through the manifest):
+//
+// train step, inputs:  images (x, y, c, n) f32, labels (n) i32,
+//                      lr, momentum, weight_decay (f32 scalars), nesterov (bool),
+//                      then for each parameter k in Graph::params order:
+//                      param_k, momentum_k (Halide dims = PyTorch's reversed)
+//             outputs: loss (0-dim f32, mean over the batch),
+//                      then for each k: param_k_out, momentum_k_out
+// inference,  inputs:  images, labels, then param_k for each k
+//             outputs: logits (classes, n), losses (n): each image's loss
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lower/lowering.h"
+
+namespace netc {
+
+struct LoweredPipeline {
+  std::string function_name;               // C symbol of the compiled pipeline
+  Halide::Pipeline pipeline;
+  std::vector<Halide::Argument> arguments; // the inputs, in call order
+  std::vector<Halide::Func> outputs;       // in call order after the inputs
+  StageTable stages;
+};
+
+// Forward, softmax cross-entropy, hand-written adjoints and PyTorch's SGD
+// update, for a fixed batch size.
+LoweredPipeline lower_train_step(const Graph& graph, int64_t batch);
+// Forward with logits and each image's loss, for a fixed batch size.
+LoweredPipeline lower_inference(const Graph& graph, int64_t batch);
+
+// One layer alone, for op tests: inputs x0.., the layer's parameters
+// ("weight", "bias"), and the output's gradient gy; outputs y, then the
+// gradient of every input, then of every parameter (weight, bias).
+LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_shapes, int64_t batch,
+                            Halide::Type type);
+
+}  // namespace netc

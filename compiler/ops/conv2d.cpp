@@ -1,0 +1,112 @@
+// conv2d: PyTorch's Conv2d (cross-correlation), weight [O, I, kh, kw].
+#include <fmt/format.h>
+
+#include "lower/lowering.h"
+#include "ops/window.h"
+
+namespace netc {
+namespace {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+
+class Conv2d : public Op {
+ public:
+  std::string name() const override { return "conv2d"; }
+
+  std::vector<AttrSpec> attributes() const override {
+    return {{"out_channels", AttrKind::PositiveInt, true},
+            {"kernel_size", AttrKind::Pair, true},
+            {"stride", AttrKind::Pair},
+            {"padding", AttrKind::Padding},
+            {"bias", AttrKind::Bool}};
+  }
+
+  Shape infer_shape(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
+    require_image(layer, inputs[0]);
+    Window win = read_window(layer, {1, 1});
+    // The weight count must fit too: out_channels x in_channels x kh x kw.
+    checked_mul(checked_mul(checked_mul(layer.int_attr("out_channels", 1), inputs[0].shape.c, layer.loc),
+                            win.kernel.h, layer.loc),
+                win.kernel.w, layer.loc);
+    return window_shape(layer, win, inputs[0].shape, layer.int_attr("out_channels", 1));
+  }
+
+  std::vector<ParamSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
+    HW k = layer.pair_attr("kernel_size", {1, 1});
+    int64_t out = layer.int_attr("out_channels", 1), in = inputs[0].shape.c;
+    int64_t fan_in = in * k.h * k.w;
+    std::vector<ParamSpec> ps = {{layer.name + ".weight", {out, in, k.h, k.w}, 0, fan_in}};
+    if (layer.bool_attr("bias", true)) ps.push_back({layer.name + ".bias", {out}, 0, fan_in});
+    return ps;
+  }
+
+  void forward(LayerLowering& l) const override {
+    const auto& v = kVars;
+    Window win = read_window(l.layer, {1, 1});
+    const Shape& in = l.in_shapes[0];
+    Func input = l.input_stage("padded_input", 0);
+    define_padded(input, l.inputs[0], in.w, in.h, l.constant(0));
+    const Func& w = l.param("weight");
+
+    RDom r(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(in.c), "r");
+    Func out = l.output_stage("forward");
+    out(v.x, v.y, v.c, v.n) = l.has_param("bias") ? l.param("bias")(v.c) : l.constant(0);
+    out(v.x, v.y, v.c, v.n) += w(r.x, r.y, r.z, v.c) * input(v.x * int(win.stride.w) + r.x - int(win.padding.w),
+                                                             v.y * int(win.stride.h) + r.y - int(win.padding.h),
+                                                             r.z, v.n);
+    l.output = out;
+  }
+
+  void adjoint(LayerLowering& l) const override {
+    const auto& v = kVars;
+    Window win = read_window(l.layer, {1, 1});
+    const Shape& in = l.in_shapes[0];
+    const Shape& out = l.out_shape;
+    const Func& g = l.grad_output;
+    const int sx = int(win.stride.w), sy = int(win.stride.h), px = int(win.padding.w), py = int(win.padding.h);
+
+    // Reductions over every output position of every image.
+    RDom ro(0, int(out.w), 0, int(out.h), 0, int(l.batch), "ro");
+    if (l.has_param("bias")) {
+      Func gb = l.stage("grad_bias", {out.c});
+      gb(v.o) = l.constant(0);
+      gb(v.o) += g(ro.x, ro.y, v.o, ro.z);
+      l.grad_params["bias"] = gb;
+    }
+
+    // The padded input the forward pass read, again (recomputed, not stored).
+    Func input = Halide::Func(l.layer.name + "__grad_weight_input");
+    define_padded(input, l.inputs[0], in.w, in.h, l.constant(0));
+    Func gw = l.stage("grad_weight", {win.kernel.w, win.kernel.h, in.c, out.c});
+    gw(v.kx, v.ky, v.ci, v.co) = l.constant(0);
+    gw(v.kx, v.ky, v.ci, v.co) += g(ro.x, ro.y, v.co, ro.z) * input(ro.x * sx + v.kx - px, ro.y * sy + v.ky - py, v.ci, ro.z);
+    l.grad_params["weight"] = gw;
+
+    if (!l.needs_grad_input(0)) return;
+    // The input gradient is a convolution of the zero-padded output gradient
+    // with the flipped kernel, evaluated on the unpadded input only. With a
+    // stride, only the kernel taps that land on an output position count.
+    Func gpad = l.stage("padded_grad_output", extents_of(out, l.batch));
+    define_padded(gpad, g, out.w, out.h, l.constant(0));
+    const Func& w = l.param("weight");
+    RDom rk(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(out.c), "rk");
+    Expr ox = v.x + px - rk.x, oy = v.y + py - rk.y;
+    Expr term = w(rk.x, rk.y, v.c, rk.z) * gpad(ox / sx, oy / sy, rk.z, v.n);
+    if (sx != 1 || sy != 1) term = Halide::select(ox % sx == 0 && oy % sy == 0, term, l.constant(0));
+    Func gi = l.input_stage("grad_input", 0);
+    gi(v.x, v.y, v.c, v.n) = l.constant(0);
+    gi(v.x, v.y, v.c, v.n) += term;
+    l.grad_inputs[0] = gi;
+  }
+};
+
+}  // namespace
+
+const Op& conv2d_op() {
+  static const Conv2d op;
+  return op;
+}
+
+}  // namespace netc

@@ -1,0 +1,29 @@
+// leaky_relu: x if x > 0, else negative_slope * x (PyTorch's default slope 0.01).
+#include "ops/elementwise.h"
+
+namespace netc {
+namespace {
+
+class LeakyRelu : public ElementwiseOp {
+ public:
+  std::string name() const override { return "leaky_relu"; }
+  std::vector<AttrSpec> attributes() const override { return {{"negative_slope", AttrKind::Float}}; }
+
+ protected:
+  Halide::Expr slope(const LayerLowering& l) const { return l.constant(l.layer.float_attr("negative_slope", 0.01)); }
+  Halide::Expr value(const LayerLowering& l, Halide::Expr in) const override {
+    return Halide::select(in > l.constant(0), in, in * slope(l));
+  }
+  Halide::Expr gradient(const LayerLowering& l, Halide::Expr in, Halide::Expr, Halide::Expr grad) const override {
+    return Halide::select(in > l.constant(0), grad, grad * slope(l));
+  }
+};
+
+}  // namespace
+
+const Op& leaky_relu_op() {
+  static const LeakyRelu op;
+  return op;
+}
+
+}  // namespace netc

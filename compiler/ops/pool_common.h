@@ -1,0 +1,28 @@
+// What maxpool2d and avgpool2d share: attributes, the shape rule, and the
+// enumeration of the windows that cover an input position (their adjoints
+// are gathers over those windows, not scatters).
+#pragma once
+
+#include <functional>
+
+#include "lower/lowering.h"
+#include "ops/window.h"
+
+namespace netc {
+
+std::vector<AttrSpec> pool_attributes();
+
+// The shape rule; the padding must be at most half the kernel (as PyTorch
+// requires) so that every window holds at least one input cell.
+Shape pool_shape(const Layer& layer, const std::vector<InputInfo>& inputs);
+
+// Calls `visit(ox, oy, kx, ky, valid)` for each output window (ox, oy) that
+// may cover input position (x, y): the candidates are the ceil(k / s) windows
+// per axis ending at or after it; `valid` says whether it really covers it,
+// and (kx, ky) is the input's offset inside that window. ox, oy are clamped
+// into the output so that reading there is always in bounds.
+void for_each_covering_window(const Window& win, const Shape& out, Halide::Expr x, Halide::Expr y,
+                              const std::function<void(Halide::Expr ox, Halide::Expr oy, Halide::Expr kx,
+                                                       Halide::Expr ky, Halide::Expr valid)>& visit);
+
+}  // namespace netc

@@ -1,0 +1,158 @@
+#include "compiled_model.h"
+
+#include <dlfcn.h>
+
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "HalideBuffer.h"
+#include "HalideRuntime.h"
+#include "fingerprint.h"
+
+namespace netc {
+namespace {
+
+using FloatBuffer = Halide::Runtime::Buffer<float>;
+
+std::vector<int> reversed(const std::vector<int64_t>& shape) {
+  return std::vector<int>(shape.rbegin(), shape.rend());
+}
+
+// A Halide view of `data` in PyTorch layout `shape` (no copy).
+FloatBuffer view(const float* data, const std::vector<int64_t>& shape) {
+  return FloatBuffer(const_cast<float*>(data), reversed(shape));
+}
+
+}  // namespace
+
+int64_t ParamInfo::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Manifest Manifest::read(const std::string& dir) {
+  std::ifstream in(dir + "/manifest.json");
+  if (!in) throw std::runtime_error("no manifest.json in " + dir);
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    if (j.at("format") != kManifestFormat)
+      throw std::runtime_error(fmt::format("format {} is not {}", j.at("format").dump(), kManifestFormat));
+    Manifest m;
+    j.at("graph").get_to(m.graph);
+    j.at("target").get_to(m.target);
+    j.at("train_step").get_to(m.train_step);
+    j.at("inference").get_to(m.inference);
+    j.at("library").get_to(m.library);
+    j.at("library_fingerprint").get_to(m.library_fingerprint);
+    j.at("batch").get_to(m.batch);
+    j.at("classes").get_to(m.classes);
+    j.at("input").get_to(m.input);
+    for (const auto& p : j.at("params"))
+      m.params.push_back({p.at("name").get<std::string>(), p.at("shape").get<std::vector<int64_t>>(),
+                          p.at("fan_in").get<int64_t>()});
+    if (m.input.size() != 3 || m.batch < 1 || m.classes < 1) throw std::runtime_error("bad shapes");
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}/manifest.json is malformed: {}", dir, e.what()));
+  }
+}
+
+bool compiled_model_is_valid(const std::string& dir, std::string* why) {
+  try {
+    Manifest m = Manifest::read(dir);
+    if (file_fingerprint(dir + "/" + m.library) != m.library_fingerprint) {
+      *why = m.library + " does not match its fingerprint";
+      return false;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    *why = e.what();
+    return false;
+  }
+}
+
+CompiledModel::CompiledModel(const std::string& dir) {
+  std::string why;
+  if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot load {}: {}", dir, why));
+  manifest_ = Manifest::read(dir);
+  std::string path = dir + "/" + manifest_.library;
+  library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library_) throw std::runtime_error(fmt::format("cannot load {}: {}", path, dlerror()));
+  const size_t params = manifest_.params.size();
+  train_step_ = lookup(manifest_.train_step, 6 + 2 * params + 1 + 2 * params);
+  inference_ = lookup(manifest_.inference, 2 + params + 2);
+}
+
+CompiledModel::~CompiledModel() {
+  if (library_) dlclose(library_);
+}
+
+CompiledModel::Argv CompiledModel::lookup(const std::string& function, size_t expected_args) {
+  auto argv = reinterpret_cast<Argv>(dlsym(library_, (function + "_argv").c_str()));
+  auto metadata = reinterpret_cast<const halide_filter_metadata_t* (*)()>(dlsym(library_, (function + "_metadata").c_str()));
+  if (!argv || !metadata) throw std::runtime_error(fmt::format("{} is missing from {}", function, manifest_.library));
+  if (size_t(metadata()->num_arguments) != expected_args)
+    throw std::runtime_error(fmt::format("{} takes {} arguments, the manifest implies {}", function,
+                                         metadata()->num_arguments, expected_args));
+  return argv;
+}
+
+void CompiledModel::set_threads(int threads) {
+  auto set = reinterpret_cast<int (*)(int)>(dlsym(library_, "halide_set_num_threads"));
+  if (set) set(threads);
+}
+
+float CompiledModel::train_step(const float* images, const int32_t* labels, const SgdSettings& sgd,
+                                const std::vector<const float*>& params, const std::vector<const float*>& momenta,
+                                const std::vector<float*>& params_out, const std::vector<float*>& momenta_out) {
+  const Manifest& m = manifest_;
+  FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
+  Halide::Runtime::Buffer<int32_t> label_buf(const_cast<int32_t*>(labels), int(m.batch));
+  float loss = 0;
+  FloatBuffer loss_buf = FloatBuffer::make_scalar(&loss);
+  std::vector<FloatBuffer> buffers;  // keeps the views alive during the call
+  buffers.reserve(4 * m.params.size());
+  std::vector<void*> args = {image_buf.raw_buffer(), label_buf.raw_buffer(), const_cast<float*>(&sgd.lr),
+                             const_cast<float*>(&sgd.momentum), const_cast<float*>(&sgd.weight_decay),
+                             const_cast<bool*>(&sgd.nesterov)};
+  auto add = [&](const float* data, const std::vector<int64_t>& shape) {
+    buffers.push_back(view(data, shape));
+    args.push_back(buffers.back().raw_buffer());
+  };
+  for (size_t k = 0; k < m.params.size(); ++k) {
+    add(params[k], m.params[k].shape);
+    add(momenta[k], m.params[k].shape);
+  }
+  args.push_back(loss_buf.raw_buffer());
+  for (size_t k = 0; k < m.params.size(); ++k) {
+    add(params_out[k], m.params[k].shape);
+    add(momenta_out[k], m.params[k].shape);
+  }
+  if (int err = train_step_(args.data())) throw std::runtime_error(fmt::format("the train step failed (Halide error {})", err));
+  return loss;
+}
+
+void CompiledModel::infer(const float* images, const int32_t* labels, const std::vector<const float*>& params,
+                          float* logits, float* losses) {
+  const Manifest& m = manifest_;
+  FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
+  Halide::Runtime::Buffer<int32_t> label_buf(const_cast<int32_t*>(labels), int(m.batch));
+  std::vector<FloatBuffer> buffers;
+  buffers.reserve(m.params.size() + 2);
+  std::vector<void*> args = {image_buf.raw_buffer(), label_buf.raw_buffer()};
+  for (size_t k = 0; k < m.params.size(); ++k) {
+    buffers.push_back(view(params[k], m.params[k].shape));
+    args.push_back(buffers.back().raw_buffer());
+  }
+  buffers.push_back(view(logits, {m.batch, m.classes}));
+  args.push_back(buffers.back().raw_buffer());
+  buffers.push_back(view(losses, {m.batch}));
+  args.push_back(buffers.back().raw_buffer());
+  if (int err = inference_(args.data())) throw std::runtime_error(fmt::format("inference failed (Halide error {})", err));
+}
+
+}  // namespace netc

@@ -1,0 +1,71 @@
+// A compiled model (a folder made by the compiler: model.so + manifest.json),
+// loaded and called without Halide: the runtime only knows the calling
+// convention of compiler/lower/pipeline.h and the parameters the manifest
+// lists, never which ops the graph has.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace netc {
+
+inline constexpr const char* kManifestFormat = "netc-model/1";
+
+struct ParamInfo {
+  std::string name;             // "cnn1.weight"
+  std::vector<int64_t> shape;   // PyTorch layout
+  int64_t fan_in = 1;
+  int64_t size() const;
+};
+
+struct Manifest {
+  std::string graph, target, train_step, inference, library, library_fingerprint;
+  int64_t batch = 0, classes = 0;
+  std::vector<int64_t> input;   // C, H, W
+  std::vector<ParamInfo> params;
+
+  int64_t image_size() const { return input.at(0) * input.at(1) * input.at(2); }
+  // Reads dir/manifest.json; throws std::runtime_error when it is unusable.
+  static Manifest read(const std::string& dir);
+};
+
+// Whether `dir` holds a complete, uncorrupted compiled model; if not, why.
+bool compiled_model_is_valid(const std::string& dir, std::string* why);
+
+struct SgdSettings {
+  float lr = 0.01f, momentum = 0, weight_decay = 0;
+  bool nesterov = false;
+};
+
+class CompiledModel {
+ public:
+  explicit CompiledModel(const std::string& dir);
+  ~CompiledModel();
+  CompiledModel(const CompiledModel&) = delete;
+  CompiledModel& operator=(const CompiledModel&) = delete;
+
+  const Manifest& manifest() const { return manifest_; }
+  void set_threads(int threads);
+
+  // One SGD step on a batch: images (batch x C x H x W), labels (batch).
+  // Reads params/momenta, writes the updated values to params_out/momenta_out
+  // (which must not alias the inputs). Returns the batch's mean loss.
+  float train_step(const float* images, const int32_t* labels, const SgdSettings& sgd,
+                   const std::vector<const float*>& params, const std::vector<const float*>& momenta,
+                   const std::vector<float*>& params_out, const std::vector<float*>& momenta_out);
+
+  // Logits (batch x classes) and each image's loss (batch).
+  void infer(const float* images, const int32_t* labels, const std::vector<const float*>& params, float* logits,
+             float* losses);
+
+ private:
+  using Argv = int (*)(void**);
+  Argv lookup(const std::string& function, size_t expected_args);
+
+  Manifest manifest_;
+  void* library_ = nullptr;
+  Argv train_step_ = nullptr, inference_ = nullptr;
+};
+
+}  // namespace netc
