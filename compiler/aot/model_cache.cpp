@@ -27,7 +27,7 @@ namespace {
 Halide::Target target_for(const std::string& name) {
   Halide::Target host = Halide::get_host_target();
   if (name == "host") return host;
-  throw InputError(fmt::format("--target: unknown target '{}' (expected host)", name));
+  throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
 }
 
 // Everything about the graph that changes the generated code.
@@ -53,7 +53,7 @@ std::string cache_key(const Graph& g, const BuildOptions& o) {
   Fingerprint fp;
   fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(o.target);
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
-  fp.add(fmt::format("halide {}.{}.{}", HALIDE_VERSION_MAJOR, HALIDE_VERSION_MINOR, HALIDE_VERSION_PATCH));
+  fp.add("halide " NETC_HALIDE_VERSION);
   fp.add(self_fingerprint());
   return fp.hex();
 }

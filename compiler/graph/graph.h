@@ -10,15 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace netc {
+#include "input_error.h"  // graph problems are InputErrors, e.g. "graphs/a.yaml:12:5: layer 'fc1': ..."
 
-// A problem with something the user gave us (graph, flag, data or weights file).
-// The CLI maps it to exit code 2. The message is complete, e.g.
-// "graphs/a.yaml:12:5: layer 'fc1': ...".
-class InputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace netc {
 
 struct SourceLoc {
   std::string file;

@@ -8,12 +8,11 @@ const Vars kVars;
 
 namespace {
 
-// Halide names must not contain '.', which it uses for its own stage names.
+// Halide reserves '.' and '$' in names for its own loop and unique names.
 std::string func_name(const std::string& stage_name) {
-  std::string s = stage_name;
-  for (char& ch : s)
-    if (ch == '.') ch = '$';
-  return "netc$" + s;
+  std::string s;
+  for (char ch : stage_name) s += ch == '.' ? std::string("__") : std::string(1, ch);
+  return s;
 }
 
 }  // namespace

@@ -1,0 +1,30 @@
+#include "model_session.h"
+
+#include <thread>
+
+#include "aot/model_cache.h"
+
+namespace netc {
+
+void add_pipeline_options(CLI::App* cmd, PipelineOptions& o) {
+  cmd->add_option("--target", o.target, "host (default) or cuda")->check(CLI::IsMember({"host", "cuda"}));
+  cmd->add_option("--schedule", o.schedule_file, "schedule file instead of the target's default")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--threads", o.threads, "CPU threads (default: every core)")->check(CLI::Range(1, 1024));
+}
+
+std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const PipelineOptions& o) {
+  BuildOptions build;
+  build.batch = o.batch_size ? o.batch_size : graph.train.batch_size;
+  build.target = o.target;
+  build.schedule_file = o.schedule_file;
+  auto model = std::make_unique<CompiledModel>(cached_model(graph, build));
+  model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  return model;
+}
+
+std::string dataset_spec(const Graph& graph, const std::string& data_flag) {
+  return data_flag.empty() ? graph.train.dataset : data_flag;
+}
+
+}  // namespace netc

@@ -1,0 +1,32 @@
+// What `train`, `eval` and `bench` share: the options that choose the compiled
+// pipelines, and loading them (from the compile cache, compiling on a miss).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "compiled_model.h"
+#include "graph/graph.h"
+
+namespace netc {
+
+struct PipelineOptions {
+  std::string target = "host";
+  std::string schedule_file;
+  int threads = 0;          // 0: every core
+  int64_t batch_size = 0;   // 0: the graph's
+};
+
+// Adds --target, --schedule and --threads to `cmd` (each command has its own --batch-size).
+void add_pipeline_options(CLI::App* cmd, PipelineOptions& o);
+
+// The compiled pipelines of `graph` for these options, loaded and set to
+// the thread count.
+std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const PipelineOptions& o);
+
+// The dataset spec: --data if given, else the graph's train.dataset.
+std::string dataset_spec(const Graph& graph, const std::string& data_flag);
+
+}  // namespace netc
