@@ -26,6 +26,7 @@ namespace {
 
 Halide::Target target_for(const std::string& name) {
   Halide::Target host = Halide::get_host_target();
+  if (std::getenv("NETC_PROFILE")) host = host.with_feature(Halide::Target::Profile);
   if (name == "host") return host;
   throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
 }
@@ -51,7 +52,7 @@ const std::string& self_fingerprint() {
 
 std::string cache_key(const Graph& g, const BuildOptions& o) {
   Fingerprint fp;
-  fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(o.target);
+  fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(target_for(o.target).to_string());
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION);
   fp.add(self_fingerprint());

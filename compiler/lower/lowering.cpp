@@ -24,6 +24,12 @@ Halide::Func StageTable::add(const std::string& name, const std::string& kind, s
   return f;
 }
 
+void StageTable::add_reference(const std::string& name, const std::string& kind, Halide::Func f,
+                               std::vector<int64_t> extents) {
+  if (find(name)) throw std::logic_error("stage defined twice: " + name);
+  stages_.push_back({name, kind, f, std::move(extents), true});
+}
+
 const Stage* StageTable::find(const std::string& name) const {
   for (const Stage& s : stages_)
     if (s.name == name) return &s;

@@ -34,12 +34,18 @@ struct Stage {
   std::string kind;  // "<op>.<pass>"
   Halide::Func func;
   std::vector<int64_t> extents;  // of its pure dimensions, innermost first
+  // A Func defined elsewhere (a parameter, or another stage) that this name
+  // refers to, so that a schedule can say how its consumer reads it
+  // ("cnn2.weight", "cnn2.grad_output"); schedules never compute these.
+  bool reference = false;
 };
 
 class StageTable {
  public:
   // A new Func named after the stage, registered in the table.
   Halide::Func add(const std::string& name, const std::string& kind, std::vector<int64_t> extents);
+  // Registers `f`, defined elsewhere, under another name (see Stage::reference).
+  void add_reference(const std::string& name, const std::string& kind, Halide::Func f, std::vector<int64_t> extents);
   const std::vector<Stage>& stages() const { return stages_; }
   const Stage* find(const std::string& name) const;
 

@@ -79,7 +79,12 @@ class GraphLowering {
       auto l = std::make_unique<LayerLowering>(layer, in_shapes, batch_, Halide::Float(32), stages_);
       for (int in : layer.inputs) l->inputs.push_back(in == Layer::kGraphInput ? Func(images_) : layers_[in]->output);
       for (size_t k = 0; k < graph_.params.size(); ++k)
-        if (graph_.params[k].layer == int(li)) l->params[param_role(graph_.params[k], graph_)] = Func(params_[k]);
+        if (graph_.params[k].layer == int(li)) {
+          std::string role = param_role(graph_.params[k], graph_);
+          l->params[role] = Func(params_[k]);
+          stages_.add_reference(layer.name + "." + role, layer.op + "." + role, l->params[role],
+                                halide_extents(graph_.params[k].shape));
+        }
       find_op(layer.op)->forward(*l);
       layers_.push_back(std::move(l));
     }
@@ -96,6 +101,8 @@ class GraphLowering {
       if (contributions[li].empty() || !needs_grad[li]) continue;
       LayerLowering& l = *layers_[li];
       l.grad_output = sum_of(contributions[li], l);
+      stages_.add_reference(l.layer.name + ".grad_output", l.layer.op + ".grad_output", l.grad_output,
+                            extents_of(l.out_shape, batch_));
       for (size_t k = 0; k < l.layer.inputs.size(); ++k) {
         int in = l.layer.inputs[k];
         l.input_needs_grad[k] = in != Layer::kGraphInput && needs_grad[in];
