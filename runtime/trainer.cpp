@@ -75,15 +75,15 @@ Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxIma
                     const std::vector<uint8_t>& labels) {
   const Manifest& m = model.manifest();
   const int64_t batch = m.batch;
-  AlignedVector<float> image_buf(size_t(batch * m.image_size()));
-  AlignedVector<int32_t> label_buf(size_t(batch));
-  AlignedVector<float> logits(size_t(batch * m.classes)), losses(size_t(batch));
+  AlignedVector<float> image_buf(static_cast<size_t>(batch * m.image_size()));
+  AlignedVector<int32_t> label_buf(static_cast<size_t>(batch));
+  AlignedVector<float> logits(static_cast<size_t>(batch * m.classes)), losses(static_cast<size_t>(batch));
   std::vector<const float*> param_data = params.data();
   double loss_sum = 0;
   int64_t correct = 0;
   for (int64_t start = 0; start < images.count; start += batch) {
     const int64_t real = std::min(batch, images.count - start);
-    std::vector<int32_t> idx(size_t(batch));
+    std::vector<int32_t> idx(static_cast<size_t>(batch));
     for (int64_t k = 0; k < batch; ++k) idx[size_t(k)] = int32_t(start + std::min(k, real - 1));
     gather_batch(images, labels, idx, image_buf.data(), label_buf.data());
     model.infer(image_buf.data(), label_buf.data(), param_data, logits.data(), losses.data());
@@ -110,8 +110,8 @@ TrainResult train(CompiledModel& model, Parameters& params, const Dataset& data,
   Parameters momenta = Parameters::zeros(m.params);
   // The step writes new values into a second set; the two swap every step.
   Parameters next_params = Parameters::zeros(m.params), next_momenta = Parameters::zeros(m.params);
-  AlignedVector<float> image_buf(size_t(batch * m.image_size()));
-  AlignedVector<int32_t> label_buf(size_t(batch));
+  AlignedVector<float> image_buf(static_cast<size_t>(batch * m.image_size()));
+  AlignedVector<int32_t> label_buf(static_cast<size_t>(batch));
   Progress progress(options.iterations, batch);
   Metrics metrics(options.metrics_file);
   TrainResult result;

@@ -135,12 +135,22 @@ std::string cached_model(const Graph& graph, const BuildOptions& options) {
   if (fs::exists(dir)) {
     if (compiled_model_is_valid(dir, &why)) return dir;
     std::cerr << fmt::format("netc: cached pipelines in {} are unusable ({}); recompiling\n", dir, why);
+    fs::remove_all(dir);
   }
   fs::create_directories(fs::path(dir).parent_path());
   auto start = std::chrono::steady_clock::now();
   std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch,
                            options.target);
-  build_model(graph, options, dir);
+  // Built under a name of its own, then renamed into place: another netc
+  // compiling the same entry at the same time wins or loses whole.
+  std::string staging = fmt::format("{}.staging.{}", dir, getpid());
+  build_model(graph, options, staging);
+  std::error_code ec;
+  fs::rename(staging, dir, ec);
+  if (ec) {
+    fs::remove_all(staging);
+    if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot cache {}: {}", dir, why));
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << fmt::format("netc: compiled in {:.1f} s, cached in {}\n", seconds, dir);
   return dir;

@@ -193,15 +193,15 @@ class Reader {
   std::vector<Entry> entries(const YAML::Node& map, const Scope& scope) const {
     std::vector<Entry> out;
     std::map<std::string, int> first_line;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key = it->first;
+    for (const auto& kv : map) {
+      const YAML::Node key = kv.first;
       if (!key.IsScalar())
         fail(loc(key, map), fmt::format("{}keys must be names{}, got {}", scope.layer, scope.in_map(), describe(key)));
       auto [seen, fresh] = first_line.emplace(key.Scalar(), key.Mark().line + 1);
       if (!fresh)
         fail(loc(key.Mark()), fmt::format("{}key {} is given twice{} (first on line {})", scope.layer,
                                           quote(key.Scalar()), scope.in_map(), seen->second));
-      out.push_back({key.Scalar(), key, it->second});
+      out.push_back({key.Scalar(), key, kv.second});
     }
     return out;
   }

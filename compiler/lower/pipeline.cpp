@@ -224,6 +224,7 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
     ImageParam x = static_input(type, "x" + std::to_string(k), extents_of(in_shapes[k], batch));
     l.inputs.push_back(Func(x));
     p.arguments.push_back(x);
+    p.buffers.push_back(x);
   }
   std::vector<InputInfo> infos;
   for (const Shape& s : in_shapes) infos.push_back({"x", s, s.str()});
@@ -233,11 +234,13 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
     ImageParam w = static_input(type, role, halide_extents(spec.shape));
     l.params[role] = Func(w);
     p.arguments.push_back(w);
+    p.buffers.push_back(w);
     roles.push_back(role);
   }
   find_op(layer.op)->forward(l);
   ImageParam gy = static_input(type, "gy", extents_of(l.out_shape, batch));
   p.arguments.push_back(gy);
+  p.buffers.push_back(gy);
   l.grad_output = Func(gy);
   find_op(layer.op)->adjoint(l);
 

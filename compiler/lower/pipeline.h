@@ -25,6 +25,7 @@ struct LoweredPipeline {
   std::string function_name;               // C symbol of the compiled pipeline
   Halide::Pipeline pipeline;
   std::vector<Halide::Argument> arguments; // the inputs, in call order
+  std::vector<Halide::ImageParam> buffers; // the buffer inputs, for running it in-process (tests)
   std::vector<Halide::Func> outputs;       // in call order after the inputs
   StageTable stages;
 };

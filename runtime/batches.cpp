@@ -1,0 +1,115 @@
+#include "batches.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "input_error.h"
+
+namespace netc {
+namespace {
+
+constexpr const char* kStateFormat = "netc-batch-order/1";
+
+// Uniform in [0, bound) without bias, by rejection as OpenBSD's
+// arc4random_uniform: draws below 2^64 mod bound are redrawn, so what is left
+// is a whole number of copies of [0, bound).
+uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
+  const uint64_t threshold = (0 - bound) % bound;
+  for (;;) {
+    const uint64_t x = rng();
+    if (x >= threshold) return x % bound;
+  }
+}
+
+}  // namespace
+
+BatchOrder::BatchOrder(int64_t count, int64_t batch_size, bool shuffle, uint64_t seed)
+    : count_(count), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), rng_(seed), epoch_start_(seed) {
+  if (count < 1 || count > std::numeric_limits<int32_t>::max())
+    throw std::invalid_argument(fmt::format("BatchOrder: {} images", count));
+  if (batch_size < 1) throw std::invalid_argument(fmt::format("BatchOrder: batch size {}", batch_size));
+}
+
+std::vector<int32_t> BatchOrder::batch(int64_t step) {
+  if (step < 0 || step > (std::numeric_limits<int64_t>::max() - batch_size_) / batch_size_)
+    throw std::out_of_range(fmt::format("BatchOrder: step {}", step));
+  std::vector<int32_t> indices(static_cast<size_t>(batch_size_));
+  for (int64_t i = 0; i < batch_size_; ++i) indices[size_t(i)] = at(step * batch_size_ + i);
+  return indices;
+}
+
+int32_t BatchOrder::at(int64_t position) {
+  if (!shuffle_) return int32_t(position % count_);
+  go_to_epoch(position / count_);
+  return permutation_[size_t(position % count_)];
+}
+
+void BatchOrder::go_to_epoch(int64_t epoch) {
+  if (epoch < epoch_) {
+    rng_.seed(seed_);
+    epoch_ = -1;
+  }
+  while (epoch_ < epoch) shuffle_next_epoch();
+}
+
+void BatchOrder::shuffle_next_epoch() {
+  epoch_start_ = rng_;
+  permutation_.resize(size_t(count_));
+  std::iota(permutation_.begin(), permutation_.end(), 0);
+  for (size_t i = permutation_.size() - 1; i > 0; --i) std::swap(permutation_[i], permutation_[uniform_below(rng_, i + 1)]);
+  ++epoch_;
+}
+
+std::string BatchOrder::state() const {
+  std::ostringstream out;
+  out << kStateFormat << ' ' << count_ << ' ' << batch_size_ << ' ' << int(shuffle_) << ' ' << seed_ << ' ' << epoch_
+      << ' ' << epoch_start_;
+  return out.str();
+}
+
+void BatchOrder::restore(const std::string& state) {
+  std::istringstream in(state);
+  std::string format;
+  int64_t count = 0, batch_size = 0, epoch = 0;
+  int shuffle = 0;
+  uint64_t seed = 0;
+  std::mt19937_64 rng;
+  in >> format >> count >> batch_size >> shuffle >> seed >> epoch >> rng;
+  if (in.fail() || !(in >> std::ws).eof() || format != kStateFormat || epoch < -1)
+    throw InputError("the saved batch order is malformed");
+  if (count != count_ || batch_size != batch_size_ || bool(shuffle) != shuffle_ || seed != seed_)
+    throw InputError(fmt::format(
+        "the saved batch order is for {} images, batches of {}, shuffle {}, seed {}; this run has {}, {}, {}, {}",
+        count, batch_size, bool(shuffle), seed, count_, batch_size_, shuffle_, seed_));
+  rng_ = epoch_start_ = rng;
+  epoch_ = std::max<int64_t>(epoch - 1, -1);
+  if (epoch >= 0) shuffle_next_epoch();
+}
+
+// NCHW with C = 1 is each image's rows one after the other, as IDX stores them.
+void gather_batch(const IdxImages& images, const std::vector<uint8_t>& labels, const std::vector<int32_t>& idx,
+                  float* images_out, int32_t* labels_out) {
+  // Division, not multiplication by 1/255: bit-identical to ToTensor's div(255).
+  static const std::array<float, 256> kScaled = [] {
+    std::array<float, 256> t{};
+    for (int v = 0; v < 256; ++v) t[size_t(v)] = float(v) / 255.f;
+    return t;
+  }();
+  const size_t image_size = size_t(images.rows * images.cols);
+  for (size_t i = 0; i < idx.size(); ++i) {
+    if (idx[i] < 0 || idx[i] >= images.count || size_t(idx[i]) >= labels.size())
+      throw std::out_of_range(fmt::format("gather_batch: image {} of {}", idx[i], images.count));
+    const uint8_t* src = images.pixels.data() + size_t(idx[i]) * image_size;
+    for (size_t p = 0; p < image_size; ++p) images_out[i * image_size + p] = kScaled[src[p]];
+    labels_out[i] = labels[size_t(idx[i])];
+  }
+}
+
+}  // namespace netc

@@ -1,0 +1,492 @@
+#!/usr/bin/python3
+"""Parity of `netc train` / `netc eval` with the PyTorch reference.
+
+    parity.py --netc build/bin/netc --graph graphs/model_a.yaml [--momentum 0.9] ...
+    parity.py --self-check --graph graphs/model_a.yaml      (no netc needed)
+
+Only the command-line contract (/work/shared/spec/cli.md) is used:
+
+1. A synthetic dataset in MNIST's IDX layout goes to a temporary folder
+   (--train-images structured uint8 images with random labels 0..9, and
+   --test-images more; some files gzip-compressed, some raw), shaped as the
+   graph's input.
+2. PyTorch's default initialization (seed --seed) goes to init.safetensors.
+3. `netc summary GRAPH --json` must agree with the reference's shapes and
+   parameter counts.
+4. `netc train GRAPH --data DIR --iterations N --batch-size B --lr X
+   --no-shuffle --init init.safetensors --save out.safetensors --metrics m.jsonl
+   --eval-every 0 --threads 1` (plus --momentum when given) against
+   netc_torch.train on the same data and init:
+   - every step's loss: |netc - ref| <= loss_rtol * |ref| (default 1e-4);
+   - every final parameter tensor, elementwise as numpy.allclose:
+     |netc - ref| <= param_atol + param_rtol * |ref| (both 1e-5 by default);
+   - the final test evaluation in the metrics, if any: loss within eval_rtol
+     (1e-4) relative, accuracy equal (see 5).
+5. `netc eval GRAPH --weights out.safetensors --data DIR --json` against the
+   reference's evaluation of the same file: test_loss within eval_rtol
+   relative, `images` equal, and test_accuracy equal, except that test images
+   whose two largest reference logits are closer than 1e-4 (a float32 tie)
+   may flip (their count is printed; it is normally 0).
+
+With --eval-only, steps 4 and 5 become one: netc eval of init.safetensors
+against the reference (no training). --weight-decay / --nesterov, which
+have no netc flags, are written into a copy of the graph's train.optimizer.
+
+The table also shows how far PyTorch itself drifts between float32 and
+float64 on the same run ("f32 drift"): a netc deviation of that order is
+float32 rounding, one far beyond it is a bug.
+
+--self-check replaces netc by tools/torch_reference.py --impl manual, an
+independent float32 formulation of every op (convolution as a sum over kernel
+offsets, pooling over window slices, ...): it tests this script and
+measures the float32 spread between two correct implementations.
+
+Exit status: 0 pass, 1 failure (a clear message on stderr), 77 when Python
+lacks torch (CTest: SKIP_RETURN_CODE 77).
+"""
+
+import argparse
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TOOLS = os.path.join(ROOT, "tools")
+sys.path.insert(0, TOOLS)
+
+try:
+    import numpy as np
+    import torch
+    import yaml
+    import netc_torch as nt
+except ImportError as e:  # pragma: no cover
+    print(f"parity: skipped: {e} (needs Debian's python3-torch, python3-numpy, python3-yaml)", file=sys.stderr)
+    sys.exit(77)
+
+TIE_MARGIN = 1e-4
+
+
+class Failure(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------
+
+def make_images(rng, n, c, h, w, labels):
+    """Structured uint8 images: a per-class pattern of Gaussian blobs, shifted
+    by up to 2 pixels, scaled and noised; roughly half the pixels are exactly 0
+    and some saturate at 255, as in MNIST."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    trng = np.random.Generator(np.random.PCG64(12345))
+    templates = []
+    for _ in range(10):
+        t = np.zeros((c, h, w))
+        for ch in range(c):
+            for _ in range(3):
+                cy, cx = trng.uniform(0.2, 0.8) * h, trng.uniform(0.2, 0.8) * w
+                sy, sx = trng.uniform(0.06, 0.2) * h, trng.uniform(0.06, 0.2) * w
+                t[ch] = np.maximum(t[ch], np.exp(-((yy - cy) ** 2 / (2 * sy * sy) + (xx - cx) ** 2 / (2 * sx * sx))))
+        templates.append(t)
+    out = np.empty((n, c, h, w), dtype=np.uint8)
+    for i in range(n):
+        t = templates[labels[i]]
+        dy, dx = rng.integers(-2, 3, 2)
+        t = np.roll(t, (int(dy), int(dx)), axis=(1, 2))
+        img = 330.0 * rng.uniform(0.6, 1.0) * t + rng.normal(0, 25, t.shape) - 40
+        out[i] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return out
+
+
+def make_dataset(directory, shape, n_train, n_test, seed, gz):
+    c, h, w = shape
+    rng = np.random.Generator(np.random.PCG64(seed))
+    splits = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = make_images(rng, n, c, h, w, labels)
+        splits[split] = (images, labels.astype(np.int64))
+        img_name, lab_name = nt.IDX_NAMES[split]
+        # "mixed": train images and test labels gzipped, the other two raw.
+        zimg = gz == "all" or (gz == "mixed" and split == "train")
+        zlab = gz == "all" or (gz == "mixed" and split == "test")
+        nt.write_idx(os.path.join(directory, img_name + (".gz" if zimg else "")),
+                     images[:, 0] if c == 1 else images)
+        nt.write_idx(os.path.join(directory, lab_name + (".gz" if zlab else "")), labels)
+    return splits
+
+
+def graph_with_optimizer(src, dst, weight_decay, nesterov):
+    """A copy of graph file `src` with train.optimizer.weight_decay/nesterov set."""
+    with open(src) as f:
+        doc = yaml.safe_load(f)
+    opt = doc.setdefault("train", {}).setdefault("optimizer", {"type": "sgd", "lr": 0.01})
+    if weight_decay is not None:
+        opt["weight_decay"] = weight_decay
+    if nesterov:
+        opt["nesterov"] = True
+    with open(dst, "w") as f:
+        yaml.safe_dump(doc, f, sort_keys=False)
+    return dst
+
+
+# --------------------------------------------------------------------------
+# running netc
+# --------------------------------------------------------------------------
+
+def run_netc(netc, args, timeout, what):
+    cmd = list(netc) + args
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"{what}: timed out after {timeout} s: {shlex.join(cmd)}") from None
+    except OSError as e:
+        raise Failure(f"{what}: cannot run {shlex.join(cmd)}: {e}") from None
+    dt = time.time() - t0
+    if p.returncode != 0:
+        tail = "\n".join((p.stderr or "").strip().splitlines()[-20:])
+        raise Failure(f"{what}: exit status {p.returncode}: {shlex.join(cmd)}\n{tail}")
+    print(f"  ran {what} in {dt:.1f} s")
+    return p.stdout
+
+
+def parse_json_output(text, what):
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                break
+    raise Failure(f"{what}: stdout holds no JSON object:\n{text[-2000:]}")
+
+
+def read_metrics(path, iterations):
+    if not os.path.exists(path):
+        raise Failure(f"netc train wrote no metrics file {path}")
+    losses, evals = {}, []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                k = int(rec["iter"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                raise Failure(f"{path}:{n}: not a metrics record: {line.strip()!r}") from None
+            if "loss" in rec:
+                if k in losses:
+                    raise Failure(f"{path}:{n}: step {k} reported twice")
+                losses[k] = float(rec["loss"])
+            if "test_loss" in rec:
+                evals.append((k, float(rec["test_loss"]), float(rec["test_accuracy"])))
+    want = list(range(1, iterations + 1))
+    if sorted(losses) != want:
+        missing = sorted(set(want) - set(losses))
+        extra = sorted(set(losses) - set(want))
+        raise Failure(f"{path}: expected a loss for every step 1..{iterations}; missing {missing[:10]}, "
+                      f"unexpected {extra[:10]}")
+    return [losses[k] for k in want], evals
+
+
+# --------------------------------------------------------------------------
+# comparisons
+# --------------------------------------------------------------------------
+
+def fmt_shape(s):
+    return "x".join(str(d) for d in s) or "scalar"
+
+
+def compare_summary(netc_summary, graph, failures):
+    ref = nt.summary(graph)
+    got = [(l.get("name"), l.get("op"), list(l.get("output", [])), l.get("params")) for l in netc_summary.get("layers", [])]
+    want = [(l["name"], l["op"], l["output"], l["params"]) for l in ref["layers"]]
+    if got != want or netc_summary.get("params") != ref["params"] or netc_summary.get("input") != ref["input"]:
+        lines = [f"    {'layer':<14} {'netc':<40} reference"]
+        for i in range(max(len(got), len(want))):
+            g = got[i] if i < len(got) else None
+            w = want[i] if i < len(want) else None
+            mark = "" if g == w else "  <-- differs"
+            lines.append(f"    {(w or g)[0]!s:<14} {str(g and g[1:]):<40} {w and w[1:]}{mark}")
+        lines.append(f"    total params: netc {netc_summary.get('params')}, reference {ref['params']}")
+        failures.append("netc summary --json disagrees with the reference:\n" + "\n".join(lines))
+        print("  summary: DIFFERS")
+    else:
+        print(f"  summary: {len(want)} layers, {ref['params']} parameters: same shapes and counts")
+
+
+def compare_losses(got, ref, ref64, rtol, failures):
+    rel = [abs(g - r) / abs(r) if r != 0 else abs(g - r) for g, r in zip(got, ref)]
+    drift = [abs(a - b) / abs(b) if b != 0 else abs(a - b) for a, b in zip(ref, ref64)]
+    worst = int(np.argmax(rel))
+    print(f"\n  per-step loss ({len(ref)} steps; relative |netc - torch| / |torch|, tolerance {rtol:g}):")
+    print(f"    {'step':>4} {'netc':>12} {'torch':>12} {'rel dev':>10} {'f32 drift':>10}")
+    show = sorted(set([0, 1, len(ref) // 2, len(ref) - 1, worst]))
+    for k in show:
+        flag = "  FAIL" if rel[k] > rtol else ""
+        print(f"    {k + 1:>4} {got[k]:>12.7f} {ref[k]:>12.7f} {rel[k]:>10.2e} {drift[k]:>10.2e}{flag}")
+    print(f"    max rel dev {rel[worst]:.2e} at step {worst + 1}; max f32 drift {max(drift):.2e}")
+    bad = [k + 1 for k, r in enumerate(rel) if not (r <= rtol)]
+    if bad:
+        failures.append(f"step losses differ by more than {rtol:g} relative at steps {bad[:10]} "
+                        f"(worst {rel[worst]:.3e} at step {worst + 1}: netc {got[worst]!r}, torch {ref[worst]!r})")
+
+
+def compare_params(got, ref, ref64, rtol, atol, failures):
+    if set(got) != set(ref):
+        failures.append(f"saved parameters have names {sorted(got)}, expected {sorted(ref)}")
+        return
+    print(f"\n  final parameters (elementwise |netc - torch| <= {atol:g} + {rtol:g} * |torch|):")
+    print(f"    {'tensor':<16} {'shape':<12} {'max|torch|':>10} {'max|d|':>10} {'max|d|/max':>10} "
+          f"{'worst ratio':>11} {'f32 drift':>10}")
+    for name in ref:
+        g, r, r64 = got[name], ref[name], ref64[name]
+        if g.dtype != torch.float32:
+            failures.append(f"{name}: saved as {g.dtype}, expected F32")
+            continue
+        if tuple(g.shape) != tuple(r.shape):
+            failures.append(f"{name}: saved with shape {list(g.shape)}, expected {list(r.shape)}")
+            continue
+        g64, r_ = g.double(), r.double()
+        d = (g64 - r_).abs()
+        if not torch.isfinite(g64).all():
+            failures.append(f"{name}: non-finite values in netc's result")
+            continue
+        allowed = atol + rtol * r_.abs()
+        ratio = float((d / allowed).max())  # <= 1 passes
+        maxr = float(r_.abs().max())
+        maxd = float(d.max())
+        drift = float((r_ - r64).abs().max())
+        flag = "  FAIL" if ratio > 1 else ""
+        print(f"    {name:<16} {fmt_shape(r.shape):<12} {maxr:>10.3e} {maxd:>10.2e} "
+              f"{maxd / maxr if maxr else 0:>10.2e} {ratio:>11.3f} {drift:>10.2e}{flag}")
+        if ratio > 1:
+            i = int(torch.argmax(d / allowed))
+            failures.append(f"parameter {name}: |netc - torch| exceeds {atol:g} + {rtol:g}*|torch| "
+                            f"(max |d| {maxd:.3e}; worst element #{i}: netc {float(g.flatten()[i])!r}, "
+                            f"torch {float(r.flatten()[i])!r})")
+
+
+def tie_count(logits):
+    """Test images whose two largest logits are within TIE_MARGIN."""
+    if logits.shape[1] < 2:
+        return 0
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    return int((top2[:, 1] - top2[:, 0] < TIE_MARGIN).sum())
+
+
+def compare_eval(what, got, ref, ties, rtol, failures, check_images=True):
+    gl, ga = float(got["test_loss"]), float(got["test_accuracy"])
+    rl, ra = ref["test_loss"], ref["test_accuracy"]
+    n = ref["images"]
+    rel = abs(gl - rl) / abs(rl) if rl else abs(gl - rl)
+    flips = round(abs(ga - ra) * n / 100.0)
+    ok_loss = rel <= rtol
+    ok_acc = flips <= ties
+    ok_n = (not check_images) or int(got.get("images", -1)) == n
+    print(f"  {what}: loss netc {gl:.7f} torch {rl:.7f} (rel {rel:.2e}, tol {rtol:g}); accuracy netc {ga:.4f}% "
+          f"torch {ra:.4f}% ({ties} near-ties)" + ("" if ok_loss and ok_acc and ok_n else "  FAIL"))
+    if not ok_loss:
+        failures.append(f"{what}: test_loss {gl!r} vs torch {rl!r} (relative {rel:.3e} > {rtol:g})")
+    if not ok_acc:
+        failures.append(f"{what}: test_accuracy {ga!r}% vs torch {ra!r}% over {n} images "
+                        f"({ties} images are float32 ties)")
+    if not ok_n:
+        failures.append(f"{what}: images {got.get('images')!r}, expected {n}")
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--netc", help="the netc binary")
+    ap.add_argument("--self-check", action="store_true",
+                    help="use tools/torch_reference.py --impl manual in place of netc")
+    ap.add_argument("--graph", required=True)
+    ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=50)
+    ap.add_argument("--lr", type=float, help="default: the graph's")
+    ap.add_argument("--momentum", type=float, help="passed to netc as --momentum; default: the graph's")
+    ap.add_argument("--weight-decay", type=float, help="written into a copy of the graph")
+    ap.add_argument("--nesterov", action="store_true", help="written into a copy of the graph")
+    ap.add_argument("--train-images", type=int, default=400)
+    ap.add_argument("--test-images", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1234, help="data and init seed")
+    ap.add_argument("--gzip", choices=["none", "mixed", "all"], default="mixed")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--loss-rtol", type=float, default=1e-4)
+    ap.add_argument("--param-rtol", type=float, default=1e-5)
+    ap.add_argument("--param-atol", type=float, default=1e-5)
+    ap.add_argument("--eval-rtol", type=float, default=1e-4)
+    ap.add_argument("--eval-only", action="store_true", help="compare netc eval of the init only")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds per netc command")
+    ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files")
+    args = ap.parse_args()
+    if bool(args.netc) == bool(args.self_check):
+        ap.error("give exactly one of --netc and --self-check")
+
+    torch.set_num_threads(1)
+    failures = []
+    try:
+        if not os.path.isfile(args.graph):
+            raise Failure(f"graph file {args.graph} does not exist")
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+            work = args.keep
+            ctx = None
+        else:
+            ctx = tempfile.TemporaryDirectory(prefix="netc-parity-")
+            work = ctx.name
+        try:
+            run(args, work, failures)
+        finally:
+            if ctx is not None:
+                ctx.cleanup()
+    except Failure as e:
+        failures.append(str(e))
+    except nt.GraphError as e:
+        failures.append(f"the reference rejects the graph: {e}")
+    name = os.path.basename(args.graph)
+    if failures:
+        print(f"\nPARITY FAILED for {name}:", file=sys.stderr)
+        for f in failures:
+            print("  - " + f.replace("\n", "\n    "), file=sys.stderr)
+        return 1
+    print(f"\nparity OK for {name}")
+    return 0
+
+
+def run(args, work, failures):
+    graph_path = os.path.abspath(args.graph)
+    if args.weight_decay is not None or args.nesterov:
+        graph_path = graph_with_optimizer(graph_path, os.path.join(work, os.path.basename(args.graph)),
+                                          args.weight_decay, args.nesterov)
+    graph = nt.read_graph(graph_path)
+    opt = graph.train.optimizer
+    lr = args.lr if args.lr is not None else opt.lr
+    momentum = args.momentum if args.momentum is not None else opt.momentum
+
+    if args.self_check:
+        shim = os.path.join(work, "netc-standin.sh")
+        with open(shim, "w") as f:
+            f.write("#!/bin/sh\ncmd=\"$1\"; shift\n"
+                    f"exec /usr/bin/python3 {shlex.quote(os.path.join(TOOLS, 'torch_reference.py'))} "
+                    "\"$cmd\" --impl manual \"$@\"\n")
+        os.chmod(shim, 0o755)
+        netc = [shim]
+    else:
+        netc = [os.path.abspath(args.netc)]
+
+    data = os.path.join(work, "data")
+    os.makedirs(data, exist_ok=True)
+    splits = make_dataset(data, graph.input.dims(), args.train_images, args.test_images, args.seed, args.gzip)
+    train_x, train_y = splits["train"]
+    test_x, test_y = splits["test"]
+    init = os.path.join(work, "init.safetensors")
+    model = nt.build_model(graph, seed=args.seed)
+    nt.state_to_file(model, init)
+
+    mode = "eval only" if args.eval_only else (
+        f"{args.iterations} steps, batch {args.batch_size}, lr {lr:g}, momentum {momentum:g}, "
+        f"weight_decay {opt.weight_decay:g}, nesterov {opt.nesterov}")
+    print(f"parity of {'torch_reference --impl manual' if args.self_check else netc[0]} with PyTorch "
+          f"{torch.__version__} on {args.graph}: {mode}")
+    print(f"  data: {args.train_images} train / {args.test_images} test images {fmt_shape(graph.input.dims())} "
+          f"in {data} (gzip: {args.gzip}); init seed {args.seed}")
+
+    summ = parse_json_output(run_netc(netc, ["summary", graph_path, "--json"], args.timeout, "netc summary"),
+                             "netc summary --json")
+    compare_summary(summ, graph, failures)
+
+    def ref_eval(weights_path):
+        m = nt.build_model(graph)
+        try:
+            nt.load_state_file(m, weights_path)
+        except ValueError as e:
+            raise Failure(f"cannot load {weights_path}: {e}") from None
+        r = nt.evaluate(m, test_x, test_y, return_logits=True)
+        return r, tie_count(r["logits"])
+
+    def netc_eval(weights_path, what):
+        out = run_netc(netc, ["eval", graph_path, "--weights", weights_path, "--data", data, "--json"],
+                       args.timeout, what)
+        got = parse_json_output(out, what)
+        for k in ("test_loss", "test_accuracy", "images"):
+            if k not in got:
+                raise Failure(f"{what}: JSON lacks '{k}': {got}")
+        return got
+
+    if args.eval_only:
+        ref, ties = ref_eval(init)
+        compare_eval("netc eval (init weights)", netc_eval(init, "netc eval"), ref, ties, args.eval_rtol, failures)
+        return
+
+    out = os.path.join(work, "out.safetensors")
+    metrics = os.path.join(work, "metrics.jsonl")
+    cmd = ["train", graph_path, "--data", data, "--iterations", str(args.iterations),
+           "--batch-size", str(args.batch_size), "--lr", repr(lr), "--no-shuffle", "--init", init,
+           "--save", out, "--metrics", metrics, "--eval-every", "0", "--threads", str(args.threads)]
+    if args.momentum is not None:
+        cmd += ["--momentum", repr(args.momentum)]
+    if os.path.exists(out):
+        os.unlink(out)
+    run_netc(netc, cmd, args.timeout, "netc train")
+    got_losses, evals = read_metrics(metrics, args.iterations)
+    if not os.path.exists(out):
+        raise Failure(f"netc train wrote no {out}")
+    try:
+        got_params = nt.load_safetensors(out)
+    except ValueError as e:
+        raise Failure(f"netc's --save file is not valid safetensors: {e}") from None
+
+    # The reference, in float32 (the comparison) and float64 (the drift column).
+    results = {}
+    for dtype in (torch.float32, torch.float64):
+        m = nt.build_model(graph, dtype=dtype)
+        nt.load_state_file(m, init)
+        t0 = time.time()
+        losses = nt.train(m, train_x, train_y, args.batch_size, args.iterations, lr, momentum,
+                          opt.weight_decay, opt.nesterov, shuffle=False)
+        if dtype == torch.float32:
+            print(f"  ran torch reference in {time.time() - t0:.1f} s")
+        results[dtype] = (m, losses)
+    ref_model, ref_losses = results[torch.float32]
+    ref_params = {k: v.detach().clone() for k, v in ref_model.state_dict().items()}
+    ref64_losses = results[torch.float64][1]
+    ref64_params = {k: v.detach().clone() for k, v in results[torch.float64][0].state_dict().items()}
+
+    compare_losses(got_losses, ref_losses, ref64_losses, args.loss_rtol, failures)
+    compare_params(got_params, ref_params, ref64_params, args.param_rtol, args.param_atol, failures)
+
+    print()
+    final = [e for e in evals if e[0] == args.iterations]
+    if not final:
+        failures.append(f"metrics hold no test evaluation at step {args.iterations} (--eval-every 0 "
+                        "means: evaluate at the end)")
+    else:
+        r = nt.evaluate(ref_model, test_x, test_y, return_logits=True)
+        _, loss, acc = final[-1]
+        compare_eval("final evaluation in the metrics", {"test_loss": loss, "test_accuracy": acc}, r,
+                     tie_count(r["logits"]), args.eval_rtol, failures, check_images=False)
+    if set(got_params) == set(ref_params):
+        ref, ties = ref_eval(out)
+        compare_eval("netc eval of its saved weights", netc_eval(out, "netc eval"), ref, ties,
+                     args.eval_rtol, failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1054 @@
+"""PyTorch twin of netc: graph files, weights and data files, and training.
+
+The reference against which netc is tested. It follows the binding contracts
+(docs in /work/shared/spec, mirrored by the README):
+
+- ``load_graph(path)`` parses a graph YAML file (format version 1) and returns
+  a ``torch.nn.Module`` whose ``state_dict()`` keys are exactly
+  ``<layer>.weight`` / ``<layer>.bias`` in PyTorch's layouts.
+- ``save_safetensors`` / ``load_safetensors``: the safetensors format (written
+  here from scratch: Python's ``safetensors`` package is not a dependency).
+- ``read_idx`` / ``write_idx`` / ``load_dataset``: IDX files, raw or gzip.
+- ``train(...)``: SGD exactly as ``netc train --no-shuffle`` specifies it;
+  ``evaluate(...)``: test loss / accuracy as ``netc eval``.
+
+Two implementations of the ops exist: ``impl="torch"`` (torch.nn.functional,
+the reference) and ``impl="manual"`` (convolution as a sum over kernel
+offsets, pooling over explicit window slices, linear as an elementwise
+product and sum, log-softmax by hand, SGD written out). The second one sums in
+a different order than the first and is used to self-check the reference and
+to estimate how far two correct float32 implementations drift apart.
+
+Use /usr/bin/python3 (Debian's torch 1.13). Everything is float32 unless a
+caller asks for float64; ``torch.set_num_threads(1)`` is set on import for
+determinism (callers may change it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import re
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import yaml
+
+torch.set_num_threads(1)
+
+__all__ = [
+    "GraphError", "Graph", "Layer", "Shape", "parse_graph", "load_graph", "build_model",
+    "build_layer", "GraphModule", "init_params", "state_to_file", "load_state_file",
+    "save_safetensors", "load_safetensors", "read_idx", "write_idx", "load_dataset",
+    "find_idx_file", "cross_entropy", "ManualSGD", "make_optimizer", "batch_indices",
+    "train", "evaluate", "summary",
+]
+
+
+class GraphError(ValueError):
+    """A problem in a graph file (or in a layer map handed to build_layer)."""
+
+
+# --------------------------------------------------------------------------
+# YAML with duplicate-key detection and positions
+# --------------------------------------------------------------------------
+
+class _Map(dict):
+    """A YAML mapping that remembers where it and each of its keys were."""
+
+    mark: Tuple[str, int, int] = ("<graph>", 0, 0)
+    key_marks: Dict[str, Tuple[str, int, int]]
+    value_marks: Dict[str, Tuple[str, int, int]]
+
+
+def _mark(node) -> Tuple[str, int, int]:
+    m = node.start_mark
+    return (m.name, m.line + 1, m.column + 1)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.mark = _mark(node)
+    result.key_marks = {}
+    result.value_marks = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            f, l, c = _mark(key_node)
+            raise GraphError(f"{f}:{l}:{c}: keys must be strings, got {key!r}")
+        if key in result:
+            f, l, c = _mark(key_node)
+            raise GraphError(f"{f}:{l}:{c}: key '{key}' is given twice in this map")
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_marks[key] = _mark(key_node)
+        result.value_marks[key] = _mark(value_node)
+    return result
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+
+
+def _where(m, key=None) -> str:
+    if isinstance(m, _Map):
+        f, l, c = m.value_marks.get(key, m.mark) if key is not None else m.mark
+        return f"{f}:{l}:{c}: "
+    return ""
+
+
+# --------------------------------------------------------------------------
+# Graph IR
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shape:
+    """A layer's output: an image C x H x W, or `c` flat features (h = w = 1)."""
+
+    c: int
+    h: int = 1
+    w: int = 1
+    flat: bool = False
+
+    def size(self) -> int:
+        return self.c * self.h * self.w
+
+    def dims(self) -> List[int]:
+        return [self.c] if self.flat else [self.c, self.h, self.w]
+
+    def __str__(self) -> str:
+        return str(self.c) if self.flat else f"{self.c} x {self.h} x {self.w}"
+
+    @staticmethod
+    def from_dims(dims: Sequence[int]) -> "Shape":
+        dims = [int(d) for d in dims]
+        if len(dims) == 1:
+            return Shape(dims[0], 1, 1, True)
+        if len(dims) == 3:
+            return Shape(dims[0], dims[1], dims[2], False)
+        raise ValueError(f"a shape is [C, H, W] or [features], got {dims}")
+
+
+@dataclass
+class Layer:
+    name: str
+    op: str
+    inputs: List[str]                 # layer names; "input" is the graph input
+    attrs: Dict[str, object]          # normalized attribute values (defaults filled in)
+    given: Dict[str, object] = field(default_factory=dict)  # attributes as written
+    output: Optional[Shape] = None
+
+
+@dataclass
+class Optimizer:
+    type: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "mnist"
+    batch_size: int = 100
+    iterations: int = 3000
+    eval_every: int = 500
+    shuffle: bool = True
+    seed: int = 0
+    optimizer: Optimizer = field(default_factory=Optimizer)
+
+
+@dataclass
+class Graph:
+    name: str
+    input: Shape
+    layers: List[Layer]
+    output: str
+    description: str = ""
+    loss: str = "cross_entropy"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    path: str = "<graph>"
+
+    def layer(self, name: str) -> Layer:
+        for l in self.layers:
+            if l.name == name:
+                return l
+        raise KeyError(name)
+
+
+# Attribute kinds: "posint" (int >= 1), "pair" (int >= 1 or [h, w]), "padding"
+# (int >= 0, [h, w], valid, same), "float" (finite number), "bool".
+_POOL_ATTRS = {"kernel_size": ("pair", True), "stride": ("pair", False), "padding": ("padding", False)}
+OPS: Dict[str, dict] = {
+    "conv2d": {"attrs": {"out_channels": ("posint", True), "kernel_size": ("pair", True),
+                         "stride": ("pair", False), "padding": ("padding", False),
+                         "bias": ("bool", False)}, "inputs": (1, 1)},
+    "maxpool2d": {"attrs": dict(_POOL_ATTRS), "inputs": (1, 1)},
+    "avgpool2d": {"attrs": dict(_POOL_ATTRS), "inputs": (1, 1)},
+    "relu": {"attrs": {}, "inputs": (1, 1)},
+    "tanh": {"attrs": {}, "inputs": (1, 1)},
+    "sigmoid": {"attrs": {}, "inputs": (1, 1)},
+    "leaky_relu": {"attrs": {"negative_slope": ("float", False)}, "inputs": (1, 1)},
+    "flatten": {"attrs": {}, "inputs": (1, 1)},
+    "linear": {"attrs": {"out_features": ("posint", True), "in_features": ("posint", False),
+                         "bias": ("bool", False)}, "inputs": (1, 1)},
+    "add": {"attrs": {}, "inputs": (2, None)},
+    "concat": {"attrs": {}, "inputs": (2, None)},
+}
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GRAPH_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _check_attr(kind: str, v, what: str):
+    """Validate one attribute value; return it normalized (pairs as tuples)."""
+    if kind == "posint":
+        if not _is_int(v) or v < 1:
+            raise GraphError(f"{what}: expected an integer >= 1, got {v!r}")
+        return v
+    if kind == "pair":
+        if _is_int(v) and v >= 1:
+            return (v, v)
+        if isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 1 for x in v):
+            return (v[0], v[1])
+        raise GraphError(f"{what}: expected an integer >= 1 or a pair [h, w] of them, got {v!r}")
+    if kind == "padding":
+        if _is_int(v) and v >= 0:
+            return (v, v)
+        if isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 0 for x in v):
+            return (v[0], v[1])
+        if v in ("valid", "same"):
+            return v
+        raise GraphError(f"{what}: expected an integer >= 0, a pair [h, w] of them, "
+                         f"'valid' or 'same', got {v!r}")
+    if kind == "float":
+        if not _is_num(v):
+            raise GraphError(f"{what}: expected a finite number, got {v!r}")
+        return float(v)
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise GraphError(f"{what}: expected true or false, got {v!r}")
+        return v
+    raise AssertionError(kind)
+
+
+def _out_dim(n: int, k: int, p: int, s: int) -> int:
+    return (n - k + 2 * p) // s + 1
+
+
+def _infer(op: str, a: Dict[str, object], ins: List[Shape], what: str) -> Shape:
+    """Shape rule of `op`; also fills derived attributes into `a`."""
+    if op in ("conv2d", "maxpool2d", "avgpool2d"):
+        x = ins[0]
+        if x.flat:
+            raise GraphError(f"{what}: {op} needs an image input (C x H x W), got {x.c} flat features")
+        k = a["kernel_size"]
+        s = a.get("stride") or ((1, 1) if op == "conv2d" else k)
+        p = a.get("padding", (0, 0))
+        if p == "valid":
+            p = (0, 0)
+        elif p == "same":
+            if s != (1, 1) or k[0] % 2 == 0 or k[1] % 2 == 0:
+                raise GraphError(f"{what}: padding 'same' needs stride 1 and an odd kernel_size, "
+                                 f"got kernel_size {list(k)} and stride {list(s)}")
+            p = ((k[0] - 1) // 2, (k[1] - 1) // 2)
+        if op == "maxpool2d" and (p[0] >= k[0] or p[1] >= k[1]):
+            raise GraphError(f"{what}: maxpool2d padding {list(p)} must be below kernel_size {list(k)} "
+                             "(a window of padding only has no maximum)")
+        a["stride"], a["padding"] = s, p
+        oh, ow = _out_dim(x.h, k[0], p[0], s[0]), _out_dim(x.w, k[1], p[1], s[1])
+        if oh < 1 or ow < 1:
+            raise GraphError(f"{what}: output would be {oh} x {ow} from input {x} with kernel_size "
+                             f"{list(k)}, stride {list(s)}, padding {list(p)}")
+        c = a["out_channels"] if op == "conv2d" else x.c
+        if op == "conv2d":
+            a.setdefault("bias", True)
+            a["in_channels"] = x.c
+        return Shape(c, oh, ow, False)
+    if op in ("relu", "tanh", "sigmoid"):
+        return ins[0]
+    if op == "leaky_relu":
+        a.setdefault("negative_slope", 0.01)
+        return ins[0]
+    if op == "flatten":
+        return Shape(ins[0].size(), 1, 1, True)
+    if op == "linear":
+        x = ins[0]
+        if not x.flat:
+            raise GraphError(f"{what}: linear needs a flat input (add a flatten), got {x}")
+        if "in_features" in a and a["in_features"] != x.c:
+            raise GraphError(f"{what}: in_features is {a['in_features']} but the input has {x.c} values")
+        a["in_features"] = x.c
+        a.setdefault("bias", True)
+        return Shape(a["out_features"], 1, 1, True)
+    if op == "add":
+        for s in ins[1:]:
+            if s != ins[0]:
+                raise GraphError(f"{what}: add needs inputs of identical shape, got "
+                                 + ", ".join(str(t) for t in ins))
+        return ins[0]
+    if op == "concat":
+        if any(s.flat != ins[0].flat for s in ins) or any((s.h, s.w) != (ins[0].h, ins[0].w) for s in ins):
+            raise GraphError(f"{what}: concat needs inputs with equal H and W, got "
+                             + ", ".join(str(t) for t in ins))
+        return Shape(sum(s.c for s in ins), ins[0].h, ins[0].w, ins[0].flat)
+    raise AssertionError(op)
+
+
+def _parse_layer_attrs(m: dict, op: str, what: str) -> Dict[str, object]:
+    spec = OPS[op]["attrs"]
+    attrs = {}
+    for key, value in m.items():
+        if key in ("name", "op", "input"):
+            continue
+        if key not in spec:
+            allowed = ", ".join(sorted(spec)) or "none"
+            raise GraphError(f"{_where(m, key)}{what}: unknown attribute '{key}' for op {op} "
+                             f"(its attributes: {allowed})")
+        try:
+            attrs[key] = _check_attr(spec[key][0], value, f"{what}: {key}")
+        except GraphError as e:
+            raise GraphError(_where(m, key) + str(e)) from None
+    for key, (_, required) in spec.items():
+        if required and key not in attrs:
+            raise GraphError(f"{_where(m)}{what}: op {op} needs '{key}'")
+    return attrs
+
+
+def build_layer_spec(m: dict, input_shapes: Sequence[Sequence[int]], name: str = "layer") -> Layer:
+    """A Layer (with its output shape) from a YAML layer map without `name`/`input`,
+    e.g. {"op": "conv2d", "out_channels": 3, "kernel_size": [3, 2]}, and the input
+    shapes ([C, H, W] or [F] each). Used by the fixture generator."""
+    m = dict(m)
+    op = m.get("op")
+    if op not in OPS:
+        raise GraphError(f"unknown op {op!r}")
+    what = f"layer '{name}'"
+    attrs = _parse_layer_attrs(m, op, what)
+    ins = [Shape.from_dims(s) for s in input_shapes]
+    lo, hi = OPS[op]["inputs"]
+    if len(ins) < lo or (hi is not None and len(ins) > hi):
+        raise GraphError(f"{what}: op {op} takes {lo}..{hi or 'any'} inputs, got {len(ins)}")
+    layer = Layer(name, op, [f"x{i}" for i in range(len(ins))], attrs, {k: v for k, v in m.items() if k != "op"})
+    layer.output = _infer(op, layer.attrs, ins, what)
+    return layer
+
+
+def parse_graph(text: str, path: str = "<graph>") -> Graph:
+    """Parse and validate a graph file's text. Raises GraphError."""
+    try:
+        loader = _StrictLoader(text)
+        loader.name = path
+        try:
+            doc = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as e:
+        raise GraphError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise GraphError(f"{path}:1:1: a graph file is a map with name, input, layers, ...")
+    allowed = {"name", "description", "input", "layers", "output", "loss", "train"}
+    for k in doc:
+        if k not in allowed:
+            raise GraphError(f"{_where(doc, k)}unknown key '{k}' (expected one of {', '.join(sorted(allowed))})")
+    for k in ("name", "input", "layers"):
+        if k not in doc:
+            raise GraphError(f"{_where(doc)}missing required key '{k}'")
+    name = doc["name"]
+    if not isinstance(name, str) or not _GRAPH_NAME_RE.match(name):
+        raise GraphError(f"{_where(doc, 'name')}name must match [a-z][a-z0-9_]*, got {name!r}")
+    desc = doc.get("description", "")
+    if not isinstance(desc, str):
+        raise GraphError(f"{_where(doc, 'description')}description must be text")
+
+    inp = doc["input"]
+    if not isinstance(inp, dict):
+        raise GraphError(f"{_where(doc, 'input')}input must be a map {{channels, height, width}}")
+    for k in inp:
+        if k not in ("channels", "height", "width"):
+            raise GraphError(f"{_where(inp, k)}unknown key '{k}' in input (expected channels, height, width)")
+    dims = []
+    for k in ("channels", "height", "width"):
+        if k not in inp:
+            raise GraphError(f"{_where(inp)}input needs '{k}'")
+        dims.append(_check_attr("posint", inp[k], f"input {k}"))
+    in_shape = Shape(dims[0], dims[1], dims[2], False)
+
+    raw_layers = doc["layers"]
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise GraphError(f"{_where(doc, 'layers')}layers must be a non-empty list")
+    shapes: Dict[str, Shape] = {"input": in_shape}
+    layers: List[Layer] = []
+    for i, m in enumerate(raw_layers):
+        if not isinstance(m, dict):
+            raise GraphError(f"{path}: layer #{i + 1} must be a map")
+        lname = m.get("name")
+        if not isinstance(lname, str) or not _NAME_RE.match(lname) or lname == "input":
+            raise GraphError(f"{_where(m, 'name' if 'name' in m else None)}layer #{i + 1}: name must match "
+                             f"[A-Za-z_][A-Za-z0-9_]* and not be 'input', got {lname!r}")
+        if lname in shapes:
+            raise GraphError(f"{_where(m, 'name')}layer '{lname}': name used twice")
+        what = f"layer '{lname}'"
+        op = m.get("op")
+        if op not in OPS:
+            raise GraphError(f"{_where(m, 'op' if 'op' in m else None)}{what}: unknown op {op!r} "
+                             f"(expected one of {', '.join(sorted(OPS))})")
+        attrs = _parse_layer_attrs(m, op, what)
+        lo, hi = OPS[op]["inputs"]
+        if "input" in m:
+            v = m["input"]
+            if hi == 1:
+                if not isinstance(v, str):
+                    raise GraphError(f"{_where(m, 'input')}{what}: input must be one layer name")
+                ins = [v]
+            else:
+                if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                    raise GraphError(f"{_where(m, 'input')}{what}: input must be a list of layer names")
+                ins = list(v)
+        else:
+            ins = [layers[-1].name if layers else "input"]
+        if len(ins) < lo:
+            raise GraphError(f"{_where(m, 'input' if 'input' in m else None)}{what}: op {op} needs "
+                             f"at least {lo} inputs, got {len(ins)}")
+        for x in ins:
+            if x not in shapes:
+                later = any(isinstance(r, dict) and r.get("name") == x for r in raw_layers[i:])
+                raise GraphError(f"{_where(m, 'input')}{what}: input '{x}' "
+                                 + ("must come before this layer" if later else "is not a layer"))
+        layer = Layer(lname, op, ins, attrs, {k: v for k, v in m.items() if k not in ("name", "op", "input")})
+        try:
+            layer.output = _infer(op, layer.attrs, [shapes[x] for x in ins], what)
+        except GraphError as e:
+            raise GraphError(_where(m) + str(e)) from None
+        shapes[lname] = layer.output
+        layers.append(layer)
+
+    output = doc.get("output", layers[-1].name)
+    if not isinstance(output, str) or output not in shapes or output == "input":
+        raise GraphError(f"{_where(doc, 'output')}output {output!r} is not a layer")
+    loss = doc.get("loss", "cross_entropy")
+    if loss != "cross_entropy":
+        raise GraphError(f"{_where(doc, 'loss')}loss must be cross_entropy, got {loss!r}")
+
+    train = TrainConfig()
+    t = doc.get("train", {})
+    if not isinstance(t, dict):
+        raise GraphError(f"{_where(doc, 'train')}train must be a map")
+    for k, v in t.items():
+        w = f"{_where(t, k)}train.{k}"
+        if k == "dataset":
+            if not isinstance(v, str) or not v:
+                raise GraphError(f"{w}: expected mnist, fashion-mnist or a folder")
+            train.dataset = v
+        elif k in ("batch_size", "iterations"):
+            setattr(train, k, _check_attr("posint", v, w))
+        elif k in ("eval_every", "seed"):
+            if not _is_int(v) or v < 0:
+                raise GraphError(f"{w}: expected an integer >= 0, got {v!r}")
+            setattr(train, k, v)
+        elif k == "shuffle":
+            train.shuffle = _check_attr("bool", v, w)
+        elif k == "optimizer":
+            if not isinstance(v, dict):
+                raise GraphError(f"{w}: expected a map {{type: sgd, lr: ...}}")
+            o = Optimizer()
+            for ok, ov in v.items():
+                ow = f"{_where(v, ok)}train.optimizer.{ok}"
+                if ok == "type":
+                    if ov != "sgd":
+                        raise GraphError(f"{ow}: only sgd is supported, got {ov!r}")
+                elif ok in ("lr", "momentum", "weight_decay"):
+                    val = _check_attr("float", ov, ow)
+                    if val < 0:
+                        raise GraphError(f"{ow}: must be >= 0, got {ov!r}")
+                    setattr(o, ok, val)
+                elif ok == "nesterov":
+                    o.nesterov = _check_attr("bool", ov, ow)
+                else:
+                    raise GraphError(f"{_where(v, ok)}unknown key 'train.optimizer.{ok}' "
+                                     "(expected type, lr, momentum, weight_decay, nesterov)")
+            train.optimizer = o
+        else:
+            raise GraphError(f"{_where(t, k)}unknown key 'train.{k}'")
+    return Graph(name=name, input=in_shape, layers=layers, output=output, description=desc,
+                 loss=loss, train=train, path=path)
+
+
+def read_graph(path: str) -> Graph:
+    with open(path, "r", encoding="utf-8") as f:
+        return parse_graph(f.read(), path)
+
+
+# --------------------------------------------------------------------------
+# Modules
+# --------------------------------------------------------------------------
+
+def _conv_manual(x, weight, bias, stride, padding):
+    """Convolution as a sum over kernel offsets (a different summation order
+    than torch's im2col/GEMM or oneDNN)."""
+    o, c, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    oh = _out_dim(h, kh, padding[0], stride[0])
+    ow = _out_dim(w, kw, padding[1], stride[1])
+    xp = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+    y = None
+    for dy in range(kh):
+        for dx in range(kw):
+            xs = xp[:, :, dy:dy + stride[0] * (oh - 1) + 1:stride[0], dx:dx + stride[1] * (ow - 1) + 1:stride[1]]
+            t = torch.einsum("nchw,oc->nohw", xs, weight[:, :, dy, dx])
+            y = t if y is None else y + t
+    if bias is not None:
+        y = y + bias.view(1, -1, 1, 1)
+    return y
+
+
+def _pool_windows(x, k, s, p, pad_value):
+    n, c, h, w = x.shape
+    oh, ow = _out_dim(h, k[0], p[0], s[0]), _out_dim(w, k[1], p[1], s[1])
+    xp = F.pad(x, (p[1], p[1], p[0], p[0]), value=pad_value)
+    return [xp[:, :, dy:dy + s[0] * (oh - 1) + 1:s[0], dx:dx + s[1] * (ow - 1) + 1:s[1]]
+            for dy in range(k[0]) for dx in range(k[1])]
+
+
+class Conv2d(nn.Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, bias, impl="torch"):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
+        self.impl = impl
+
+    def forward(self, x):
+        if self.impl == "manual":
+            return _conv_manual(x, self.weight, self.bias, self.stride, self.padding)
+        return super().forward(x)
+
+
+class Linear(nn.Linear):
+    def __init__(self, in_features, out_features, bias, impl="torch"):
+        super().__init__(in_features, out_features, bias=bias)
+        self.impl = impl
+
+    def forward(self, x):
+        if self.impl == "manual":
+            y = (x.unsqueeze(1) * self.weight.unsqueeze(0)).sum(-1)
+            return y if self.bias is None else y + self.bias
+        return super().forward(x)
+
+
+class Pool2d(nn.Module):
+    """maxpool2d / avgpool2d with the spec's padding rules: padded cells never
+    win a max; they count as zeros in an average (count_include_pad=True)."""
+
+    def __init__(self, kind, kernel_size, stride, padding, impl="torch"):
+        super().__init__()
+        self.kind, self.kernel_size, self.stride, self.padding, self.impl = kind, kernel_size, stride, padding, impl
+
+    def extra_repr(self):
+        return f"{self.kind}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, x):
+        k, s, p = self.kernel_size, self.stride, self.padding
+        pad_value = -math.inf if self.kind == "max" else 0.0
+        if self.impl == "manual":
+            wins = _pool_windows(x, k, s, p, pad_value)
+            if self.kind == "max":
+                return torch.stack(wins, dim=-1).max(dim=-1).values
+            acc = wins[0]
+            for t in wins[1:]:
+                acc = acc + t
+            return acc / (k[0] * k[1])
+        if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+            # PyTorch's pooling refuses padding > kernel/2; explicit padding is
+            # equivalent (-inf never wins, zeros count in the average).
+            x = F.pad(x, (p[1], p[1], p[0], p[0]), value=pad_value)
+            p = (0, 0)
+        if self.kind == "max":
+            return F.max_pool2d(x, k, s, p)
+        return F.avg_pool2d(x, k, s, p, ceil_mode=False, count_include_pad=True)
+
+
+class Add(nn.Module):
+    def forward(self, *xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = y + x
+        return y
+
+
+class Concat(nn.Module):
+    def forward(self, *xs):
+        return torch.cat(xs, dim=1)
+
+
+class Flatten(nn.Module):
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+def make_module(layer: Layer, impl: str = "torch") -> nn.Module:
+    a, op = layer.attrs, layer.op
+    if op == "conv2d":
+        return Conv2d(a["in_channels"], a["out_channels"], a["kernel_size"], a["stride"], a["padding"],
+                      a["bias"], impl)
+    if op == "linear":
+        return Linear(a["in_features"], a["out_features"], a["bias"], impl)
+    if op in ("maxpool2d", "avgpool2d"):
+        return Pool2d(op[:3], a["kernel_size"], a["stride"], a["padding"], impl)
+    if op == "relu":
+        return nn.ReLU()
+    if op == "tanh":
+        return nn.Tanh()
+    if op == "sigmoid":
+        return nn.Sigmoid()
+    if op == "leaky_relu":
+        return nn.LeakyReLU(a["negative_slope"])
+    if op == "flatten":
+        return Flatten()
+    if op == "add":
+        return Add()
+    if op == "concat":
+        return Concat()
+    raise AssertionError(op)
+
+
+def build_layer(m: dict, input_shapes: Sequence[Sequence[int]], impl: str = "torch"):
+    """(module, output dims) for a single YAML layer map (without name/input)."""
+    layer = build_layer_spec(m, input_shapes)
+    return make_module(layer, impl), layer.output.dims()
+
+
+class GraphModule(nn.Module):
+    """The network of a graph file. Each layer is a submodule named after the
+    layer, so state_dict() keys are exactly `<layer>.weight` / `<layer>.bias`.
+    forward(x) takes N x C x H x W float images and returns the logits."""
+
+    def __init__(self, graph: Graph, impl: str = "torch"):
+        super().__init__()
+        object.__setattr__(self, "graph", graph)
+        object.__setattr__(self, "impl", impl)
+        for layer in graph.layers:
+            # Straight into _modules: a layer may be called e.g. `train` or
+            # `forward`, which add_module would refuse as attribute clashes.
+            self._modules[layer.name] = make_module(layer, impl)
+        # Free intermediate values as soon as their last consumer has run.
+        last_use: Dict[str, int] = {}
+        for i, layer in enumerate(graph.layers):
+            for x in layer.inputs:
+                last_use[x] = i
+        object.__setattr__(self, "_last_use", last_use)
+
+    def layer_module(self, name: str) -> nn.Module:
+        return self._modules[name]
+
+    def forward(self, x):
+        values = {"input": x}
+        for i, layer in enumerate(self.graph.layers):
+            ins = [values[n] for n in layer.inputs]
+            values[layer.name] = self._modules[layer.name](*ins)
+            for n in set(layer.inputs):
+                if self._last_use.get(n) == i and n != self.graph.output:
+                    del values[n]
+        return values[self.graph.output]
+
+
+def build_model(graph: Graph, impl: str = "torch", dtype=torch.float32, seed: Optional[int] = None) -> GraphModule:
+    model = GraphModule(graph, impl).to(dtype)
+    if seed is not None:
+        init_params(model, seed)
+    return model
+
+
+def load_graph(path: str, impl: str = "torch", dtype=torch.float32, seed: Optional[int] = None) -> GraphModule:
+    """The nn.Module of graph file `path` (its Graph is `module.graph`).
+    With `seed`, parameters get PyTorch's default init from that seed (else
+    from torch's global generator, as nn.Conv2d/nn.Linear do)."""
+    return build_model(read_graph(path), impl, dtype, seed)
+
+
+def init_params(model: GraphModule, seed: int) -> None:
+    """PyTorch's default initialization (reset_parameters of nn.Conv2d and
+    nn.Linear, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias),
+    layer by layer in file order, weight before bias, from torch.manual_seed(seed).
+    The global RNG state is restored afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for layer in model.graph.layers:
+            m = model.layer_module(layer.name)
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                m.reset_parameters()
+
+
+def summary(graph: Graph) -> dict:
+    """What `netc summary --json` prints."""
+    layers = []
+    total = 0
+    for l in graph.layers:
+        a = l.attrs
+        if l.op == "conv2d":
+            kh, kw = a["kernel_size"]
+            n = a["out_channels"] * a["in_channels"] * kh * kw + (a["out_channels"] if a["bias"] else 0)
+        elif l.op == "linear":
+            n = a["out_features"] * a["in_features"] + (a["out_features"] if a["bias"] else 0)
+        else:
+            n = 0
+        total += n
+        layers.append({"name": l.name, "op": l.op, "output": l.output.dims(), "params": n})
+    return {"name": graph.name, "input": graph.input.dims(), "layers": layers, "params": total}
+
+
+# --------------------------------------------------------------------------
+# safetensors
+# --------------------------------------------------------------------------
+
+_ST_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+              "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+_NP_TO_ST = {np.dtype(v).str.lstrip("<>|="): k for k, v in _ST_DTYPES.items()}
+
+
+def _to_numpy(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        t = t.detach().cpu().contiguous().numpy()
+    return np.ascontiguousarray(t)
+
+
+def save_safetensors(path: str, tensors: Dict[str, object], metadata: Optional[Dict[str, str]] = None) -> None:
+    """Write `tensors` (name -> torch.Tensor or ndarray) as safetensors.
+
+    Keys are sorted and the data is laid out in that order; the JSON header is
+    padded with spaces to a multiple of 8 bytes; little-endian. The file is
+    written to a temporary name and renamed into place."""
+    arrays = {k: _to_numpy(v) for k, v in tensors.items()}
+    header: Dict[str, object] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    offset = 0
+    blobs = []
+    for name in sorted(arrays):
+        a = arrays[name]
+        code = _NP_TO_ST.get(a.dtype.str.lstrip("<>|="))
+        if code is None:
+            raise ValueError(f"safetensors: tensor '{name}' has unsupported dtype {a.dtype}")
+        data = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": code, "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    hjson = json.dumps(header, separators=(",", ":"), sort_keys=False).encode("utf-8")
+    hjson += b" " * ((-len(hjson)) % 8)
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(hjson)))
+            f.write(hjson)
+            for b in blobs:
+                f.write(b)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_safetensors(path: str, as_torch: bool = True) -> Dict[str, object]:
+    """Read a safetensors file; returns name -> tensor (torch or numpy), with
+    the file's dtypes. Raises ValueError on any malformed file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: too short for a safetensors file")
+    (hlen,) = struct.unpack("<Q", raw[:8])
+    if hlen > len(raw) - 8:
+        raise ValueError(f"{path}: header length {hlen} exceeds the file size")
+    try:
+        header = json.loads(raw[8:8 + hlen].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: bad safetensors header: {e}") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: safetensors header is not a JSON object")
+    data = memoryview(raw)[8 + hlen:]
+    out = {}
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype = _ST_DTYPES[info["dtype"]]
+            shape = [int(s) for s in info["shape"]]
+            begin, end = (int(x) for x in info["data_offsets"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{path}: tensor '{name}': bad entry {info!r}") from None
+        if any(s < 0 for s in shape):
+            raise ValueError(f"{path}: tensor '{name}': negative dimension in {shape}")
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if not (0 <= begin <= end <= len(data)) or end - begin != nbytes:
+            raise ValueError(f"{path}: tensor '{name}': data_offsets [{begin}, {end}] do not hold "
+                             f"{info['dtype']} {shape} within {len(data)} data bytes")
+        spans.append((begin, end, name))
+        a = np.frombuffer(data[begin:end], dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape)
+        a = a.astype(np.dtype(dtype), copy=True)
+        out[name] = torch.from_numpy(a) if as_torch else a
+    spans.sort()
+    for (b0, e0, n0), (b1, e1, n1) in zip(spans, spans[1:]):
+        if b1 < e0:
+            raise ValueError(f"{path}: tensors '{n0}' and '{n1}' overlap")
+    return out
+
+
+def state_to_file(model: nn.Module, path: str) -> None:
+    """The model's parameters as F32 safetensors (graph-format names)."""
+    save_safetensors(path, {k: v.detach().to(torch.float32) for k, v in model.state_dict().items()})
+
+
+def load_state_file(model: nn.Module, path: str) -> None:
+    """Load parameters from safetensors; names, shapes and dtype F32 must match."""
+    tensors = load_safetensors(path)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    extra = sorted(set(tensors) - set(own))
+    if missing or extra:
+        raise ValueError(f"{path}: parameter names differ from the graph's: missing {missing}, unexpected {extra}")
+    for k, v in tensors.items():
+        if v.dtype != torch.float32:
+            raise ValueError(f"{path}: tensor '{k}' is {v.dtype}, expected F32")
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise ValueError(f"{path}: tensor '{k}' has shape {list(v.shape)}, expected {list(own[k].shape)}")
+    dtype = next(iter(own.values())).dtype if own else torch.float32
+    model.load_state_dict({k: v.to(dtype) for k, v in tensors.items()})
+
+
+# --------------------------------------------------------------------------
+# IDX
+# --------------------------------------------------------------------------
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32, 0x0D: np.float32, 0x0E: np.float64}
+_IDX_CODES = {np.dtype(v): k for k, v in _IDX_TYPES.items()}
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Read an IDX file, raw or gzip (detected from the content)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file (bad magic)")
+    dtype = np.dtype(_IDX_TYPES[raw[2]]).newbyteorder(">")
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header")
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    count = int(np.prod(dims, dtype=np.int64)) if ndim else 1
+    need = 4 + 4 * ndim + count * dtype.itemsize
+    if len(raw) != need:
+        raise ValueError(f"{path}: IDX dims {list(dims)} need {need} bytes, file has {len(raw)}")
+    a = np.frombuffer(raw, dtype=dtype, count=count, offset=4 + 4 * ndim).reshape(dims)
+    return a.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str, array, gz: Optional[bool] = None) -> None:
+    """Write an IDX file; gzip when `gz` (default: when `path` ends in .gz)."""
+    a = np.ascontiguousarray(array)
+    if a.dtype not in _IDX_CODES:
+        raise ValueError(f"IDX cannot hold dtype {a.dtype}")
+    raw = bytes([0, 0, _IDX_CODES[a.dtype], a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape)
+    raw += a.astype(a.dtype.newbyteorder(">")).tobytes()
+    if gz is None:
+        gz = path.endswith(".gz")
+    if gz:
+        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+    with open(path, "wb") as f:
+        f.write(raw)
+
+
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def find_idx_file(directory: str, base: str) -> str:
+    for name in (base, base + ".gz"):
+        p = os.path.join(directory, name)
+        if os.path.isfile(p):
+            return p
+    raise FileNotFoundError(f"{directory}: neither {base} nor {base}.gz exists")
+
+
+def load_dataset(directory: str, split: str = "train") -> Tuple[np.ndarray, np.ndarray]:
+    """(images uint8 [N, C, H, W], labels int64 [N]) of `split` (train or test)
+    from a folder holding the MNIST-named IDX files, each raw or .gz. A 3-dim
+    image file [N, H, W] has one channel; a 4-dim one is [N, C, H, W]."""
+    img_name, lab_name = IDX_NAMES[split]
+    images = read_idx(find_idx_file(directory, img_name))
+    labels = read_idx(find_idx_file(directory, lab_name))
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise ValueError(f"{directory}: {split} images and labels must be unsigned bytes")
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{directory}: {split} images {images.shape} and labels {labels.shape} do not match")
+    return images, labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------
+# Loss, optimizer, training, evaluation
+# --------------------------------------------------------------------------
+
+def cross_entropy(logits, labels, impl: str = "torch", reduction: str = "mean"):
+    if impl == "manual":
+        logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+        nll = -logp.gather(1, labels.view(-1, 1)).squeeze(1)
+        return nll.mean() if reduction == "mean" else (nll.sum() if reduction == "sum" else nll)
+    return F.cross_entropy(logits, labels, reduction=reduction)
+
+
+class ManualSGD:
+    """torch.optim.SGD's rule (dampening 0), written out:
+        d = g + weight_decay * p
+        b = d (first step) or momentum * b + d   (when momentum != 0)
+        d = d + momentum * b (nesterov) or b
+        p = p - lr * d"""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+        self.params = [p for p in params]
+        self.lr, self.momentum, self.weight_decay, self.nesterov = lr, momentum, weight_decay, nesterov
+        self.buf: Dict[int, torch.Tensor] = {}
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            d = p.grad
+            if self.weight_decay != 0:
+                d = d + self.weight_decay * p
+            if self.momentum != 0:
+                if i not in self.buf:
+                    self.buf[i] = d.clone()
+                else:
+                    self.buf[i] = self.momentum * self.buf[i] + d
+                d = d + self.momentum * self.buf[i] if self.nesterov else self.buf[i]
+            p.copy_(p - self.lr * d)
+
+
+def make_optimizer(params, lr, momentum=0.0, weight_decay=0.0, nesterov=False, impl="torch"):
+    if nesterov and momentum <= 0:
+        raise ValueError("nesterov needs momentum > 0")
+    if impl == "manual":
+        return ManualSGD(params, lr, momentum, weight_decay, nesterov)
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, dampening=0, weight_decay=weight_decay,
+                           nesterov=nesterov)
+
+
+def batch_indices(k: int, batch_size: int, n: int, shuffle: bool = False, seed: int = 0) -> np.ndarray:
+    """Indices of batch k (0-based). Without shuffle: images [k*B, (k+1)*B) of
+    the training set, wrapping modulo N (a batch may straddle the end). With
+    shuffle: the same over a stream of per-epoch permutations from a torch
+    generator seeded by `seed` (this is NOT netc's shuffle order)."""
+    start = k * batch_size
+    pos = np.arange(start, start + batch_size, dtype=np.int64)
+    if not shuffle:
+        return pos % n
+    epochs = sorted(set((pos // n).tolist()))
+    perms = {}
+    for e in epochs:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + e)
+        perms[e] = torch.randperm(n, generator=g).numpy()
+    return np.array([perms[p // n][p % n] for p in pos.tolist()], dtype=np.int64)
+
+
+def to_input(images_u8, dtype=torch.float32) -> torch.Tensor:
+    """uint8 N x C x H x W -> float pixels / 255 (as transforms.ToTensor())."""
+    t = torch.as_tensor(np.ascontiguousarray(images_u8))
+    if t.dim() == 3:
+        t = t.unsqueeze(1)
+    return t.to(dtype).div(255)
+
+
+def train(model: nn.Module, images, labels, batch_size: int, iterations: int, lr: float,
+          momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+          shuffle: bool = False, seed: int = 0, loss_impl: Optional[str] = None,
+          optimizer_impl: Optional[str] = None, on_step=None) -> List[float]:
+    """Plain SGD training as netc does it; returns the loss of every step
+    (computed on the batch before that step's update).
+
+    images: uint8 [N, C, H, W] (or [N, H, W]); labels: ints [N].
+    Step k (1-based) uses batch_indices(k - 1, ...), pixels / 255 in the
+    model's dtype, F.cross_entropy (mean over the batch), then one
+    torch.optim.SGD step. `on_step(k, loss)` is called after each step.
+    loss_impl / optimizer_impl default to the model's impl ("torch"/"manual")."""
+    impl = getattr(model, "impl", "torch")
+    loss_impl = loss_impl or impl
+    optimizer_impl = optimizer_impl or impl
+    images = np.asarray(images)
+    labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    n = len(images)
+    if n == 0 or len(labels_t) != n:
+        raise ValueError("train: images and labels must be non-empty and of equal length")
+    params = list(model.parameters())
+    dtype = params[0].dtype if params else torch.float32
+    opt = make_optimizer(params, lr, momentum, weight_decay, nesterov, optimizer_impl)
+    model.train()
+    losses = []
+    for k in range(iterations):
+        idx = batch_indices(k, batch_size, n, shuffle, seed)
+        x = to_input(images[idx], dtype)
+        y = labels_t[idx]
+        opt.zero_grad()
+        loss = cross_entropy(model(x), y, loss_impl)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.item()))
+        if on_step is not None:
+            on_step(k + 1, losses[-1])
+    return losses
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images, labels, batch_size: int = 500, return_logits: bool = False) -> dict:
+    """{"test_loss": mean cross-entropy, "test_accuracy": percent correct,
+    "images": N}; predictions are the first maximal logit. The loss is summed
+    in float64. With return_logits, also "logits" (float64 numpy [N, K])."""
+    impl = getattr(model, "impl", "torch")
+    params = list(model.parameters())
+    dtype = params[0].dtype if params else torch.float32
+    model.eval()
+    images = np.asarray(images)
+    labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    total, correct, n = 0.0, 0, len(images)
+    all_logits = []
+    for s in range(0, n, batch_size):
+        x = to_input(images[s:s + batch_size], dtype)
+        y = labels_t[s:s + batch_size]
+        out = model(x)
+        total += float(cross_entropy(out, y, impl, reduction="none").double().sum())
+        correct += int((out.argmax(dim=1) == y).sum())
+        if return_logits:
+            all_logits.append(out.double().numpy())
+    res = {"test_loss": total / n if n else float("nan"),
+           "test_accuracy": 100.0 * correct / n if n else float("nan"), "images": n}
+    if return_logits:
+        res["logits"] = np.concatenate(all_logits) if all_logits else np.zeros((0, 0))
+    return res
