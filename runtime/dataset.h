@@ -64,9 +64,9 @@ FetchStep local_folder_step(const std::string& folder, const std::string& if_mis
 
 // Makes `cache_dir` hold the source's four files, uncompressed, with the
 // expected digests: files already there are verified, and if any is missing
-// or damaged, the steps run in order (one line on stderr each) until one
-// yields four files with the right digests, which then replace the cache's
-// atomically. std::runtime_error if every step fails, saying why each did.
+// or damaged, the steps run in order (a line on stderr as each starts, one
+// more if it fails) until one yields four files with the right digests,
+// which then replace the cache's atomically. std::runtime_error if every step fails, saying why each did.
 void ensure_dataset(const DatasetSource& source, const std::string& cache_dir);
 
 }  // namespace netc

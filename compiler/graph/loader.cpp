@@ -3,8 +3,8 @@
 // problem is an InputError "FILE:LINE:COLUMN: message" at the offending node.
 #include "graph/loader.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -12,10 +12,13 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
+#include <yaml-cpp/anchor.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace netc {
@@ -117,6 +120,23 @@ std::string_view without_plus(std::string_view s) { return (!s.empty() && s[0] =
 
 std::string plural(int64_t n, const std::string& word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
+// What a value of `kind` must be, for messages.
+std::string expectation(AttrKind kind) {
+  switch (kind) {
+    case AttrKind::PositiveInt:
+      return "an integer >= 1";
+    case AttrKind::Pair:
+      return "an integer >= 1 or a list [h, w] of them";
+    case AttrKind::Padding:
+      return "an integer >= 0, a list [h, w] of them, valid or same";
+    case AttrKind::Float:
+      return "a finite number";
+    case AttrKind::Bool:
+      return "true or false";
+  }
+  return "a value";  // unreachable; keeps -Wreturn-type quiet
+}
+
 // ---------------------------------------------------------------- YAML
 
 // A scalar written plainly (not quoted): only those can be numbers or booleans.
@@ -130,6 +150,22 @@ std::string describe(const YAML::Node& node) {
   if (is_plain(node) && is_number_syntax(node.Scalar())) return shorten(node.Scalar());
   return quote(node.Scalar());
 }
+
+// Records where each document starts, and nothing else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 // One `key: value` of a map.
 struct Entry {
@@ -174,19 +210,35 @@ class Reader {
   // The single YAML document in `text`.
   YAML::Node load(const std::string& text) const {
     if (text.size() > kMaxFileBytes)
-      fail(loc(YAML::Mark()), fmt::format("the file has {} bytes; a graph file may have at most {} (1 MiB)",
-                                          text.size(), kMaxFileBytes));
-    std::vector<YAML::Node> docs;
+      fail(loc(YAML::Mark()),
+           fmt::format("the file has {} bytes; a graph file may have at most {} (1 MiB)", text.size(), kMaxFileBytes));
+    YAML::Node root;
     try {
-      docs = YAML::LoadAll(text);
+      check_single_document(text);
+      root = YAML::Load(text);
     } catch (const YAML::DeepRecursion& e) {
       fail(loc(e.mark), "YAML nested too deeply");
     } catch (const YAML::Exception& e) {
       fail(loc(e.mark), "invalid YAML: " + e.msg);
     }
-    if (docs.empty() || docs[0].IsNull()) fail(loc(YAML::Mark()), "the file is empty; expected a YAML map");
-    if (docs.size() > 1) fail(loc(docs[1].Mark()), "expected one YAML document, found a second one here");
-    return docs[0];
+    if (root.IsNull()) fail(loc(YAML::Mark()), "the file is empty; expected a YAML map");
+    return root;
+  }
+
+  // Fails if `text` goes on after its first document. yaml-cpp's LoadAll
+  // cannot tell: it loops forever on a document that consumes no token (as
+  // after a stray ','), so at most two documents are looked at here.
+  void check_single_document(const std::string& text) const {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    for (int k = 0; k < 2 && parser.HandleNextDocument(starts); ++k) {
+    }
+    if (starts.marks.size() < 2) return;
+    const YAML::Mark& second = starts.marks[1];
+    const size_t pos = std::min(static_cast<size_t>(std::max(second.pos, 0)), text.size());
+    if (text.compare(pos, 3, "---") == 0) fail(loc(second), "expected one YAML document, found a second one here");
+    fail(loc(second), "invalid YAML: unexpected " + quote(text.substr(pos, text.find('\n', pos) - pos)));
   }
 
   // The entries of `map`, in file order; every key a scalar given once.
@@ -211,8 +263,8 @@ class Reader {
                   const std::string& where) const {
     for (const Entry& e : fields)
       if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end())
-        fail(loc(e.key_node.Mark()), fmt::format("{}unknown key {}{}; expected one of {}", scope.layer,
-                                                 quote(e.key), where, join(allowed)));
+        fail(loc(e.key_node.Mark()),
+             fmt::format("{}unknown key {}{}; expected one of {}", scope.layer, quote(e.key), where, join(allowed)));
   }
 
   // The entries of the map `e.value` (described by `what`), keys checked.
@@ -249,8 +301,8 @@ class Reader {
 
   // A finite number; `min` excluded or included per `min_excluded`.
   double number(const Entry& e, const Scope& scope, double min, bool min_excluded) const {
-    const std::string expected = std::isinf(min) ? "a finite number"
-                                                 : fmt::format("a finite number {} {}", min_excluded ? ">" : ">=", min);
+    const std::string expected =
+        std::isinf(min) ? "a finite number" : fmt::format("a finite number {} {}", min_excluded ? ">" : ">=", min);
     if (!is_plain(e.value) || !is_number_syntax(e.value.Scalar())) fail_value(e, scope, expected);
     std::string_view s = without_plus(e.value.Scalar());
     double v = 0;
@@ -295,7 +347,7 @@ class Reader {
     AttrValue v;
     switch (kind) {
       case AttrKind::Pair:
-        return pair(e, scope, 1, "an integer >= 1 or a list [h, w] of them");
+        return pair(e, scope, 1, expectation(kind));
       case AttrKind::Padding:
         return padding(e, scope);
       case AttrKind::PositiveInt:
@@ -318,7 +370,7 @@ class Reader {
 
   AttrValue padding(const Entry& e, const Scope& scope) const {
     if (!e.value.IsScalar() || (e.value.Scalar() != "valid" && e.value.Scalar() != "same"))
-      return pair(e, scope, 0, "an integer >= 0, a list [h, w] of them, valid or same");
+      return pair(e, scope, 0, expectation(AttrKind::Padding));
     AttrValue v;
     v.kind = AttrValue::Kind::String;
     v.s = e.value.Scalar();
@@ -333,8 +385,8 @@ class Reader {
   ParsedLayer layer(const YAML::Node& node, const YAML::Node& fallback, std::string label,
                     const std::string& default_name) const {
     if (!node.IsMap())
-      fail(loc(node, fallback), fmt::format("{} must be a map with name, op and the op's attributes, got {}", label,
-                                            describe(node)));
+      fail(loc(node, fallback),
+           fmt::format("{} must be a map with name, op and the op's attributes, got {}", label, describe(node)));
     YAML::Node name = node["name"];
     if (name && name.IsScalar() && is_layer_name(name.Scalar())) label = "layer '" + name.Scalar() + "'";
     Scope scope{label + ": ", ""};
@@ -350,6 +402,7 @@ class Reader {
     read_attributes(fields, *p.op, scope, p.layer);
     for (const Entry& e : fields)
       if (e.key == "input") p.input = e;
+    if (p.input) p.layer.inputs_loc = loc(*p.input);
     return p;
   }
 
@@ -367,8 +420,7 @@ class Reader {
     return name;
   }
 
-  const Op* layer_op(const std::vector<Entry>& fields, const YAML::Node& node, const Scope& scope,
-                     Layer& layer) const {
+  const Op* layer_op(const std::vector<Entry>& fields, const YAML::Node& node, const Scope& scope, Layer& layer) const {
     const std::string expected = "one of " + join(op_names());
     auto it = std::find_if(fields.begin(), fields.end(), [](const Entry& e) { return e.key == "op"; });
     if (it == fields.end()) fail(loc(node.Mark()), scope.layer + "missing op; expected " + expected);
@@ -385,7 +437,7 @@ class Reader {
       if (it != fields.end())
         layer.attrs[spec.name] = attribute(*it, spec.kind, scope);
       else if (spec.required)
-        fail(layer.loc, fmt::format("{}{} needs {}", scope.layer, op.name(), spec.name));
+        fail(layer.loc, fmt::format("{}{} needs {} ({})", scope.layer, op.name(), spec.name, expectation(spec.kind)));
     }
   }
 
@@ -424,14 +476,11 @@ std::vector<ParamSpec> infer_layer(const Op& op, Layer& layer, int index, const 
 // Reads a whole graph file.
 class GraphReader {
  public:
-  GraphReader(const std::string& text, const std::string& file) : r_(file), root_(r_.load(text)) {
-    graph_.file = file;
-  }
+  GraphReader(const std::string& text, const std::string& file) : r_(file), root_(r_.load(text)) { graph_.file = file; }
 
   Graph read() {
     if (!root_.IsMap())
-      r_.fail(r_.loc(root_.Mark()),
-              "the top level must be a map with name, input and layers, got " + describe(root_));
+      r_.fail(r_.loc(root_.Mark()), "the top level must be a map with name, input and layers, got " + describe(root_));
     std::vector<Entry> fields = r_.entries(root_, {});
     r_.check_keys(fields, kTopKeys, {}, "");
     for (const char* key : {"name", "input", "layers"})
@@ -495,9 +544,8 @@ class GraphReader {
     Layer& layer = p.layer;
     auto [it, fresh] = names_.emplace(layer.name, index);
     if (!fresh)
-      r_.fail(r_.loc(node["name"].Mark()),
-              fmt::format("layer name '{}' is already used by layer {} (line {})", layer.name, it->second + 1,
-                          graph_.layers[it->second].loc.line));
+      r_.fail(r_.loc(node["name"].Mark()), fmt::format("layer name '{}' is already used by layer {} (line {})",
+                                                       layer.name, it->second + 1, graph_.layers[it->second].loc.line));
     layer.inputs = resolve_inputs(p, index);
     std::vector<InputInfo> inputs;
     for (int in : layer.inputs) inputs.push_back(in == Layer::kGraphInput ? input_info() : infos_[in]);
@@ -524,11 +572,9 @@ class GraphReader {
         r_.fail_value(e, {prefix, ""}, fmt::format("the name of one layer ({} takes one input)", op.name()));
       return {resolve(e, p.layer, index)};
     }
-    if (!e.value.IsSequence())
-      r_.fail_value(e, {prefix, ""}, "a list of " + count);
+    if (!e.value.IsSequence()) r_.fail_value(e, {prefix, ""}, "a list of " + count);
     auto n = static_cast<int64_t>(e.value.size());
-    if (n < op.min_inputs() || n > op.max_inputs())
-      r_.fail_value(e, {prefix, ""}, "a list of " + count);
+    if (n < op.min_inputs() || n > op.max_inputs()) r_.fail_value(e, {prefix, ""}, "a list of " + count);
     std::vector<int> out;
     for (size_t k = 0; k < e.value.size(); ++k) out.push_back(resolve(Reader::element(e, k), p.layer, index));
     return out;
@@ -546,8 +592,8 @@ class GraphReader {
       r_.fail(r_.loc(e), fmt::format("{}input '{}' comes later in the list (layer {}); every layer must come after "
                                      "its inputs",
                                      prefix, name, later->second + 1));
-    r_.fail(r_.loc(e), fmt::format("{}input {} is not a layer name (nor input, the graph's input)", prefix,
-                                   quote(name)));
+    r_.fail(r_.loc(e),
+            fmt::format("{}input {} is not a layer name (nor input, the graph's input)", prefix, quote(name)));
   }
 
   void read_output(const Entry* e) {
@@ -660,7 +706,7 @@ Layer parse_single_layer(const std::string& yaml_text, const std::vector<InputIn
                          std::vector<ParamSpec>* params) {
   Reader r("<layer>");
   YAML::Node node = r.load(yaml_text);
-  ParsedLayer p = r.layer(node, node, "layer", "layer");
+  ParsedLayer p = r.layer(node, node, "layer 'layer'", "layer");
   const Op& op = *p.op;
   auto n = static_cast<int64_t>(inputs.size());
   if (n < op.min_inputs() || n > op.max_inputs())

@@ -1,5 +1,7 @@
 #include "lower/pipeline.h"
 
+#include <climits>
+
 #include <fmt/format.h>
 
 #include "ops/losses.h"
@@ -53,6 +55,20 @@ std::string param_role(const ParamSpec& p, const Graph& graph) {
   return p.name.substr(graph.layers[p.layer].name.size() + 1);
 }
 
+// Halide indexes buffers with 32-bit integers: a tensor of the batch must
+// fit, which a graph that passed the (64-bit) shape checks may still not.
+void check_buffer_sizes(const Graph& graph, int64_t batch) {
+  const int64_t limit = INT32_MAX / int64_t(sizeof(float));
+  auto check = [&](const SourceLoc& loc, const std::string& what, int64_t elements, int64_t copies) {
+    if (elements > limit / copies)
+      fail_at(loc, fmt::format("{} needs {} x {} values, more than the {} a compiled buffer can hold", what,
+                               copies, elements, limit));
+  };
+  check(graph.layers.front().loc, "the graph input", graph.input.size(), batch);
+  for (const Layer& l : graph.layers) check(l.loc, fmt::format("layer '{}'", l.name), l.output.size(), batch);
+  for (const ParamSpec& p : graph.params) check(graph.layers[p.layer].loc, p.name, p.size(), 1);
+}
+
 // The forward and backward lowering of a whole graph.
 class GraphLowering {
  public:
@@ -64,6 +80,7 @@ class GraphLowering {
     for (size_t k = 0; k < graph.params.size(); ++k)
       params_.push_back(static_input(Halide::Float(32), "param_" + std::to_string(k),
                                      halide_extents(graph.params[k].shape)));
+    check_buffer_sizes(graph, batch);
     if (!graph.layers[graph.output].output.flat)
       fail_at(graph.layers[graph.output].loc,
               fmt::format("layer '{}': the output layer must give a vector of class scores (add a flatten and a "

@@ -12,8 +12,8 @@ namespace netc {
 
 std::vector<AttrSpec> pool_attributes();
 
-// The shape rule; the padding must be at most half the kernel (as PyTorch
-// requires) so that every window holds at least one input cell.
+// The shape rule; the padding must be smaller than the kernel so that every
+// window holds at least one input cell (PyTorch asks for at most half).
 Shape pool_shape(const Layer& layer, const std::vector<InputInfo>& inputs);
 
 // Calls `visit(ox, oy, kx, ky, valid)` for each output window (ox, oy) that

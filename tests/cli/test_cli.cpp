@@ -101,7 +101,8 @@ TEST_CASE("cli: summary --json follows the spec") {
   CHECK(j["input"] == nlohmann::json::array({1, 28, 28}));
   CHECK(j["params"] == 18378);
   REQUIRE(j["layers"].size() == 8);
-  CHECK(j["layers"][0] == nlohmann::json({{"name", "cnn1"}, {"op", "conv2d"}, {"output", {16, 24, 24}}, {"params", 416}}));
+  CHECK(j["layers"][0] ==
+        nlohmann::json({{"name", "cnn1"}, {"op", "conv2d"}, {"output", {16, 24, 24}}, {"params", 416}}));
   CHECK(j["layers"][5]["output"] == nlohmann::json::array({32, 4, 4}));
   CHECK(j["layers"][6]["output"] == nlohmann::json::array({512}));
   CHECK(j["layers"][7] == nlohmann::json({{"name", "fc1"}, {"op", "linear"}, {"output", {10}}, {"params", 5130}}));
@@ -120,9 +121,12 @@ TEST_CASE("cli: --help lists every command and exits 0") {
 }
 
 TEST_CASE("cli: bad command lines exit 2 with netc: error") {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {}, {"frobnicate"}, {"summary"}, {"summary", model("model_a"), "--bogus"}, {"--bogus"},
-           {"summary", model("model_a"), "extra"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{},
+                                                                {"frobnicate"},
+                                                                {"summary"},
+                                                                {"summary", model("model_a"), "--bogus"},
+                                                                {"--bogus"},
+                                                                {"summary", model("model_a"), "extra"}}) {
     Result r = netc(args);
     INFO("args: " << args.size() << " " << (args.empty() ? "" : args[0]) << "\n" << r.err);
     CHECK(r.code == 2);

@@ -16,25 +16,36 @@ Only the command-line contract (/work/shared/spec/cli.md) is used:
 4. `netc train GRAPH --data DIR --iterations N --batch-size B --lr X
    --no-shuffle --init init.safetensors --save out.safetensors --metrics m.jsonl
    --eval-every 0 --threads 1` (plus --momentum when given) against
-   netc_torch.train on the same data and init:
-   - every step's loss: |netc - ref| <= loss_rtol * |ref| (default 1e-4);
-   - every final parameter tensor, elementwise as numpy.allclose:
-     |netc - ref| <= param_atol + param_rtol * |ref| (both 1e-5 by default);
-   - the final test evaluation in the metrics, if any: loss within eval_rtol
-     (1e-4) relative, accuracy equal (see 5).
+   netc_torch.train on the same data and init (float32, one thread):
+   - every step's loss:  |netc - torch| <= loss_rtol * |torch| + E * spread
+     (loss_rtol 1e-4);
+   - every final parameter, elementwise in numpy.allclose's form:
+     |netc - torch| <= param_atol + param_rtol * |torch| + E * spread
+     (param_atol = param_rtol = 1e-5);
+   - the final test evaluation in the metrics: loss within eval_rtol (1e-4)
+     relative; accuracy equal up to test images whose top-2 reference logits
+     are closer than 1e-4 + 2 x the ensemble's logit spread.
 5. `netc eval GRAPH --weights out.safetensors --data DIR --json` against the
    reference's evaluation of the same file: test_loss within eval_rtol
-   relative, `images` equal, and test_accuracy equal, except that test images
-   whose two largest reference logits are closer than 1e-4 (a float32 tie)
-   may flip (their count is printed; it is normally 0).
+   relative, `images` equal, test_accuracy equal up to images whose top-2
+   logits are closer than 1e-4 (a float32 tie; normally there are none).
+
+The rounding ensemble: the same reference run in float64 and from
+--ensemble (4) copies of the init perturbed by about one ulp. `spread` is the
+largest deviation of any member from the float32 reference, per step (losses)
+or per tensor (parameters); E is --envelope (2; 0 turns the envelope off).
+Why: with ReLU, leaky ReLU or max pooling, a pre-activation within rounding of
+0 (or two window values within rounding of each other) sends a gradient one
+way in one float32 implementation and the other way in another; over 20 SGD
+steps such a discrete event moves parameters by ~lr * |gradient| (measured:
+up to 2e-5 for model_a, 5e-4 for residual_mix with lr 0.05 and momentum 0.9),
+beyond any fixed 1e-5 although both implementations are correct. The
+ensemble shows how large such events are for this run; for smooth graphs
+(strided_tanh, feedforward) its spread is ~1e-7 and the fixed 1e-5 rules.
 
 With --eval-only, steps 4 and 5 become one: netc eval of init.safetensors
 against the reference (no training). --weight-decay / --nesterov, which
 have no netc flags, are written into a copy of the graph's train.optimizer.
-
-The table also shows how far PyTorch itself drifts between float32 and
-float64 on the same run ("f32 drift"): a netc deviation of that order is
-float32 rounding, one far beyond it is a bug.
 
 --self-check replaces netc by tools/torch_reference.py --impl manual, an
 independent float32 formulation of every op (convolution as a sum over kernel
@@ -100,7 +111,7 @@ def make_images(rng, n, c, h, w, labels):
         t = templates[labels[i]]
         dy, dx = rng.integers(-2, 3, 2)
         t = np.roll(t, (int(dy), int(dx)), axis=(1, 2))
-        img = 330.0 * rng.uniform(0.6, 1.0) * t + rng.normal(0, 25, t.shape) - 40
+        img = 235.0 * rng.uniform(0.6, 1.0) * t + rng.normal(28, 14, t.shape)
         out[i] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     return out
 
@@ -228,64 +239,74 @@ def compare_summary(netc_summary, graph, failures):
         print(f"  summary: {len(want)} layers, {ref['params']} parameters: same shapes and counts")
 
 
-def compare_losses(got, ref, ref64, rtol, failures):
-    rel = [abs(g - r) / abs(r) if r != 0 else abs(g - r) for g, r in zip(got, ref)]
-    drift = [abs(a - b) / abs(b) if b != 0 else abs(a - b) for a, b in zip(ref, ref64)]
-    worst = int(np.argmax(rel))
-    print(f"\n  per-step loss ({len(ref)} steps; relative |netc - torch| / |torch|, tolerance {rtol:g}):")
-    print(f"    {'step':>4} {'netc':>12} {'torch':>12} {'rel dev':>10} {'f32 drift':>10}")
-    show = sorted(set([0, 1, len(ref) // 2, len(ref) - 1, worst]))
-    for k in show:
-        flag = "  FAIL" if rel[k] > rtol else ""
-        print(f"    {k + 1:>4} {got[k]:>12.7f} {ref[k]:>12.7f} {rel[k]:>10.2e} {drift[k]:>10.2e}{flag}")
-    print(f"    max rel dev {rel[worst]:.2e} at step {worst + 1}; max f32 drift {max(drift):.2e}")
-    bad = [k + 1 for k, r in enumerate(rel) if not (r <= rtol)]
+def spread_of(values, ref):
+    """max |member - ref| over the rounding ensemble."""
+    return max((float((v - ref).abs().max()) for v in values), default=0.0)
+
+
+def compare_losses(got, ref, ens, rtol, factor, failures):
+    ref_t = torch.tensor(ref, dtype=torch.float64)
+    ens_t = [torch.tensor(l, dtype=torch.float64) for l in ens]
+    spread = [spread_of([e[k] for e in ens_t], ref_t[k]) for k in range(len(ref))]
+    dev = [abs(g - r) for g, r in zip(got, ref)]
+    allowed = [rtol * abs(r) + factor * s for r, s in zip(ref, spread)]
+    ratio = [d / a if a > 0 else (0.0 if d == 0 else math.inf) for d, a in zip(dev, allowed)]
+    ratio = [math.inf if not math.isfinite(g) else q for g, q in zip(got, ratio)]
+    worst = int(np.argmax(ratio))
+    print(f"\n  per-step loss ({len(ref)} steps; |netc - torch| <= {rtol:g} * |torch| + {factor:g} * spread):")
+    print(f"    {'step':>4} {'netc':>12} {'torch':>12} {'|d|/|torch|':>11} {'spread':>9} {'ratio':>7}")
+    for k in sorted(set([0, 1, len(ref) // 2, len(ref) - 1, worst])):
+        flag = "  FAIL" if ratio[k] > 1 else ""
+        print(f"    {k + 1:>4} {got[k]:>12.7f} {ref[k]:>12.7f} {dev[k] / abs(ref[k]):>11.2e} {spread[k]:>9.2e} "
+              f"{ratio[k]:>7.3f}{flag}")
+    print(f"    worst ratio {ratio[worst]:.3f} at step {worst + 1} (pass: <= 1)")
+    bad = [k + 1 for k, q in enumerate(ratio) if q > 1]
     if bad:
-        failures.append(f"step losses differ by more than {rtol:g} relative at steps {bad[:10]} "
-                        f"(worst {rel[worst]:.3e} at step {worst + 1}: netc {got[worst]!r}, torch {ref[worst]!r})")
+        failures.append(f"step losses differ by more than {rtol:g} relative (+ {factor:g} x ensemble spread) at "
+                        f"steps {bad[:10]} (worst at step {worst + 1}: netc {got[worst]!r}, torch {ref[worst]!r})")
 
 
-def compare_params(got, ref, ref64, rtol, atol, failures):
+def compare_params(got, ref, ens, rtol, atol, factor, failures):
     if set(got) != set(ref):
         failures.append(f"saved parameters have names {sorted(got)}, expected {sorted(ref)}")
         return
-    print(f"\n  final parameters (elementwise |netc - torch| <= {atol:g} + {rtol:g} * |torch|):")
+    print(f"\n  final parameters (elementwise |netc - torch| <= {atol:g} + {rtol:g} * |torch| + {factor:g} * spread):")
     print(f"    {'tensor':<16} {'shape':<12} {'max|torch|':>10} {'max|d|':>10} {'max|d|/max':>10} "
-          f"{'worst ratio':>11} {'f32 drift':>10}")
+          f"{'spread':>9} {'ratio':>7}")
     for name in ref:
-        g, r, r64 = got[name], ref[name], ref64[name]
+        g, r = got[name], ref[name]
         if g.dtype != torch.float32:
             failures.append(f"{name}: saved as {g.dtype}, expected F32")
             continue
         if tuple(g.shape) != tuple(r.shape):
             failures.append(f"{name}: saved with shape {list(g.shape)}, expected {list(r.shape)}")
             continue
-        g64, r_ = g.double(), r.double()
-        d = (g64 - r_).abs()
+        g64, r64 = g.double(), r.double()
         if not torch.isfinite(g64).all():
             failures.append(f"{name}: non-finite values in netc's result")
             continue
-        allowed = atol + rtol * r_.abs()
-        ratio = float((d / allowed).max())  # <= 1 passes
-        maxr = float(r_.abs().max())
-        maxd = float(d.max())
-        drift = float((r_ - r64).abs().max())
+        d = (g64 - r64).abs()
+        spread = spread_of([e[name] for e in ens], r64)
+        allowed = atol + rtol * r64.abs() + factor * spread
+        q = d / allowed
+        ratio = float(q.max())
+        maxr, maxd = float(r64.abs().max()), float(d.max())
         flag = "  FAIL" if ratio > 1 else ""
         print(f"    {name:<16} {fmt_shape(r.shape):<12} {maxr:>10.3e} {maxd:>10.2e} "
-              f"{maxd / maxr if maxr else 0:>10.2e} {ratio:>11.3f} {drift:>10.2e}{flag}")
+              f"{maxd / maxr if maxr else 0:>10.2e} {spread:>9.2e} {ratio:>7.3f}{flag}")
         if ratio > 1:
-            i = int(torch.argmax(d / allowed))
-            failures.append(f"parameter {name}: |netc - torch| exceeds {atol:g} + {rtol:g}*|torch| "
-                            f"(max |d| {maxd:.3e}; worst element #{i}: netc {float(g.flatten()[i])!r}, "
-                            f"torch {float(r.flatten()[i])!r})")
+            i = int(torch.argmax(q))
+            failures.append(f"parameter {name}: |netc - torch| exceeds {atol:g} + {rtol:g}*|torch| + {factor:g}*"
+                            f"{spread:.2e} (max |d| {maxd:.3e}; worst element #{i}: netc "
+                            f"{float(g.flatten()[i])!r}, torch {float(r.flatten()[i])!r})")
 
 
-def tie_count(logits):
-    """Test images whose two largest logits are within TIE_MARGIN."""
+def tie_count(logits, margin=TIE_MARGIN):
+    """Test images whose two largest logits are within `margin`."""
     if logits.shape[1] < 2:
         return 0
     top2 = np.sort(logits, axis=1)[:, -2:]
-    return int((top2[:, 1] - top2[:, 0] < TIE_MARGIN).sum())
+    return int((top2[:, 1] - top2[:, 0] < margin).sum())
 
 
 def compare_eval(what, got, ref, ties, rtol, failures, check_images=True):
@@ -332,6 +353,10 @@ def main():
     ap.add_argument("--param-rtol", type=float, default=1e-5)
     ap.add_argument("--param-atol", type=float, default=1e-5)
     ap.add_argument("--eval-rtol", type=float, default=1e-4)
+    ap.add_argument("--ensemble", type=int, default=4,
+                    help="perturbed float32 reference runs in the rounding ensemble (plus one float64 run)")
+    ap.add_argument("--envelope", type=float, default=2.0,
+                    help="multiple of the ensemble spread added to the tolerances (0: fixed tolerances only)")
     ap.add_argument("--eval-only", action="store_true", help="compare netc eval of the init only")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per netc command")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files")
@@ -453,24 +478,34 @@ def run(args, work, failures):
     except ValueError as e:
         raise Failure(f"netc's --save file is not valid safetensors: {e}") from None
 
-    # The reference, in float32 (the comparison) and float64 (the drift column).
-    results = {}
-    for dtype in (torch.float32, torch.float64):
+    # The reference (float32), and its rounding ensemble: the same run in
+    # float64 and from K copies of the init perturbed by ~1 ulp.
+    def ref_run(dtype, state):
         m = nt.build_model(graph, dtype=dtype)
-        nt.load_state_file(m, init)
-        t0 = time.time()
+        m.load_state_dict({k: v.to(dtype) for k, v in state.items()})
         losses = nt.train(m, train_x, train_y, args.batch_size, args.iterations, lr, momentum,
                           opt.weight_decay, opt.nesterov, shuffle=False)
-        if dtype == torch.float32:
-            print(f"  ran torch reference in {time.time() - t0:.1f} s")
-        results[dtype] = (m, losses)
-    ref_model, ref_losses = results[torch.float32]
-    ref_params = {k: v.detach().clone() for k, v in ref_model.state_dict().items()}
-    ref64_losses = results[torch.float64][1]
-    ref64_params = {k: v.detach().clone() for k, v in results[torch.float64][0].state_dict().items()}
+        return m, losses
 
-    compare_losses(got_losses, ref_losses, ref64_losses, args.loss_rtol, failures)
-    compare_params(got_params, ref_params, ref64_params, args.param_rtol, args.param_atol, failures)
+    init_state = nt.load_safetensors(init)
+    t0 = time.time()
+    ref_model, ref_losses = ref_run(torch.float32, init_state)
+    print(f"  ran torch reference in {time.time() - t0:.1f} s")
+    ref_params = {k: v.detach().clone() for k, v in ref_model.state_dict().items()}
+    t0 = time.time()
+    ensemble = [ref_run(torch.float64, init_state)]
+    gen = torch.Generator().manual_seed(args.seed)
+    for _ in range(args.ensemble):
+        pert = {k: (v.double() * (1 + 1e-7 * torch.randn(v.shape, generator=gen, dtype=torch.float64))).float()
+                for k, v in init_state.items()}
+        ensemble.append(ref_run(torch.float32, pert))
+    print(f"  ran the rounding ensemble (float64 + {args.ensemble} perturbed float32 runs) in "
+          f"{time.time() - t0:.1f} s")
+    ens_losses = [l for _, l in ensemble]
+    ens_params = [{k: v.detach().double() for k, v in m.state_dict().items()} for m, _ in ensemble]
+
+    compare_losses(got_losses, ref_losses, ens_losses, args.loss_rtol, args.envelope, failures)
+    compare_params(got_params, ref_params, ens_params, args.param_rtol, args.param_atol, args.envelope, failures)
 
     print()
     final = [e for e in evals if e[0] == args.iterations]
@@ -479,9 +514,14 @@ def run(args, work, failures):
                         "means: evaluate at the end)")
     else:
         r = nt.evaluate(ref_model, test_x, test_y, return_logits=True)
+        # Trained weights differ by float32 noise: a prediction may flip where
+        # the top-2 margin is within the ensemble's spread of the logits.
+        spread = max((float(np.abs(nt.evaluate(m, test_x, test_y, return_logits=True)["logits"]
+                                   - r["logits"]).max()) for m, _ in ensemble), default=0.0)
         _, loss, acc = final[-1]
         compare_eval("final evaluation in the metrics", {"test_loss": loss, "test_accuracy": acc}, r,
-                     tie_count(r["logits"]), args.eval_rtol, failures, check_images=False)
+                     tie_count(r["logits"], TIE_MARGIN + 2 * spread), args.eval_rtol, failures,
+                     check_images=False)
     if set(got_params) == set(ref_params):
         ref, ties = ref_eval(out)
         compare_eval("netc eval of its saved weights", netc_eval(out, "netc eval"), ref, ties,

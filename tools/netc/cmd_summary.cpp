@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -63,8 +63,8 @@ void print_table(const Graph& g) {
     const auto& row = rows[r];
     if (r + 1 == rows.size()) std::cout << std::string(width[0] + width[1] + width[2] + width[3] + 6, '-') << "\n";
     // Text columns left-aligned, the counts right-aligned.
-    std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", row[0], width[0], row[1], width[1], row[2],
-                             width[2], row[3], width[3]);
+    std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", row[0], width[0], row[1], width[1], row[2], width[2],
+                             row[3], width[3]);
   }
 }
 

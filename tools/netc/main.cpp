@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "graph/graph.h"
 #include "commands.h"
+#include "graph/graph.h"
 
 namespace {
 

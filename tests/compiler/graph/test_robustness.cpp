@@ -37,12 +37,14 @@ train: {batch_size: 4, optimizer: {lr: 0.1, momentum: 0.9, nesterov: true}}
 )";
 
 // Fragments that YAML and the graph format give meaning to.
+// clang-format off
 const std::vector<std::string> kTokens = {
     "{", "}", "[", "]", ":", ": ", ",", "-", "- ", "#", "&a ", "*a", "!", "!!str ", "|", ">", "'", "\"", "?",
     "%", "@", "`", "\t", "\n", "\n  ", "---\n", "...", "~", "null", "true", "0", "-1", "1.5", "1e999", ".nan",
     "99999999999999999999", "9223372036854775807", "4611686018427387904", "input", "same", "valid", "add",
     "concat", "conv2d", "linear", "flatten", "relu", "name", "op", "kernel_size", "padding", "stride",
     "out_features", "in_features", "output", "[1, 2]", "[0, 0]", "<<: *a", "\xff", std::string(1, '\0')};
+// clang-format on
 
 // One random edit of `text`.
 void mutate(std::string& text, std::mt19937& rng) {
@@ -79,8 +81,7 @@ std::string random_bytes(std::mt19937& rng) {
   // Half the cases from YAML's punctuation, so they get past the first token.
   const std::string yamlish = "{}[]:,-#&*!|>'\"? \n\tab01";
   bool structured = rng() % 2 == 0;
-  for (char& ch : text)
-    ch = structured ? yamlish[rng() % yamlish.size()] : static_cast<char>(rng() % 256);
+  for (char& ch : text) ch = structured ? yamlish[rng() % yamlish.size()] : static_cast<char>(rng() % 256);
   return text;
 }
 
@@ -90,7 +91,8 @@ void check_parse(const std::string& text) {
   try {
     Graph g = parse_graph(text, "fuzz.yaml");
     for (const Layer& l : g.layers)
-      if (l.output.c < 1 || l.output.h < 1 || l.output.w < 1) FAIL("layer " << l.name << " has shape " << l.output.str());
+      if (l.output.c < 1 || l.output.h < 1 || l.output.w < 1)
+        FAIL("layer " << l.name << " has shape " << l.output.str());
     if (g.param_count() < 0 || !g.layers[g.output].output.flat) FAIL("inconsistent graph from:\n" << text);
   } catch (const InputError& e) {
     int line = 0, column = 0;
@@ -108,8 +110,8 @@ TEST_CASE("robustness: random bytes") {
 
 TEST_CASE("robustness: randomly mutated graph files") {
   std::mt19937 rng(7);
-  for (const std::string& original : {read_model("model_a"), read_model("model_b"), read_model("model_c"),
-                                      std::string(kDag)}) {
+  for (const std::string& original :
+       {read_model("model_a"), read_model("model_b"), read_model("model_c"), std::string(kDag)}) {
     REQUIRE_NOTHROW(parse_graph(original, "fuzz.yaml"));
     for (int i = 0; i < 1000; ++i) {
       std::string text = original;

@@ -160,6 +160,10 @@ TEST_CASE("every op's adjoint matches central finite differences in float64", "[
         std::uniform_int_distribution<int> pick(0, int(x.number_of_elements()) - 1);
         for (int trial = 0; trial < 12; ++trial) {
           double* v = x.data() + pick(gen);
+          // Exact zeros sit on the kinks of relu and leaky_relu, where finite
+          // differences average the two sides; the PyTorch test checks the
+          // subgradient chosen there.
+          if (*v == 0) continue;
           const double h = 1e-6, saved = *v;
           *v = saved + h;
           double up = objective(p, c, inputs);
