@@ -272,9 +272,10 @@ def _infer(op: str, a: Dict[str, object], ins: List[Shape], what: str) -> Shape:
                 raise GraphError(f"{what}: padding 'same' needs stride 1 and an odd kernel_size, "
                                  f"got kernel_size {list(k)} and stride {list(s)}")
             p = ((k[0] - 1) // 2, (k[1] - 1) // 2)
-        if op == "maxpool2d" and (p[0] >= k[0] or p[1] >= k[1]):
-            raise GraphError(f"{what}: maxpool2d padding {list(p)} must be below kernel_size {list(k)} "
-                             "(a window of padding only has no maximum)")
+        if op != "conv2d" and (p[0] >= k[0] or p[1] >= k[1]):
+            # netc's rule (the spec leaves it open): a window of padding only
+            # would have no maximum, or average nothing but padding.
+            raise GraphError(f"{what}: padding {list(p)} must be smaller than kernel_size {list(k)}")
         a["stride"], a["padding"] = s, p
         oh, ow = _out_dim(x.h, k[0], p[0], s[0]), _out_dim(x.w, k[1], p[1], s[1])
         if oh < 1 or ow < 1:
@@ -487,6 +488,8 @@ def parse_graph(text: str, path: str = "<graph>") -> Graph:
                 else:
                     raise GraphError(f"{_where(v, ok)}unknown key 'train.optimizer.{ok}' "
                                      "(expected type, lr, momentum, weight_decay, nesterov)")
+            if o.nesterov and o.momentum <= 0:
+                raise GraphError(f"{_where(v, 'nesterov')}train.optimizer.nesterov: true needs a momentum > 0")
             train.optimizer = o
         else:
             raise GraphError(f"{_where(t, k)}unknown key 'train.{k}'")
