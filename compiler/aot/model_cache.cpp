@@ -88,38 +88,36 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
           {"library_fingerprint", library_fingerprint}};
 }
 
-}  // namespace
-
-void build_model(const Graph& graph, const BuildOptions& options, const std::string& dir) {
-  Halide::Target target = target_for(options.target);
-  std::string tmp = fmt::format("{}.tmp.{}", dir, getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-
-  LoweredPipeline train = scheduled(lower_train_step(graph, options.batch), options, target);
-  LoweredPipeline inference = scheduled(lower_inference(graph, options.batch), options, target);
-  Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-  train.pipeline.compile_to_object(tmp + "/train_step.o", train.arguments, train.function_name, no_runtime);
-  inference.pipeline.compile_to_object(tmp + "/inference.o", inference.arguments, inference.function_name,
-                                       no_runtime);
-  Halide::compile_standalone_runtime(tmp + "/runtime.o", target);
-  // -Bsymbolic: the pipelines must call their own runtime, never a same-named
-  // symbol of the program that loads them.
-  const char* cxx = std::getenv("CXX");
-  run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so' '{}/train_step.o' '{}/inference.o' "
-                          "'{}/runtime.o' -lpthread -ldl",
-                          cxx && *cxx ? cxx : "c++", tmp, tmp, tmp, tmp));
-  for (const char* obj : {"train_step.o", "inference.o", "runtime.o"}) fs::remove(tmp + "/" + obj);
-
-  nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
-                                          file_fingerprint(tmp + "/model.so"));
-  write_file_atomically(tmp + "/manifest.json", manifest.dump(2) + "\n");
-
-  std::string old = fmt::format("{}.old.{}", dir, getpid());
-  if (fs::exists(dir)) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  fs::remove_all(old);
+// Compiles `graph` into `folder` (which must not exist): model.so and its
+// manifest. On failure nothing of the folder is left behind.
+void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
+  fs::create_directories(folder);
+  try {
+    Halide::Target target = target_for(options.target);
+    LoweredPipeline train = scheduled(lower_train_step(graph, options.batch), options, target);
+    LoweredPipeline inference = scheduled(lower_inference(graph, options.batch), options, target);
+    Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
+    train.pipeline.compile_to_object(folder + "/train_step.o", train.arguments, train.function_name, no_runtime);
+    inference.pipeline.compile_to_object(folder + "/inference.o", inference.arguments, inference.function_name,
+                                         no_runtime);
+    Halide::compile_standalone_runtime(folder + "/runtime.o", target);
+    // -Bsymbolic: the pipelines must call their own runtime, never a same-named
+    // symbol of the program that loads them.
+    const char* cxx = std::getenv("CXX");
+    run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so' '{}/train_step.o' '{}/inference.o' "
+                            "'{}/runtime.o' -lpthread -ldl",
+                            cxx && *cxx ? cxx : "c++", folder, folder, folder, folder));
+    for (const char* obj : {"train_step.o", "inference.o", "runtime.o"}) fs::remove(folder + "/" + obj);
+    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
+                                            file_fingerprint(folder + "/model.so"));
+    write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
+  } catch (...) {
+    fs::remove_all(folder);
+    throw;
+  }
 }
+
+}  // namespace
 
 std::string cache_root() {
   if (const char* d = std::getenv("NETC_CACHE_DIR"); d && *d) return d;
@@ -144,7 +142,8 @@ std::string cached_model(const Graph& graph, const BuildOptions& options) {
   // Built under a name of its own, then renamed into place: another netc
   // compiling the same entry at the same time wins or loses whole.
   std::string staging = fmt::format("{}.staging.{}", dir, getpid());
-  build_model(graph, options, staging);
+  fs::remove_all(staging);
+  compile_model(graph, options, staging);
   std::error_code ec;
   fs::rename(staging, dir, ec);
   if (ec) {

@@ -18,9 +18,6 @@ struct BuildOptions {
   std::string schedule_file;     // empty: the built-in default for the target
 };
 
-// Compiles `graph` into `dir` (created; replaced atomically if present).
-void build_model(const Graph& graph, const BuildOptions& options, const std::string& dir);
-
 // The cache folder: $NETC_CACHE_DIR, else $XDG_CACHE_HOME/netc, else ~/.cache/netc.
 std::string cache_root();
 

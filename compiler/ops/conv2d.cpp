@@ -76,9 +76,7 @@ class Conv2d : public Op {
       l.grad_params["bias"] = gb;
     }
 
-    // The padded input the forward pass read, again (recomputed, not stored).
-    Func input = Halide::Func(l.layer.name + "__grad_weight_input");
-    define_padded(input, l.inputs[0], in.w, in.h, l.constant(0));
+    const Func input = l.stage_of("padded_input");  // what the forward pass read
     Func gw = l.stage("grad_weight", {win.kernel.w, win.kernel.h, in.c, out.c});
     gw(v.kx, v.ky, v.ci, v.co) = l.constant(0);
     gw(v.kx, v.ky, v.ci, v.co) += g(ro.x, ro.y, v.co, ro.z) * input(ro.x * sx + v.kx - px, ro.y * sy + v.ky - py, v.ci, ro.z);

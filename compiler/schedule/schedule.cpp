@@ -62,6 +62,23 @@ int largest_divisor_at_most(int64_t n, int64_t limit) {
   return 1;
 }
 
+// The register tile of f (computed at a tile of its wrapper): `lanes` in
+// whole vectors and `unrolled` fully unrolled, in the pure definition and in
+// the update, whose reduction runs outside them so that every accumulator
+// stays in a register for the whole reduction; `outer` are f's other
+// dimensions (extent 1 inside the tile).
+void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
+                             const Machine& m) {
+  Var vectors("vectors"), lane("lane");
+  f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
+  f.vectorize(lane).unroll(unrolled).unroll(vectors);
+  std::vector<VarOrRVar> order = {lane, unrolled, vectors};
+  for (const Halide::RVar& r : f.rvars(0)) order.push_back(r);
+  order.insert(order.end(), outer.begin(), outer.end());
+  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
+  f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
+}
+
 // An image stage f(x, y, c, n) += weight(...) * input(...): computed in
 // register tiles of every channel (vectorized) times a few x positions,
 // accumulated over the whole reduction before they are stored.
@@ -71,17 +88,12 @@ void schedule_channel_tiles(const Stage& stage, const Machine& m) {
   const int vectors = int(channels / m.vector_width);
   const int tile = largest_divisor_at_most(width, std::max(1, m.accumulators / vectors));
   std::vector<Var> v = f.args();  // x, y, c, n
-  Var xo("xo"), xi("xi"), co("co_vec"), ci("ci_vec");
+  Var xo("xo"), xi("xi");
 
   Func out = f.in();
   out.compute_root().split(v[0], xo, xi, tile).reorder(xi, v[2], xo, v[1], v[3]).parallel(v[3]);
   f.compute_at(out, xo).reorder_storage(v[2], v[0], v[1], v[3]);
-  f.split(v[2], co, ci, m.vector_width).reorder(ci, v[0], co).vectorize(ci).unroll(v[0]).unroll(co);
-  std::vector<VarOrRVar> order = {ci, v[0], co};
-  for (const Halide::RVar& r : f.rvars(0)) order.push_back(r);
-  order.push_back(v[1]);
-  order.push_back(v[3]);
-  f.update().split(v[2], co, ci, m.vector_width).reorder(order).vectorize(ci).unroll(v[0]).unroll(co);
+  accumulate_in_registers(f, v[2], v[0], {v[1], v[3]}, m);
 }
 
 // The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): tiles of
@@ -93,21 +105,12 @@ void schedule_weight_gradient_tiles(const Stage& stage, const Machine& m) {
   const int block_vectors = std::max(1, std::min(int(out_channels / m.vector_width), m.accumulators / int(taps)));
   const int block = block_vectors * m.vector_width;
   std::vector<Var> v = f.args();  // kx, ky, ci, co
-  Var bo("co_block"), bi("co_in_block"), vo("co_vec"), vi("co_lane");
+  Var bo("co_block"), bi("co_in_block");
 
   Func out = f.in();
   out.compute_root().split(v[3], bo, bi, block).reorder(v[0], bi, v[1], bo, v[2]).parallel(v[2]);
   f.compute_at(out, bo).reorder_storage(v[3], v[0], v[1], v[2]);
-  f.split(v[3], vo, vi, m.vector_width).reorder(vi, v[0], vo).vectorize(vi).unroll(v[0]).unroll(vo);
-  std::vector<VarOrRVar> order = {vi, v[0], vo};
-  for (const Halide::RVar& r : f.rvars(0)) order.push_back(r);
-  order.push_back(v[1]);
-  order.push_back(v[2]);
-  f.update().split(v[3], vo, vi, m.vector_width).reorder(order).vectorize(vi).unroll(v[0]).unroll(vo);
-}
-
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  accumulate_in_registers(f, v[3], v[0], {v[1], v[2]}, m);
 }
 
 // The stage of the same layer called `<layer>.<pass>`.
@@ -131,8 +134,7 @@ void apply_default_cpu_schedule(LoweredPipeline& p, const Halide::Target& target
     if ((stage.kind == "conv2d.forward" || stage.kind == "conv2d.grad_input") && whole_vectors(stage, 2, m)) {
       schedule_channel_tiles(stage, m);
       // forward reads weight(kx, ky, ci, co) along co; grad_input along ci.
-      const bool forward = has_suffix(stage.kind, ".forward");
-      repack_for(*sibling(table, stage, "weight"), stage.func, forward ? 3 : 2, m);
+      repack_for(*sibling(table, stage, "weight"), stage.func, stage.kind == "conv2d.forward" ? 3 : 2, m);
     } else if (stage.kind == "conv2d.grad_weight" && whole_vectors(stage, 3, m)) {
       schedule_weight_gradient_tiles(stage, m);
       repack_for(*sibling(table, stage, "grad_output"), stage.func, 2, m);
