@@ -59,12 +59,36 @@ std::string cache_key(const Graph& g, const BuildOptions& o) {
   return fp.hex();
 }
 
-LoweredPipeline scheduled(LoweredPipeline p, const BuildOptions& o, const Halide::Target& target) {
-  if (!o.schedule_file.empty())
-    throw InputError(fmt::format("--schedule {}: schedule files are not supported by this version of netc",
-                                 o.schedule_file));
-  apply_default_cpu_schedule(p, target);
+ScheduleFile schedule_of(const BuildOptions& o) {
+  return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
+}
+
+struct ScheduledPipelines {
+  LoweredPipeline train, inference;
+};
+
+// The graph's pipelines lowered with the schedule's variants and scheduled.
+ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
+  Scheduler scheduler(schedule_of(o), target);
+  ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
+                       lower_inference(graph, o.batch, scheduler.variants())};
+  scheduler.apply(p.train);
+  scheduler.apply(p.inference);
+  scheduler.check_every_rule_used();
   return p;
+}
+
+// Halide checks some schedules only while compiling: a user's schedule that
+// it rejects is bad input; the built-in one is netc's failure.
+void compile_pipeline(LoweredPipeline& p, const std::string& object, const Halide::Target& target,
+                      const BuildOptions& o) {
+  try {
+    p.pipeline.compile_to_object(object, p.arguments, p.function_name, target);
+  } catch (const Halide::CompileError& e) {
+    if (o.schedule_file.empty()) throw;
+    throw InputError(fmt::format("{}: Halide cannot compile {} with this schedule: {}", o.schedule_file,
+                                 p.function_name, e.what()));
+  }
 }
 
 void run_command(const std::string& cmd) {
@@ -94,12 +118,10 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
   fs::create_directories(folder);
   try {
     Halide::Target target = target_for(options.target);
-    LoweredPipeline train = scheduled(lower_train_step(graph, options.batch), options, target);
-    LoweredPipeline inference = scheduled(lower_inference(graph, options.batch), options, target);
+    auto [train, inference] = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    train.pipeline.compile_to_object(folder + "/train_step.o", train.arguments, train.function_name, no_runtime);
-    inference.pipeline.compile_to_object(folder + "/inference.o", inference.arguments, inference.function_name,
-                                         no_runtime);
+    compile_pipeline(train, folder + "/train_step.o", no_runtime, options);
+    compile_pipeline(inference, folder + "/inference.o", no_runtime, options);
     Halide::compile_standalone_runtime(folder + "/runtime.o", target);
     // -Bsymbolic: the pipelines must call their own runtime, never a same-named
     // symbol of the program that loads them.
@@ -127,6 +149,7 @@ std::string cache_root() {
 }
 
 std::string cached_model(const Graph& graph, const BuildOptions& options) {
+  schedule_of(options);  // a bad schedule file fails before anything is compiled
   std::string dir = fmt::format("{}/models/{}-b{}-{}-{}", cache_root(), graph.name, options.batch, options.target,
                                 cache_key(graph, options));
   std::string why;

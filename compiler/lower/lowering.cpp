@@ -67,10 +67,19 @@ Halide::Func LayerLowering::stage_of(const std::string& pass) const {
   return s->func;
 }
 
+bool LayerLowering::has_stage(const std::string& pass) const { return stages_.find(layer.name + "." + pass); }
+
+std::string LayerLowering::variant(const std::string& pass) const {
+  return choose_variant ? choose_variant(layer.name + "." + pass, layer.op + "." + pass) : "direct";
+}
+
 Halide::Func LayerLowering::output_stage(const std::string& pass) { return stage(pass, extents_of(out_shape, batch)); }
 
 Halide::Func LayerLowering::input_stage(const std::string& pass, size_t i) {
-  return stage(pass, extents_of(in_shapes.at(i), batch));
+  if (in_shapes.size() == 1) return stage(pass, extents_of(in_shapes[0], batch));
+  // One stage per input, of one kind: "cat.grad_input1" is a concat.grad_input.
+  return stages_.add(layer.name + "." + pass + std::to_string(i), layer.op + "." + pass,
+                     extents_of(in_shapes.at(i), batch));
 }
 
 void define_padded(Halide::Func dest, const Halide::Func& src, int64_t w, int64_t h, Halide::Expr value) {

@@ -10,6 +10,7 @@
 //   bias         (o)
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ struct Vars {
   Halide::Var x{"x"}, y{"y"}, c{"c"}, n{"n"};  // images
   Halide::Var i{"i"}, o{"o"};                  // vectors, linear weights
   Halide::Var kx{"kx"}, ky{"ky"}, ci{"ci"}, co{"co"};  // conv weights
+  Halide::Var p{"p"}, k{"k"};  // im2col: output positions, patch elements
 };
 extern const Vars kVars;
 
@@ -53,6 +55,11 @@ class StageTable {
   std::vector<Stage> stages_;
 };
 
+// Which lowering variant the stage `name` of kind `kind` takes: "direct", or
+// another the op offers ("im2col" for a convolution). A schedule choice: a
+// variant changes how a stage is computed, never what.
+using VariantChooser = std::function<std::string(const std::string& name, const std::string& kind)>;
+
 // Halide extents of a layer output of shape `s` with batch `batch`.
 std::vector<int64_t> extents_of(const Shape& s, int64_t batch);
 
@@ -79,6 +86,10 @@ class LayerLowering {
   std::vector<Halide::Func> grad_inputs;
   std::map<std::string, Halide::Func> grad_params;
 
+  // The schedule's choice of variant for this layer's pass (default direct).
+  VariantChooser choose_variant;
+  std::string variant(const std::string& pass) const;
+
   bool needs_grad_input(size_t i) const { return input_needs_grad.at(i); }
   bool has_param(const std::string& p) const { return params.count(p) != 0; }
   const Halide::Func& param(const std::string& p) const { return params.at(p); }
@@ -87,9 +98,11 @@ class LayerLowering {
   Halide::Func stage(const std::string& pass, std::vector<int64_t> extents);
   // This layer's stage "<layer>.<pass>", defined earlier (e.g. by forward).
   Halide::Func stage_of(const std::string& pass) const;
+  bool has_stage(const std::string& pass) const;
   // The same with the extents of the layer's output.
   Halide::Func output_stage(const std::string& pass);
-  // The same with the extents of input i.
+  // The same with the extents of input i; an op with several inputs gets
+  // one stage "<layer>.<pass><i>" per input, all of kind "<op>.<pass>".
   Halide::Func input_stage(const std::string& pass, size_t i);
 
   // The pure variables of the output: (x, y, c, n) or (i, n).

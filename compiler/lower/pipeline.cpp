@@ -24,7 +24,7 @@ ImageParam static_input(Halide::Type type, const std::string& name, const std::v
   ImageParam p(type, int(extents.size()), name);
   int64_t stride = 1;
   for (size_t d = 0; d < extents.size(); ++d) {
-    p.dim(int(d)).set_bounds(0, int(extents[d])).set_stride(int(stride));
+    p.dim(int(d)).set_bounds(0, int(extents[d])).set_stride(int(stride)).set_estimate(0, int(extents[d]));
     stride *= extents[d];
   }
   return p;
@@ -34,7 +34,7 @@ ImageParam static_input(Halide::Type type, const std::string& name, const std::v
 void bound_output(Func f, const std::vector<int64_t>& extents) {
   int64_t stride = 1;
   for (size_t d = 0; d < extents.size(); ++d) {
-    f.bound(f.args()[d], 0, int(extents[d]));
+    f.bound(f.args()[d], 0, int(extents[d])).set_estimate(f.args()[d], 0, int(extents[d]));
     f.output_buffer().dim(int(d)).set_bounds(0, int(extents[d])).set_stride(int(stride));
     stride *= extents[d];
   }
@@ -72,9 +72,10 @@ void check_buffer_sizes(const Graph& graph, int64_t batch) {
 // The forward and backward lowering of a whole graph.
 class GraphLowering {
  public:
-  GraphLowering(const Graph& graph, int64_t batch)
+  GraphLowering(const Graph& graph, int64_t batch, VariantChooser variants)
       : graph_(graph),
         batch_(batch),
+        variants_(std::move(variants)),
         images_(static_input(Halide::Float(32), "images", extents_of(graph.input, batch))),
         labels_(static_input(Halide::Int(32), "labels", {batch})) {
     for (size_t k = 0; k < graph.params.size(); ++k)
@@ -94,6 +95,7 @@ class GraphLowering {
       std::vector<Shape> in_shapes;
       for (int in : layer.inputs) in_shapes.push_back(in == Layer::kGraphInput ? graph_.input : graph_.layers[in].output);
       auto l = std::make_unique<LayerLowering>(layer, in_shapes, batch_, Halide::Float(32), stages_);
+      l->choose_variant = variants_;
       for (int in : layer.inputs) l->inputs.push_back(in == Layer::kGraphInput ? Func(images_) : layers_[in]->output);
       for (size_t k = 0; k < graph_.params.size(); ++k)
         if (graph_.params[k].layer == int(li)) {
@@ -165,6 +167,7 @@ class GraphLowering {
 
   const Graph& graph_;
   const int64_t batch_;
+  const VariantChooser variants_;
   ImageParam images_, labels_;
   std::vector<ImageParam> params_;
   std::vector<std::unique_ptr<LayerLowering>> layers_;
@@ -175,14 +178,20 @@ std::string symbol(const Graph& graph, const std::string& what) { return "netc_"
 
 }  // namespace
 
-LoweredPipeline lower_train_step(const Graph& graph, int64_t batch) {
-  GraphLowering g(graph, batch);
+LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants) {
+  GraphLowering g(graph, batch, variants);
   g.forward();
   CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
   std::vector<Func> grads = g.backward(ce.grad_logits);
 
   Halide::Param<float> lr("lr"), momentum("momentum"), weight_decay("weight_decay");
   Halide::Param<bool> nesterov("nesterov");
+  // What the autoschedulers plan for (the tutorial's settings).
+  lr.set_estimate(0.01f);
+  momentum.set_estimate(0.0f);
+  weight_decay.set_estimate(0.0f);
+  // Param<bool>::set_estimate(false) would make an int32 constant.
+  nesterov.parameter().set_estimate(Halide::Internal::make_const(Halide::Bool(), 0));
   SgdHyper hyper{lr, momentum, weight_decay, nesterov};
 
   LoweredPipeline p;
@@ -214,8 +223,8 @@ LoweredPipeline lower_train_step(const Graph& graph, int64_t batch) {
   return p;
 }
 
-LoweredPipeline lower_inference(const Graph& graph, int64_t batch) {
-  GraphLowering g(graph, batch);
+LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const VariantChooser& variants) {
+  GraphLowering g(graph, batch, variants);
   g.forward();
   CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
 
@@ -233,10 +242,11 @@ LoweredPipeline lower_inference(const Graph& graph, int64_t batch) {
 }
 
 LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_shapes, int64_t batch,
-                            Halide::Type type) {
+                            Halide::Type type, const VariantChooser& variants) {
   LoweredPipeline p;
   p.function_name = "netc_layer_" + layer.name;
   LayerLowering l(layer, in_shapes, batch, type, p.stages);
+  l.choose_variant = variants;
   for (size_t k = 0; k < in_shapes.size(); ++k) {
     ImageParam x = static_input(type, "x" + std::to_string(k), extents_of(in_shapes[k], batch));
     l.inputs.push_back(Func(x));

@@ -32,14 +32,14 @@ struct LoweredPipeline {
 
 // Forward, softmax cross-entropy, hand-written adjoints and PyTorch's SGD
 // update, for a fixed batch size.
-LoweredPipeline lower_train_step(const Graph& graph, int64_t batch);
+LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
 // Forward with logits and each image's loss, for a fixed batch size.
-LoweredPipeline lower_inference(const Graph& graph, int64_t batch);
+LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
 
 // One layer alone, for op tests: inputs x0.., the layer's parameters
 // ("weight", "bias"), and the output's gradient gy; outputs y, then the
 // gradient of every input, then of every parameter (weight, bias).
 LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_shapes, int64_t batch,
-                            Halide::Type type);
+                            Halide::Type type, const VariantChooser& variants = {});
 
 }  // namespace netc

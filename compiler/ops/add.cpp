@@ -12,6 +12,7 @@ namespace {
 class Add : public Op {
  public:
   std::string name() const override { return "add"; }
+  std::vector<std::string> passes() const override { return {"forward"}; }
   int min_inputs() const override { return 2; }
   int max_inputs() const override { return INT_MAX; }
 

@@ -11,6 +11,7 @@ using Halide::Func;
 class AvgPool2d : public Op {
  public:
   std::string name() const override { return "avgpool2d"; }
+  std::vector<std::string> passes() const override { return {"padded_input", "forward", "grad_input"}; }
   std::vector<AttrSpec> attributes() const override { return pool_attributes(); }
   Shape infer_shape(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     return pool_shape(layer, inputs);

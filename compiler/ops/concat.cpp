@@ -54,7 +54,7 @@ class Concat : public Op {
       auto args = l.input_vars(k);
       auto shifted = std::vector<Halide::Expr>(args.begin(), args.end());
       shifted[shifted.size() - 2] += offsets[k];
-      Halide::Func gi = l.input_stage("grad_input" + std::to_string(k), k);
+      Halide::Func gi = l.input_stage("grad_input", k);
       gi(args) = l.grad_output(shifted);
       l.grad_inputs[k] = gi;
     }

@@ -14,6 +14,7 @@ using Halide::RDom;
 class Conv2d : public Op {
  public:
   std::string name() const override { return "conv2d"; }
+  std::vector<std::string> passes() const override { return {"padded_input", "forward", "grad_bias", "grad_weight", "padded_grad_output", "grad_input", "patches", "weight_matrix", "grad_weight_matrix"}; }
 
   std::vector<AttrSpec> attributes() const override {
     return {{"out_channels", AttrKind::PositiveInt, true},
@@ -50,12 +51,22 @@ class Conv2d : public Op {
     define_padded(input, l.inputs[0], in.w, in.h, l.constant(0));
     const Func& w = l.param("weight");
 
-    RDom r(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(in.c), "r");
     Func out = l.output_stage("forward");
     out(v.x, v.y, v.c, v.n) = l.has_param("bias") ? l.param("bias")(v.c) : l.constant(0);
-    out(v.x, v.y, v.c, v.n) += w(r.x, r.y, r.z, v.c) * input(v.x * int(win.stride.w) + r.x - int(win.padding.w),
-                                                             v.y * int(win.stride.h) + r.y - int(win.padding.h),
-                                                             r.z, v.n);
+    if (l.variant("forward") == "im2col") {
+      // A matrix product: (out channels x patch elements) x (patch elements x positions).
+      const int64_t elements = win.kernel.w * win.kernel.h * in.c;
+      Func wmat = l.stage("weight_matrix", {elements, l.out_shape.c});
+      wmat(v.k, v.co) = w(v.k % int(win.kernel.w), (v.k / int(win.kernel.w)) % int(win.kernel.h),
+                          v.k / int(win.kernel.w * win.kernel.h), v.co);
+      RDom r(0, int(elements), "r");
+      out(v.x, v.y, v.c, v.n) += wmat(r, v.c) * patches(l, win)(v.x + v.y * int(l.out_shape.w), r, v.n);
+    } else {
+      RDom r(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(in.c), "r");
+      out(v.x, v.y, v.c, v.n) += w(r.x, r.y, r.z, v.c) * input(v.x * int(win.stride.w) + r.x - int(win.padding.w),
+                                                               v.y * int(win.stride.h) + r.y - int(win.padding.h),
+                                                               r.z, v.n);
+    }
     l.output = out;
   }
 
@@ -76,10 +87,20 @@ class Conv2d : public Op {
       l.grad_params["bias"] = gb;
     }
 
-    const Func input = l.stage_of("padded_input");  // what the forward pass read
     Func gw = l.stage("grad_weight", {win.kernel.w, win.kernel.h, in.c, out.c});
-    gw(v.kx, v.ky, v.ci, v.co) = l.constant(0);
-    gw(v.kx, v.ky, v.ci, v.co) += g(ro.x, ro.y, v.co, ro.z) * input(ro.x * sx + v.kx - px, ro.y * sy + v.ky - py, v.ci, ro.z);
+    if (l.variant("grad_weight") == "im2col") {
+      // (out channels x positions) x (positions x patch elements), reshaped.
+      const int kw = int(win.kernel.w), kh = int(win.kernel.h);
+      Func gwm = l.stage("grad_weight_matrix", {win.kernel.w * win.kernel.h * in.c, out.c});
+      gwm(v.k, v.co) = l.constant(0);
+      gwm(v.k, v.co) += g(ro.x, ro.y, v.co, ro.z) * patches(l, win)(ro.x + ro.y * int(out.w), v.k, ro.z);
+      gw(v.kx, v.ky, v.ci, v.co) = gwm(v.kx + kw * (v.ky + kh * v.ci), v.co);
+    } else {
+      const Func input = l.stage_of("padded_input");  // what the forward pass read
+      gw(v.kx, v.ky, v.ci, v.co) = l.constant(0);
+      gw(v.kx, v.ky, v.ci, v.co) +=
+          g(ro.x, ro.y, v.co, ro.z) * input(ro.x * sx + v.kx - px, ro.y * sy + v.ky - py, v.ci, ro.z);
+    }
     l.grad_params["weight"] = gw;
 
     if (!l.needs_grad_input(0)) return;
@@ -97,6 +118,21 @@ class Conv2d : public Op {
     gi(v.x, v.y, v.c, v.n) = l.constant(0);
     gi(v.x, v.y, v.c, v.n) += term;
     l.grad_inputs[0] = gi;
+  }
+
+ private:
+  // The unrolled patches of the padded input, patches(p, k, n): position
+  // p = x + y * out_w, element k = kx + kw * (ky + kh * ci). Made once per
+  // layer, shared by the forward pass and the weight gradient.
+  static Func patches(LayerLowering& l, const Window& win) {
+    if (l.has_stage("patches")) return l.stage_of("patches");
+    const auto& v = kVars;
+    const int kw = int(win.kernel.w), kh = int(win.kernel.h), ow = int(l.out_shape.w);
+    Func p = l.stage("patches", {l.out_shape.w * l.out_shape.h, win.kernel.w * win.kernel.h * l.in_shapes[0].c, l.batch});
+    Expr x = v.p % ow, y = v.p / ow, kx = v.k % kw, ky = (v.k / kw) % kh, ci = v.k / (kw * kh);
+    p(v.p, v.k, v.n) = l.stage_of("padded_input")(x * int(win.stride.w) + kx - int(win.padding.w),
+                                                  y * int(win.stride.h) + ky - int(win.padding.h), ci, v.n);
+    return p;
   }
 };
 

@@ -12,6 +12,7 @@ using Halide::RDom;
 class Linear : public Op {
  public:
   std::string name() const override { return "linear"; }
+  std::vector<std::string> passes() const override { return {"forward", "grad_bias", "grad_weight", "grad_input"}; }
 
   std::vector<AttrSpec> attributes() const override {
     return {{"out_features", AttrKind::PositiveInt, true},

@@ -13,6 +13,7 @@ using Halide::Func;
 class MaxPool2d : public Op {
  public:
   std::string name() const override { return "maxpool2d"; }
+  std::vector<std::string> passes() const override { return {"padded_input", "argmax", "forward", "grad_input"}; }
   std::vector<AttrSpec> attributes() const override { return pool_attributes(); }
   Shape infer_shape(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     return pool_shape(layer, inputs);

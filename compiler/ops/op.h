@@ -61,6 +61,10 @@ class Op {
     return {};
   }
 
+  // The passes of the stages its lowering creates ("forward", "grad_input",
+  // ...): stage kinds are "<op>.<pass>", and schedule files may name them.
+  virtual std::vector<std::string> passes() const { return {"forward", "grad_input"}; }
+
   // Defines l.output from l.inputs and l.param(...).
   virtual void forward(LayerLowering& l) const = 0;
   // From l.grad_output (and forward values), defines the gradient of every

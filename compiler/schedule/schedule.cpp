@@ -1,144 +1,104 @@
 #include "schedule/schedule.h"
 
+#include <fmt/format.h>
+
+#include "schedule/directives.h"
+#include "schedule/recipes.h"
+
 namespace netc {
 namespace {
 
-using Halide::Func;
-using Halide::TailStrategy;
-using Halide::Var;
-using Halide::VarOrRVar;
+// The variants each op offers beyond "direct", by stage kind.
+bool offers_im2col(const std::string& kind) { return kind == "conv2d.forward" || kind == "conv2d.grad_weight"; }
 
-struct Machine {
-  int vector_width;   // floats per vector register
-  int accumulators;   // vector registers a register tile may use
-};
+bool is_glob(const std::string& selector) { return selector.find_first_of("*?[") != std::string::npos; }
 
-Machine machine_of(const Halide::Target& target) {
-  const int width = target.natural_vector_size(Halide::Float(32));
-  // 32 registers with AVX-512, 16 with AVX2; leave room for the weights and
-  // broadcasts that feed the tile (14 or more of 16 spilled and ran 1.5x slower).
-  return {width, target.has_feature(Halide::Target::AVX512) ? 24 : 12};
-}
-
-// Every stage at root, vectorized along its innermost dimension where it is
-// wide enough, parallel over its outermost, reductions with the vector
-// dimension innermost: sound for any stage, fast for none in particular.
-void schedule_plain(const Stage& stage, const Machine& m) {
-  Func f = stage.func;
-  f.compute_root();
-  if (stage.extents.empty()) return;
-  std::vector<Var> vars = f.args();
-  const bool vectorize = stage.extents[0] >= m.vector_width;
-  if (vectorize) f.vectorize(vars[0], m.vector_width, TailStrategy::GuardWithIf);
-  if (vars.size() > 1) f.parallel(vars.back());
-  for (int u = 0; u < f.num_update_definitions(); ++u) {
-    std::vector<VarOrRVar> order;
-    if (vectorize) order.push_back(vars[0]);
-    for (const Halide::RVar& r : f.rvars(u)) order.push_back(r);
-    for (size_t d = vectorize ? 1 : 0; d < vars.size(); ++d) order.push_back(vars[d]);
-    f.update(u).reorder(order);
-    if (vectorize) f.update(u).vectorize(vars[0], m.vector_width, TailStrategy::GuardWithIf);
-    if (vars.size() > 1) f.update(u).parallel(vars.back());
-  }
-}
-
-// A copy of `producer` for `consumer` alone, computed once per call and
-// stored with dimension `inner` innermost, so that the consumer's vector
-// loads along that dimension are dense.
-void repack_for(const Stage& producer, const Func& consumer, int inner, const Machine& m) {
-  Func w = Func(producer.func).in(consumer);
-  std::vector<Var> vars = w.args();
-  std::vector<Var> order = {vars[inner]};
-  for (size_t d = 0; d < vars.size(); ++d)
-    if (int(d) != inner) order.push_back(vars[d]);
-  w.compute_root().reorder_storage(order).reorder(std::vector<VarOrRVar>(order.begin(), order.end()));
-  if (producer.extents[inner] % m.vector_width == 0) w.vectorize(vars[inner], m.vector_width);
-  w.parallel(order.back());
-}
-
-int largest_divisor_at_most(int64_t n, int64_t limit) {
-  for (int64_t d = std::min(n, limit); d > 1; --d)
-    if (n % d == 0) return int(d);
-  return 1;
-}
-
-// The register tile of f (computed at a tile of its wrapper): `lanes` in
-// whole vectors and `unrolled` fully unrolled, in the pure definition and in
-// the update, whose reduction runs outside them so that every accumulator
-// stays in a register for the whole reduction; `outer` are f's other
-// dimensions (extent 1 inside the tile).
-void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
-                             const Machine& m) {
-  Var vectors("vectors"), lane("lane");
-  f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
-  f.vectorize(lane).unroll(unrolled).unroll(vectors);
-  std::vector<VarOrRVar> order = {lane, unrolled, vectors};
-  for (const Halide::RVar& r : f.rvars(0)) order.push_back(r);
-  order.insert(order.end(), outer.begin(), outer.end());
-  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
-  f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
-}
-
-// An image stage f(x, y, c, n) += weight(...) * input(...): computed in
-// register tiles of every channel (vectorized) times a few x positions,
-// accumulated over the whole reduction before they are stored.
-void schedule_channel_tiles(const Stage& stage, const Machine& m) {
-  Func f = stage.func;
-  const int64_t width = stage.extents[0], channels = stage.extents[2];
-  const int vectors = int(channels / m.vector_width);
-  const int tile = largest_divisor_at_most(width, std::max(1, m.accumulators / vectors));
-  std::vector<Var> v = f.args();  // x, y, c, n
-  Var xo("xo"), xi("xi");
-
-  Func out = f.in();
-  out.compute_root().split(v[0], xo, xi, tile).reorder(xi, v[2], xo, v[1], v[3]).parallel(v[3]);
-  f.compute_at(out, xo).reorder_storage(v[2], v[0], v[1], v[3]);
-  accumulate_in_registers(f, v[2], v[0], {v[1], v[3]}, m);
-}
-
-// The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): tiles of
-// every kx times a block of output channels (vectorized), parallel over
-// input channels, each tile accumulated over the whole batch in registers.
-void schedule_weight_gradient_tiles(const Stage& stage, const Machine& m) {
-  Func f = stage.func;
-  const int64_t taps = stage.extents[0], out_channels = stage.extents[3];
-  const int block_vectors = std::max(1, std::min(int(out_channels / m.vector_width), m.accumulators / int(taps)));
-  const int block = block_vectors * m.vector_width;
-  std::vector<Var> v = f.args();  // kx, ky, ci, co
-  Var bo("co_block"), bi("co_in_block");
-
-  Func out = f.in();
-  out.compute_root().split(v[3], bo, bi, block).reorder(v[0], bi, v[1], bo, v[2]).parallel(v[2]);
-  f.compute_at(out, bo).reorder_storage(v[3], v[0], v[1], v[2]);
-  accumulate_in_registers(f, v[3], v[0], {v[1], v[2]}, m);
-}
-
-// The stage of the same layer called `<layer>.<pass>`.
-const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
-  return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
-}
-
-// Whether the channel dimension `dim` of `stage` fills whole vectors.
-bool whole_vectors(const Stage& stage, int dim, const Machine& m) {
-  return stage.extents.size() == 4 && stage.extents[dim] % m.vector_width == 0;
+// Halide's autoscheduler plugins ship with libHalide, in its halide14/ folder.
+void load_autoscheduler(const std::string& name) {
+  static std::set<std::string> loaded;
+  if (loaded.count(name)) return;
+  std::string lib = "libautoschedule_";
+  for (char ch : name) lib += char(std::tolower(static_cast<unsigned char>(ch)));
+  const char* dir = std::getenv("NETC_HALIDE_PLUGIN_DIR");
+  Halide::load_plugin(std::string(dir && *dir ? dir : NETC_HALIDE_PLUGIN_DIR) + "/" + lib + ".so");
+  loaded.insert(name);
 }
 
 }  // namespace
 
-void apply_default_cpu_schedule(LoweredPipeline& p, const Halide::Target& target) {
-  const Machine m = machine_of(target);
-  const StageTable& table = p.stages;
-  for (const Stage& stage : table.stages()) {
-    if (stage.reference) continue;
-    schedule_plain(stage, m);
-    if ((stage.kind == "conv2d.forward" || stage.kind == "conv2d.grad_input") && whole_vectors(stage, 2, m)) {
-      schedule_channel_tiles(stage, m);
-      // forward reads weight(kx, ky, ci, co) along co; grad_input along ci.
-      repack_for(*sibling(table, stage, "weight"), stage.func, stage.kind == "conv2d.forward" ? 3 : 2, m);
-    } else if (stage.kind == "conv2d.grad_weight" && whole_vectors(stage, 3, m)) {
-      schedule_weight_gradient_tiles(stage, m);
-      repack_for(*sibling(table, stage, "grad_output"), stage.func, 2, m);
+Scheduler::Scheduler(ScheduleFile file, const Halide::Target& target) : file_(std::move(file)), target_(target) {
+  const std::string wanted = target.has_gpu_feature() ? "cuda" : "host";
+  if (file_.target != wanted)
+    fail_at(file_.target_loc, fmt::format("this schedule is for target {}, not {}", file_.target, wanted));
+}
+
+VariantChooser Scheduler::variants() const {
+  const ScheduleFile* file = &file_;
+  return [file](const std::string& name, const std::string& kind) {
+    return file->merged_rule(name, kind).lowering.value_or("direct");
+  };
+}
+
+void Scheduler::apply(LoweredPipeline& p) {
+  for (size_t i = 0; i < file_.rules.size(); ++i) {
+    const StageRule& rule = file_.rules[i];
+    for (const Stage& stage : p.stages.stages()) {
+      if (!ScheduleFile::selects(rule.selector, stage.name, stage.kind)) continue;
+      used_rules_.insert(i);
+      if (rule.lowering == "im2col" && !is_glob(rule.selector) && !offers_im2col(stage.kind))
+        fail_at(rule.lowering_loc, fmt::format("{} ({}) has no im2col lowering; conv2d.forward and "
+                                               "conv2d.grad_weight have",
+                                               stage.name, stage.kind));
+      if (stage.reference && (rule.recipe || rule.pure || rule.update) && !is_glob(rule.selector))
+        fail_at(rule.loc, fmt::format("{} is not computed by this pipeline (it is an input or another stage's "
+                                      "value) and cannot be scheduled",
+                                      stage.name));
     }
+  }
+  if (file_.autoscheduler) {
+    autoschedule(p);
+  } else {
+    apply_rules(p);
+  }
+}
+
+void Scheduler::apply_rules(LoweredPipeline& p) {
+  const Machine m = machine_of(target_);
+  for (const Stage& stage : p.stages.stages()) {
+    if (stage.reference) continue;
+    StageRule rule = file_.merged_rule(stage.name, stage.kind);
+    try {
+      if (rule.recipe) apply_recipe(*rule.recipe, rule, stage, p.stages, m);
+    } catch (const Halide::Error& e) {
+      fail_at(rule.recipe->loc, fmt::format("Halide rejects recipe '{}' on {}: {}", rule.recipe->name, stage.name,
+                                            e.what()));
+    }
+    if (rule.pure) apply_directives(stage, -1, *rule.pure, p.stages);
+    if (rule.update) apply_directives(stage, 0, *rule.update, p.stages);
+  }
+}
+
+void Scheduler::autoschedule(LoweredPipeline& p) {
+  const Autoscheduler& a = *file_.autoscheduler;
+  Halide::MachineParams params = Halide::MachineParams::generic();
+  if (a.parallelism) params.parallelism = a.parallelism;
+  if (a.last_level_cache_size) params.last_level_cache_size = uint64_t(a.last_level_cache_size);
+  if (a.balance) params.balance = a.balance;
+  try {
+    load_autoscheduler(a.name);
+    p.pipeline.auto_schedule(a.name, target_, params);
+  } catch (const Halide::Error& e) {
+    fail_at(a.loc, fmt::format("autoscheduler {} failed on {}: {}", a.name, p.function_name, e.what()));
+  }
+}
+
+void Scheduler::check_every_rule_used() const {
+  for (size_t i = 0; i < file_.rules.size(); ++i) {
+    const StageRule& rule = file_.rules[i];
+    if (used_rules_.count(i) || is_glob(rule.selector) || is_stage_kind(rule.selector)) continue;
+    fail_at(rule.loc, fmt::format("no stage is named '{}' and no stage kind is called so; run `netc bench GRAPH` "
+                                  "to list the stages",
+                                  rule.selector));
   }
 }
 

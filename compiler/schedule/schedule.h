@@ -1,15 +1,39 @@
-// THE SCHEDULE, kept apart from the algorithm (compiler/lower/): it only
-// reads the stage table of a lowered pipeline and applies Halide directives.
+// THE SCHEDULE, kept apart from the algorithm (compiler/lower/): it reads the
+// stage table of a lowered pipeline and applies what a schedule file
+// (schedule_file.h, docs/schedules.md) says: built-in recipes, Halide
+// directives, lowering variants, or one of Halide's autoschedulers.
 #pragma once
 
+#include <set>
+
 #include "lower/pipeline.h"
+#include "schedule/schedule_file.h"
 
 namespace netc {
 
-// The built-in CPU schedule: every stage computed at root, vectorized along
-// its innermost dimension where it is wide enough, parallel over its
-// outermost, with reductions ordered so that the vector dimension is
-// innermost.
-void apply_default_cpu_schedule(LoweredPipeline& p, const Halide::Target& target);
+// Applies one schedule file to the pipelines of one graph. Problems are
+// InputErrors at the file's FILE:LINE:COLUMN where they have one.
+class Scheduler {
+ public:
+  Scheduler(ScheduleFile file, const Halide::Target& target);
+
+  // The lowering variants the file chooses, for lower_train_step/lower_inference.
+  VariantChooser variants() const;
+  // Schedules every stage of `p`.
+  void apply(LoweredPipeline& p);
+  // After every pipeline of the graph is scheduled: fails at a rule that
+  // names a stage none of them has.
+  void check_every_rule_used() const;
+
+  const ScheduleFile& file() const { return file_; }
+
+ private:
+  void apply_rules(LoweredPipeline& p);
+  void autoschedule(LoweredPipeline& p);
+
+  ScheduleFile file_;
+  Halide::Target target_;
+  std::set<size_t> used_rules_;
+};
 
 }  // namespace netc

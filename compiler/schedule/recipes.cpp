@@ -1,0 +1,185 @@
+#include "schedule/recipes.h"
+
+#include <fmt/format.h>
+
+namespace netc {
+namespace {
+
+using Halide::Func;
+using Halide::TailStrategy;
+using Halide::Var;
+using Halide::VarOrRVar;
+
+// Every stage at root, serially, nothing else: the reference schedule.
+void schedule_root(const Stage& stage) { Func(stage.func).compute_root(); }
+
+// Every stage at root, vectorized along its innermost dimension where it is
+// wide enough, parallel over its outermost, reductions with the vector
+// dimension innermost: sound for any stage, fast for none in particular.
+void schedule_plain(const Stage& stage, const Machine& m) {
+  Func f = stage.func;
+  f.compute_root();
+  if (stage.extents.empty()) return;
+  std::vector<Var> vars = f.args();
+  const bool vectorize = stage.extents[0] >= m.vector_width;
+  if (vectorize) f.vectorize(vars[0], m.vector_width, TailStrategy::GuardWithIf);
+  if (vars.size() > 1) f.parallel(vars.back());
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    std::vector<VarOrRVar> order;
+    if (vectorize) order.push_back(vars[0]);
+    for (const Halide::RVar& r : f.rvars(u)) order.push_back(r);
+    for (size_t d = vectorize ? 1 : 0; d < vars.size(); ++d) order.push_back(vars[d]);
+    f.update(u).reorder(order);
+    if (vectorize) f.update(u).vectorize(vars[0], m.vector_width, TailStrategy::GuardWithIf);
+    if (vars.size() > 1) f.update(u).parallel(vars.back());
+  }
+}
+
+// A copy of `producer` for `consumer` alone, computed once per call and
+// stored with dimension `inner` innermost, so that the consumer's vector
+// loads along that dimension are dense.
+void repack_for(const Stage& producer, const Func& consumer, int inner, const Machine& m) {
+  Func w = Func(producer.func).in(consumer);
+  std::vector<Var> vars = w.args();
+  std::vector<Var> order = {vars[inner]};
+  for (size_t d = 0; d < vars.size(); ++d)
+    if (int(d) != inner) order.push_back(vars[d]);
+  w.compute_root().reorder_storage(order).reorder(std::vector<VarOrRVar>(order.begin(), order.end()));
+  if (producer.extents[inner] % m.vector_width == 0) w.vectorize(vars[inner], m.vector_width);
+  w.parallel(order.back());
+}
+
+int largest_divisor_at_most(int64_t n, int64_t limit) {
+  for (int64_t d = std::min(n, limit); d > 1; --d)
+    if (n % d == 0) return int(d);
+  return 1;
+}
+
+// The register tile of f (computed at a tile of its wrapper): `lanes` in
+// whole vectors and `unrolled` fully unrolled, in the pure definition and in
+// the update, whose reduction runs outside them so that every accumulator
+// stays in a register for the whole reduction; `outer` are f's other
+// dimensions (extent 1 inside the tile).
+void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
+                             const Machine& m) {
+  Var vectors("vectors"), lane("lane");
+  f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
+  f.vectorize(lane).unroll(unrolled).unroll(vectors);
+  std::vector<VarOrRVar> order = {lane, unrolled, vectors};
+  for (const Halide::RVar& r : f.rvars(0)) order.push_back(r);
+  order.insert(order.end(), outer.begin(), outer.end());
+  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
+  f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
+}
+
+int64_t option(const Recipe& r, const std::string& name, int64_t fallback) {
+  auto it = r.options.find(name);
+  return it == r.options.end() ? fallback : it->second;
+}
+
+void check_options(const Recipe& r, const std::vector<std::string>& allowed) {
+  for (const auto& [name, value] : r.options)
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+      fail_at(r.loc, fmt::format("recipe '{}' has no option '{}'", r.name, name));
+}
+
+// An image stage f(x, y, c, n) += weight(...) * input(...): computed in
+// register tiles of every channel (vectorized) times `x_tile` x positions,
+// accumulated over the whole reduction before they are stored.
+void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& m) {
+  Func f = stage.func;
+  const int64_t width = stage.extents[0], channels = stage.extents[2];
+  const int vectors = int(channels / m.vector_width);
+  const int fitting = largest_divisor_at_most(width, std::max(1, m.accumulators / vectors));
+  const int64_t tile = option(r, "x_tile", fitting);
+  if (width % tile != 0) fail_at(r.loc, fmt::format("x_tile {} does not divide the width {}", tile, width));
+  std::vector<Var> v = f.args();  // x, y, c, n
+  Var xo("xo"), xi("xi");
+
+  Func out = f.in();
+  out.compute_root().split(v[0], xo, xi, int(tile)).reorder(xi, v[2], xo, v[1], v[3]).parallel(v[3]);
+  f.compute_at(out, xo).reorder_storage(v[2], v[0], v[1], v[3]);
+  accumulate_in_registers(f, v[2], v[0], {v[1], v[3]}, m);
+}
+
+// The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): tiles of
+// every kx times a block of `co_vectors` vectors of output channels, parallel
+// over input channels, each tile accumulated over the whole batch in registers.
+void schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const Machine& m) {
+  Func f = stage.func;
+  const int64_t taps = stage.extents[0], out_channels = stage.extents[3];
+  const int64_t fitting = std::max(1, std::min(int(out_channels / m.vector_width), m.accumulators / int(taps)));
+  const int64_t block = option(r, "co_vectors", fitting) * m.vector_width;
+  if (out_channels % block != 0)
+    fail_at(r.loc, fmt::format("co_vectors x {} lanes does not divide the {} output channels", m.vector_width,
+                               out_channels));
+  std::vector<Var> v = f.args();  // kx, ky, ci, co
+  Var bo("co_block"), bi("co_in_block");
+
+  Func out = f.in();
+  out.compute_root().split(v[3], bo, bi, int(block)).reorder(v[0], bi, v[1], bo, v[2]).parallel(v[2]);
+  f.compute_at(out, bo).reorder_storage(v[3], v[0], v[1], v[2]);
+  accumulate_in_registers(f, v[3], v[0], {v[1], v[2]}, m);
+}
+
+// The stage of the same layer called `<layer>.<pass>`.
+const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
+  return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
+}
+
+// Whether the channel dimension `dim` of `stage` fills whole vectors.
+bool whole_vectors(const Stage& stage, int dim, const Machine& m) {
+  return stage.extents.size() == 4 && stage.extents[dim] % m.vector_width == 0;
+}
+
+void require_kind(const Recipe& r, const StageRule& rule, const Stage& stage, const std::vector<std::string>& kinds) {
+  if (std::find(kinds.begin(), kinds.end(), stage.kind) == kinds.end())
+    fail_at(r.loc, fmt::format("recipe '{}' schedules {} stages, not {} ({})", r.name,
+                               fmt::join(kinds, " and "), stage.name, stage.kind));
+  if (rule.lowering == "im2col")
+    fail_at(r.loc, fmt::format("recipe '{}' schedules the direct lowering of {}, not im2col", r.name, stage.name));
+}
+
+}  // namespace
+
+Machine machine_of(const Halide::Target& target) {
+  const int width = target.natural_vector_size(Halide::Float(32));
+  // 32 registers with AVX-512, 16 with AVX2; leave room for the weights and
+  // broadcasts that feed the tile (14 or more of 16 spilled and ran 1.5x slower).
+  return {width, target.has_feature(Halide::Target::AVX512) ? 24 : 12};
+}
+
+void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, const StageTable& table,
+                  const Machine& m) {
+  if (r.name == "root") {
+    check_options(r, {});
+    schedule_root(stage);
+  } else if (r.name == "inline") {
+    check_options(r, {});
+    if (Func(stage.func).has_update_definition())
+      fail_at(r.loc, fmt::format("{} is a reduction and cannot be inlined", stage.name));
+    Func(stage.func).compute_inline();
+  } else if (r.name == "plain") {
+    check_options(r, {});
+    schedule_plain(stage, m);
+  } else if (r.name == "channel_tiles") {
+    check_options(r, {"x_tile"});
+    require_kind(r, rule, stage, {"conv2d.forward", "conv2d.grad_input"});
+    schedule_plain(stage, m);  // the fallback when channels do not fill whole vectors
+    if (!whole_vectors(stage, 2, m)) return;
+    schedule_channel_tiles(stage, r, m);
+    // forward reads weight(kx, ky, ci, co) along co; grad_input along ci.
+    repack_for(*sibling(table, stage, "weight"), stage.func, stage.kind == "conv2d.forward" ? 3 : 2, m);
+  } else if (r.name == "weight_gradient_tiles") {
+    check_options(r, {"co_vectors"});
+    require_kind(r, rule, stage, {"conv2d.grad_weight"});
+    schedule_plain(stage, m);
+    if (!whole_vectors(stage, 3, m)) return;
+    schedule_weight_gradient_tiles(stage, r, m);
+    repack_for(*sibling(table, stage, "grad_output"), stage.func, 2, m);
+  } else {
+    fail_at(r.loc, fmt::format("unknown recipe '{}'", r.name));
+  }
+}
+
+}  // namespace netc

@@ -1,0 +1,25 @@
+// Built-in schedule generators that schedule files name per stage
+// (`conv2d.forward: channel_tiles`): schedules that depend on the stage's
+// extents and the machine's registers, which a fixed list of directives
+// cannot say.
+#pragma once
+
+#include "lower/lowering.h"
+#include "schedule/schedule_file.h"
+
+namespace netc {
+
+struct Machine {
+  int vector_width;  // floats per vector register
+  int accumulators;  // vector registers a register tile may use
+};
+
+Machine machine_of(const Halide::Target& target);
+
+// Applies `recipe` to `stage` (not a reference). `rule` is the stage's merged
+// rule (its lowering variant matters to some recipes). Fails at the recipe's
+// location when the recipe does not fit the stage.
+void apply_recipe(const Recipe& recipe, const StageRule& rule, const Stage& stage, const StageTable& table,
+                  const Machine& m);
+
+}  // namespace netc
