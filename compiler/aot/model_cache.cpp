@@ -65,13 +65,15 @@ ScheduleFile schedule_of(const BuildOptions& o) {
 
 struct ScheduledPipelines {
   LoweredPipeline train, inference;
+  bool autoscheduled = false;
 };
 
 // The graph's pipelines lowered with the schedule's variants and scheduled.
 ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
   Scheduler scheduler(schedule_of(o), target);
   ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
-                       lower_inference(graph, o.batch, scheduler.variants())};
+                       lower_inference(graph, o.batch, scheduler.variants()),
+                       scheduler.file().autoscheduler.has_value()};
   scheduler.apply(p.train);
   scheduler.apply(p.inference);
   scheduler.check_every_rule_used();
@@ -79,15 +81,16 @@ ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o
 }
 
 // Halide checks some schedules only while compiling: a user's schedule that
-// it rejects is bad input; the built-in one is netc's failure.
+// it rejects is bad input; the built-in one, or an autoscheduler's, is a failure.
 void compile_pipeline(LoweredPipeline& p, const std::string& object, const Halide::Target& target,
-                      const BuildOptions& o) {
+                      const BuildOptions& o, bool autoscheduled) {
   try {
     p.pipeline.compile_to_object(object, p.arguments, p.function_name, target);
   } catch (const Halide::CompileError& e) {
-    if (o.schedule_file.empty()) throw;
-    throw InputError(fmt::format("{}: Halide cannot compile {} with this schedule: {}", o.schedule_file,
-                                 p.function_name, e.what()));
+    std::string message = fmt::format("{}: Halide cannot compile {} with this schedule: {}", o.schedule_file,
+                                      p.function_name, e.what());
+    if (o.schedule_file.empty() || autoscheduled) throw std::runtime_error(message);
+    throw InputError(message);
   }
 }
 
@@ -118,10 +121,10 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
   fs::create_directories(folder);
   try {
     Halide::Target target = target_for(options.target);
-    auto [train, inference] = scheduled_pipelines(graph, options, target);
+    auto [train, inference, autoscheduled] = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    compile_pipeline(train, folder + "/train_step.o", no_runtime, options);
-    compile_pipeline(inference, folder + "/inference.o", no_runtime, options);
+    compile_pipeline(train, folder + "/train_step.o", no_runtime, options, autoscheduled);
+    compile_pipeline(inference, folder + "/inference.o", no_runtime, options, autoscheduled);
     Halide::compile_standalone_runtime(folder + "/runtime.o", target);
     // -Bsymbolic: the pipelines must call their own runtime, never a same-named
     // symbol of the program that loads them.
