@@ -17,6 +17,8 @@
 #include "compiled_model.h"
 #include "fingerprint.h"
 #include "lower/pipeline.h"
+#include "ops/op.h"
+#include "schedule/peak_probe.h"
 #include "schedule/schedule.h"
 
 namespace fs = std::filesystem;
@@ -24,9 +26,9 @@ namespace fs = std::filesystem;
 namespace netc {
 namespace {
 
-Halide::Target target_for(const std::string& name) {
+Halide::Target target_for(const std::string& name, bool profile) {
   Halide::Target host = Halide::get_host_target();
-  if (std::getenv("NETC_PROFILE")) host = host.with_feature(Halide::Target::Profile);
+  if (profile || std::getenv("NETC_PROFILE")) host = host.with_feature(Halide::Target::Profile);
   if (name == "host") return host;
   throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
 }
@@ -52,7 +54,7 @@ const std::string& self_fingerprint() {
 
 std::string cache_key(const Graph& g, const BuildOptions& o) {
   Fingerprint fp;
-  fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(target_for(o.target).to_string());
+  fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(target_for(o.target, o.profile).to_string());
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION);
   fp.add(self_fingerprint());
@@ -98,8 +100,31 @@ void run_command(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
+// Floating-point operations of one call of each pipeline: the ops' main
+// products (Op::multiply_adds), with the weight and input gradients of the
+// training step costing one forward product each.
+nlohmann::json model_flops(const Graph& g, int64_t batch) {
+  std::vector<bool> has_params(g.layers.size(), false), needs_grad(g.layers.size(), false);
+  for (const ParamSpec& p : g.params) has_params[p.layer] = needs_grad[p.layer] = true;
+  int64_t forward = 0, train = 0;
+  for (size_t li = 0; li < g.layers.size(); ++li) {
+    const Layer& l = g.layers[li];
+    std::vector<Shape> inputs;
+    bool input_needs_grad = false;
+    for (int in : l.inputs) {
+      inputs.push_back(in == Layer::kGraphInput ? g.input : g.layers[in].output);
+      if (in != Layer::kGraphInput && needs_grad[in]) input_needs_grad = needs_grad[li] = true;
+    }
+    int64_t flops = 2 * batch * find_op(l.op)->multiply_adds(l, inputs);
+    forward += flops;
+    train += flops * (1 + int(has_params[li]) + int(input_needs_grad));
+  }
+  return {{"train_step", train}, {"inference", forward}};
+}
+
 nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
-                             const std::string& inference_fn, const std::string& library_fingerprint) {
+                             const std::string& inference_fn, const std::string& library_fingerprint,
+                             const PeakProbe& probe) {
   nlohmann::json params = nlohmann::json::array();
   for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
   return {{"format", kManifestFormat},
@@ -111,6 +136,11 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
           {"params", params},
           {"train_step", train_fn},
           {"inference", inference_fn},
+          {"flops", model_flops(g, o.batch)},
+          {"peak_probe",
+           {{"function", probe.function_name},
+            {"flops_per_iteration", probe.flops_per_iteration},
+            {"output", probe.output_extents}}},
           {"library", "model.so"},
           {"library_fingerprint", library_fingerprint}};
 }
@@ -120,21 +150,23 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
   fs::create_directories(folder);
   try {
-    Halide::Target target = target_for(options.target);
+    Halide::Target target = target_for(options.target, options.profile);
     auto [train, inference, autoscheduled] = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
     compile_pipeline(train, folder + "/train_step.o", no_runtime, options, autoscheduled);
     compile_pipeline(inference, folder + "/inference.o", no_runtime, options, autoscheduled);
+    PeakProbe probe = lower_peak_probe(target);
+    probe.pipeline.compile_to_object(folder + "/peak_probe.o", probe.arguments, probe.function_name, no_runtime);
     Halide::compile_standalone_runtime(folder + "/runtime.o", target);
     // -Bsymbolic: the pipelines must call their own runtime, never a same-named
     // symbol of the program that loads them.
     const char* cxx = std::getenv("CXX");
     run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so' '{}/train_step.o' '{}/inference.o' "
-                            "'{}/runtime.o' -lpthread -ldl",
-                            cxx && *cxx ? cxx : "c++", folder, folder, folder, folder));
-    for (const char* obj : {"train_step.o", "inference.o", "runtime.o"}) fs::remove(folder + "/" + obj);
+                            "'{}/peak_probe.o' '{}/runtime.o' -lpthread -ldl",
+                            cxx && *cxx ? cxx : "c++", folder, folder, folder, folder, folder));
+    for (const char* obj : {"train_step.o", "inference.o", "peak_probe.o", "runtime.o"}) fs::remove(folder + "/" + obj);
     nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
-                                            file_fingerprint(folder + "/model.so"));
+                                            file_fingerprint(folder + "/model.so"), probe);
     write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
   } catch (...) {
     fs::remove_all(folder);
@@ -163,8 +195,8 @@ std::string cached_model(const Graph& graph, const BuildOptions& options) {
   }
   fs::create_directories(fs::path(dir).parent_path());
   auto start = std::chrono::steady_clock::now();
-  std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch,
-                           options.target);
+  std::cerr << fmt::format("netc: compiling {} (batch {}, target {}{}) ...\n", graph.name, options.batch,
+                           options.target, options.profile ? ", profiled" : "");
   // Built under a name of its own, then renamed into place: another netc
   // compiling the same entry at the same time wins or loses whole.
   std::string staging = fmt::format("{}.staging.{}", dir, getpid());

@@ -16,6 +16,7 @@ struct BuildOptions {
   int64_t batch = 100;
   std::string target = "host";   // host or cuda
   std::string schedule_file;     // empty: the built-in default for the target
+  bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
 };
 
 // The cache folder: $NETC_CACHE_DIR, else $XDG_CACHE_HOME/netc, else ~/.cache/netc.

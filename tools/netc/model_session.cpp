@@ -18,6 +18,7 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   build.batch = o.batch_size ? o.batch_size : graph.train.batch_size;
   build.target = o.target;
   build.schedule_file = o.schedule_file;
+  build.profile = o.profile;
   auto model = std::make_unique<CompiledModel>(cached_model(graph, build));
   model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   return model;

@@ -17,6 +17,7 @@ struct PipelineOptions {
   std::string schedule_file;
   int threads = 0;          // 0: every core
   int64_t batch_size = 0;   // 0: the graph's
+  bool profile = false;     // with Halide's sampling profiler (netc bench's stage times)
 };
 
 // Adds --target, --schedule and --threads to `cmd` (each command has its own --batch-size).
