@@ -275,7 +275,7 @@ def check_netc_output(stdout: str, cmd: List[str], threads: int, batch: int) -> 
         raise BenchError(f"{where}: JSON lacks {', '.join(missing)}")
     for key in ("train_step_ms", "inference_ms", "images_per_s", "gflops", "peak_gflops", "train_step_gflop"):
         value = result[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        if not _is_number(value) or value < 0:
             raise BenchError(f"{where}: \"{key}\" is {value!r}, expected a finite number >= 0")
     for key in ("train_step_ms", "inference_ms"):
         if result[key] <= 0:
@@ -285,9 +285,14 @@ def check_netc_output(stdout: str, cmd: List[str], threads: int, batch: int) -> 
                          f"asked for batch {batch} at {threads}")
     stages = result["stages"]
     if not isinstance(stages, list) or not all(
-            isinstance(s, dict) and {"name", "ms", "percent"} <= set(s) for s in stages):
+            isinstance(s, dict) and isinstance(s.get("name"), str) and _is_number(s.get("ms"))
+            and _is_number(s.get("percent")) for s in stages):
         raise BenchError(f"{where}: \"stages\" must be a list of {{name, ms, percent}} objects")
     return result
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # --------------------------------------------------------------------------
@@ -666,6 +671,9 @@ def run(args) -> int:
             for model, graph in args.graphs.items():
                 log(f"{model}, {threads} thread(s):")
                 rows += measure_model(args, worker, model, graph, threads)
+    # Measured thread count by thread count; shown model by model.
+    models = list(args.graphs)
+    rows.sort(key=lambda r: (models.index(r.model), r.task != "train", r.batch, r.threads))
     meta = describe_run(args, rows, torch_info, started, load_before, load_average())
     if args.json:
         print(json.dumps({"meta": meta, "rows": [r.to_json() for r in rows]}, indent=2))
