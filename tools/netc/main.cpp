@@ -1,6 +1,8 @@
 // netc: the command-line front end. Commands live in cmd_*.cpp; this file
 // owns only the exit-code policy of spec/cli.md: 0 success, 2 bad input
-// (graph, flag, data or weights file), 1 anything else, never a crash.
+// (graph, flag, data, weights or checkpoint file), 1 anything else, never a
+// crash; and 128 + N when `train` stopped cleanly at signal N's request
+// (130 for SIGINT, 143 for SIGTERM, as a shell reports a killed program).
 #include <exception>
 #include <iostream>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "commands.h"
 #include "graph/graph.h"
+#include "trainer.h"
 
 namespace {
 
@@ -42,6 +45,9 @@ int main(int argc, char** argv) {
     // --help and friends are "errors" with exit code 0.
     if (e.get_exit_code() == 0) return app.exit(e);
     return report(parse_error_message(app, e, argc, argv), 2);
+  } catch (const netc::TrainingStopped& e) {
+    std::cerr << "netc: " << e.what() << "\n";
+    return 128 + e.signal;
   } catch (const netc::InputError& e) {
     return report(e.what(), 2);
   } catch (const std::exception& e) {
