@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <thread>
 
@@ -60,6 +61,31 @@ CLI::Validator float32_at_least(double min, bool min_excluded) {
         return "";
       },
       "FLOAT " + bound);
+}
+
+// CLI11 reads "-1" into a uint64 as 2^64 - 1 and 2^64 as 2^64 - 1: refuse both.
+CLI::Validator unsigned_64_bits() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+          return fmt::format("'{}' is not an integer from 0 to 2^64 - 1", text);
+        return "";
+      },
+      "UINT64");
+}
+
+// A file that the run will write: its folder must exist now, not only when
+// the file is written after hours of training.
+void check_output_path(const char* flag, const std::string& path) {
+  if (path.empty()) return;
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{} {}: that is a folder, not a file", flag, path));
+  if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
+    throw InputError(fmt::format("{} {}: there is no folder {}", flag, path, folder.string()));
 }
 
 // Everything about the graph that decides what training computes: a
@@ -149,6 +175,9 @@ void run_train(const TrainFlags& f) {
   TrainOptions options = train_options(graph, f);
   if (options.sgd.nesterov && options.sgd.momentum <= 0)
     throw InputError("nesterov momentum needs a momentum above 0");
+  check_output_path("--save", f.save);
+  check_output_path("--metrics", f.metrics);
+  check_output_path("--checkpoint", f.checkpoint);
 
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
   const Manifest& m = model->manifest();
@@ -186,11 +215,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--momentum", f->momentum, "SGD momentum")
       ->check(float32_at_least(0, false))
       ->check(CLI::Range(0.0, 1e6));
-  // A uint64 option takes "-1" as 2^64 - 1; a negative seed is a mistake.
-  cmd->add_option("--seed", f->seed, "seed of initialization and shuffling")
-      ->check(CLI::Validator(
-          [](std::string& text) { return text.rfind('-', 0) == 0 ? "a seed is an integer >= 0" : std::string(); },
-          "INT >= 0"));
+  cmd->add_option("--seed", f->seed, "seed of initialization and shuffling")->check(unsigned_64_bits());
   cmd->add_option("--eval-every", f->eval_every, "evaluate every N steps (0: only at the end)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   cmd->add_flag("--no-shuffle", f->no_shuffle, "consecutive batches instead of a reshuffle every epoch");

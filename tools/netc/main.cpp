@@ -5,6 +5,7 @@
 // (130 for SIGINT, 143 for SIGTERM, as a shell reports a killed program).
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
     return 128 + e.signal;
   } catch (const netc::InputError& e) {
     return report(e.what(), 2);
+  } catch (const std::bad_alloc&) {
+    return report("out of memory", 1);
   } catch (const std::exception& e) {
     return report(e.what(), 1);
   } catch (...) {
