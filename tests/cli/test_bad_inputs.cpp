@@ -396,7 +396,9 @@ TEST_CASE("bad inputs: checkpoints, for train --resume", "[bad_inputs]") {
   };
   std::string flipped_data = good, flipped_order = good;
   flipped_data[good.size() - 3] ^= 0x40;
-  flipped_order[good.find("netc-batch-order/1 200 100 1 0 0 ") + 33] ^= 1;
+  const size_t generator_state = good.find("netc-batch-order/1 200 100 1 0 0 ");  // epoch 0 of 200 images
+  REQUIRE(generator_state != std::string::npos);
+  flipped_order[generator_state + 33] ^= 1;
   const std::vector<std::pair<std::string, std::string>> files = {
       {in.dir / "missing.ckpt", "cannot read"},
       {in.file("empty.ckpt", ""), "too short"},
