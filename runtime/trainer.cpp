@@ -158,17 +158,16 @@ std::string float_str(float v) {
   return fmt::format("{}", v);
 }
 
-// Stops training at the first step whose loss or updated state is not finite,
-// before anything of that state is written.
-void check_finite(int64_t k, float loss, const TrainingState& state, const Checkpointer& checkpoints) {
+// Why training must stop at step k ("" if it need not): the loss or the
+// updated state is not finite. Nothing of such a state is ever written.
+std::string divergence(int64_t k, float loss, const TrainingState& state, const Checkpointer& checkpoints) {
   const std::string bad_tensor = non_finite_tensor(state.params, state.momenta);
-  if (std::isfinite(loss) && bad_tensor.empty()) return;
+  if (std::isfinite(loss) && bad_tensor.empty()) return "";
   std::string what = std::isfinite(loss)
                          ? fmt::format("the loss was {} but its update made {} NaN or Inf", float_str(loss), bad_tensor)
                          : fmt::format("the loss is {}", float_str(loss)) +
                                (bad_tensor.empty() ? "" : fmt::format(" and {} is NaN or Inf", bad_tensor));
-  throw TrainingDiverged(fmt::format("training diverged at step {}: {}; {}. A smaller --lr may help", k, what,
-                                     checkpoints.status(k)));
+  return fmt::format("training diverged at step {}: {}; {}. A smaller --lr may help", k, what, checkpoints.status(k));
 }
 
 }  // namespace
@@ -247,17 +246,16 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
     state.step = k;
     metrics.add({{"iter", k}, {"loss", loss}});
     progress.step(k, loss, result.seconds);
-    try {
-      check_finite(k, loss, state, checkpoints);
-    } catch (const TrainingDiverged&) {
+    if (std::string why = divergence(k, loss, state, checkpoints); !why.empty()) {
       metrics.flush();
-      throw;
+      throw TrainingDiverged(why);
     }
     if (options.eval_every > 0 && k % options.eval_every == 0 && k != options.iterations) run_eval(k);
-    const int stop = options.stop_signal ? int(*options.stop_signal) : 0;
-    if (checkpoints.due(k) || (stop && checkpoints.enabled())) checkpoints.write(state, order, metrics);
-    if (stop) {
-      metrics.flush();
+    if (const int stop = options.stop_signal ? int(*options.stop_signal) : 0) {
+      if (checkpoints.enabled())
+        checkpoints.write(state, order, metrics);
+      else
+        metrics.flush();
       throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), k,
                                         options.iterations,
                                         checkpoints.enabled()
@@ -265,6 +263,7 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
                                             : std::string("no checkpoint written (see --checkpoint)")),
                             stop);
     }
+    if (checkpoints.due(k)) checkpoints.write(state, order, metrics);
   }
   if (checkpoints.enabled() && !checkpoints.written_at(options.iterations)) checkpoints.write(state, order, metrics);
   result.final_eval = run_eval(options.iterations);

@@ -73,8 +73,10 @@ TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& spe
 // Trains from `state` (a fresh one or a checkpoint's) up to
 // options.iterations steps, updating `state`; then evaluates on data.test_*.
 // A run resumed from a checkpoint ends with the same bits as an uninterrupted
-// one (same target and thread count), and its metrics file keeps the records
-// up to the checkpoint that it holds (see checkpoint.h).
+// one (same target and thread count); so does its metrics file, if it still
+// starts with the records the checkpoint covers (TrainingState::metrics_bytes).
+// TrainingDiverged when a loss or value becomes NaN or Inf; TrainingStopped
+// when *options.stop_signal is set.
 TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options);
 
 }  // namespace netc
