@@ -33,6 +33,11 @@ class Progress {
   // `first`: the first step this process runs (after a resume, not 1).
   Progress(int64_t first, int64_t total, int64_t batch)
       : first_(first), total_(total), batch_(batch), live_(isatty(STDERR_FILENO)) {}
+  // Ends a live line cut short (a divergence, a stop), so that the message
+  // about it starts a line of its own.
+  ~Progress() {
+    if (open_line_) std::fprintf(stderr, "\n");
+  }
 
   void step(int64_t k, float loss, double elapsed) {
     const bool log_line = k % kLogEvery == 0 || k == total_;
@@ -42,6 +47,7 @@ class Progress {
     double eta = elapsed / double(done) * double(total_ - k);
     std::string line = fmt::format("step {}/{}  loss {:.4f}  {:.0f} images/s  ETA {}", k, total_, loss, rate,
                                    duration_str(eta));
+    open_line_ = live_ && k != total_;
     if (live_)
       std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), k == total_ ? "\n" : "");
     else
@@ -50,12 +56,13 @@ class Progress {
 
   void message(const std::string& text) {
     std::fprintf(stderr, live_ ? "\r%s\033[K\n" : "%s\n", text.c_str());
+    open_line_ = false;
   }
 
  private:
   static constexpr int64_t kLogEvery = 100;
   int64_t first_, total_, batch_;
-  bool live_;
+  bool live_, open_line_ = false;
 };
 
 // JSON Lines kept in memory and rewritten atomically, so the file on disk is
