@@ -1,5 +1,7 @@
 #include "safetensors.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -153,6 +155,10 @@ uint64_t load_le64(const uint8_t* p) {
 
 std::map<std::string, SafeTensor> read_safetensors(const std::string& path,
                                                    std::map<std::string, std::string>* metadata) {
+  // A folder opens as a stream but fails to read; a device or pipe has no size.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw InputError(fmt::format("cannot read {}: {}", path, S_ISDIR(st.st_mode) ? "it is a folder" : "it is not a regular file"));
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   const uint64_t file_bytes = uint64_t(in.tellg());

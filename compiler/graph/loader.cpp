@@ -310,6 +310,9 @@ class Reader {
     if (std::from_chars(s.data(), s.data() + s.size(), v).ec != std::errc())
       fail_value(e, scope, expected, ", which is out of range");
     if (v < min || (min_excluded && v == min)) fail_value(e, scope, expected);
+    // Every number of a graph becomes a float32 in the pipelines.
+    if (!std::isfinite(float(v))) fail_value(e, scope, expected, ", which is beyond float32's range");
+    if (min_excluded && float(v) == float(min)) fail_value(e, scope, expected, ", which is 0 as a float32");
     return v;
   }
 

@@ -134,6 +134,8 @@ TEST_CASE("safetensors: bad files are InputErrors that say what is wrong", "[saf
   CHECK_THAT(problem(file_bytes(R"({"__metadata__": {"n": 1}})", "")), Contains("__metadata__ must map names to strings"));
   CHECK_THAT(problem(file_bytes(R"({"t": 5})", "")), Contains("tensor 't': expected an object"));
   CHECK_THROWS_AS(read_safetensors(dir / "missing"), InputError);
+  CHECK_THROWS_WITH(read_safetensors(dir.path()), Contains("it is a folder"));
+  CHECK_THROWS_WITH(read_safetensors("/dev/null"), Contains("it is not a regular file"));
 }
 
 TEST_CASE("safetensors: the writer refuses data that does not match the shape, and a reserved name", "[safetensors]") {
