@@ -14,15 +14,14 @@
 
 #include "Halide.h"
 #include "atomic_file.h"
+#include "aot/build.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
-#include "lower/pipeline.h"
 #include "schedule/schedule.h"
 
 namespace fs = std::filesystem;
 
 namespace netc {
-namespace {
 
 Halide::Target target_for(const std::string& name) {
   Halide::Target host = Halide::get_host_target();
@@ -30,6 +29,8 @@ Halide::Target target_for(const std::string& name) {
   if (name == "host") return host;
   throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
 }
+
+namespace {
 
 // Everything about the graph that changes the generated code.
 std::string canonical_graph(const Graph& g) {
@@ -59,6 +60,8 @@ std::string cache_key(const Graph& g, const BuildOptions& o) {
   return fp.hex();
 }
 
+}  // namespace
+
 LoweredPipeline scheduled(LoweredPipeline p, const BuildOptions& o, const Halide::Target& target) {
   if (!o.schedule_file.empty())
     throw InputError(fmt::format("--schedule {}: schedule files are not supported by this version of netc",
@@ -67,12 +70,17 @@ LoweredPipeline scheduled(LoweredPipeline p, const BuildOptions& o, const Halide
   return p;
 }
 
+namespace {
+
 void run_command(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
+}  // namespace
+
 nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
-                             const std::string& inference_fn, const std::string& library_fingerprint) {
+                             const std::string& inference_fn, const std::string& library,
+                             const std::string& library_fingerprint) {
   nlohmann::json params = nlohmann::json::array();
   for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
   return {{"format", kManifestFormat},
@@ -84,9 +92,11 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
           {"params", params},
           {"train_step", train_fn},
           {"inference", inference_fn},
-          {"library", "model.so"},
+          {"library", library},
           {"library_fingerprint", library_fingerprint}};
 }
+
+namespace {
 
 // Compiles `graph` into `folder` (which must not exist): model.so and its
 // manifest. On failure nothing of the folder is left behind.
@@ -108,7 +118,7 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
                             "'{}/runtime.o' -lpthread -ldl",
                             cxx && *cxx ? cxx : "c++", folder, folder, folder, folder));
     for (const char* obj : {"train_step.o", "inference.o", "runtime.o"}) fs::remove(folder + "/" + obj);
-    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
+    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name, "model.so",
                                             file_fingerprint(folder + "/model.so"));
     write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
   } catch (...) {
