@@ -34,7 +34,9 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e, i
 int main(int argc, char** argv) {
   CLI::App app{"netc: a neural-network graph compiler and runtime on Halide", "netc"};
   app.require_subcommand(1);
-  for (auto add : {netc::add_summary_command, netc::add_train_command, netc::add_eval_command}) add(app);
+  for (auto add : {netc::add_summary_command, netc::add_train_command, netc::add_eval_command,
+                   netc::add_compile_command})
+    add(app);
 
   try {
     app.parse(argc, argv);  // runs the chosen command's callback, too
