@@ -446,7 +446,7 @@ class Model {
     call(graph_->train_step, args, "train step");
     std::swap(params_, next_params_);
     std::swap(momenta_, next_momenta_);
-    return loss();
+    return *loss.data();
   }
 
  private:
@@ -473,7 +473,7 @@ class Model {
         const int32_t best = int32_t(std::max_element(row, row + graph_->classes) - row);  // the first maximum
         e.predictions[size_t(first + k)] = best;
         if (labels) {
-          e.loss += losses_(int(k));
+          e.loss += losses_.data()[k];
           e.correct += best == labels[first + k];
         }
       }
@@ -495,7 +495,7 @@ class Model {
       for (int64_t k = 0; k < batch; ++k) {
         const int64_t source = first + std::min(k, count - 1);
         std::copy(images + source * size, images + (source + 1) * size, images_.data() + k * size);
-        labels_(int(k)) = labels ? labels[source] : 0;
+        labels_.data()[k] = labels ? labels[source] : 0;
       }
       std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer()};
       for (FloatBuffer& p : params_) args.push_back(p.raw_buffer());

@@ -196,6 +196,32 @@ TEST_CASE("compile: the example built against netc compile's output classifies e
   // The weights tell the images apart: the comparison above means something.
   CHECK(std::set<int>(predictions.begin(), predictions.end()).size() >= 5);
 
+  // The train step, through netc_model.hpp alone in a program built with
+  // pkg-config: 5 steps with momentum (wrapping around the 300 training
+  // images) save the very bytes that netc train saves.
+  {
+    const std::string program = dir / "compiled_train_steps";
+    const std::string build_command =
+        "PKG_CONFIG_PATH=" + shell_quote(out + "/lib/pkgconfig") + " && export PKG_CONFIG_PATH && " +
+        shell_quote(NETC_CXX_COMPILER) + " -std=c++17 -O2 -Wall -Wextra -Werror " +
+        "-DNETC_GRAPH_HEADER='\"netc_model_a.hpp\"' -DNETC_GRAPH_FUNCTION=netc_model_a " +
+        shell_quote(std::string(NETC_SOURCE_DIR) + "/tests/cli/compiled_train_steps.cpp") + " -o " +
+        shell_quote(program) + " $(pkg-config --cflags --libs netc_model_a)";
+    Result built = run(dir, {"sh", "-c", build_command});
+    INFO(built.err);
+    REQUIRE(built.code == 0);
+    Result stepped = run(dir, {program, weights, data + "/train-images-idx3-ubyte", data + "/train-labels-idx1-ubyte",
+                               "5", "0.05", "0.9", "2", dir / "stepped.safetensors"});
+    INFO(stepped.err);
+    REQUIRE(stepped.code == 0);
+    Result trained = netc_cli(dir, {"train", model_a(), "--data", data, "--init", weights, "--no-shuffle",
+                                    "--iterations", "5", "--lr", "0.05", "--momentum", "0.9", "--threads", "2",
+                                    "--eval-every", "0", "--save", dir / "trained.safetensors"});
+    INFO(trained.err);
+    REQUIRE(trained.code == 0);
+    CHECK(netc::test::read_bytes(dir / "stepped.safetensors") == netc::test::read_bytes(dir / "trained.safetensors"));
+  }
+
   // Bad weights files exit 2 with a message.
   {
     netc::test::write_bytes(dir / "garbage.safetensors", "not a safetensors file at all");
