@@ -162,11 +162,17 @@ void write_output(const Graph& graph, const BuildOptions& options, const Halide:
   write_file_atomically(dir + "/manifest.json", manifest.dump(2) + "\n");
 }
 
-// Whether replacing `folder` loses nothing: it is empty or an earlier output.
+// Whether replacing `folder` loses nothing: it is empty or an earlier output
+// (its manifest readable, even if the rest is damaged).
 bool replaceable(const fs::path& folder) {
-  if (fs::is_directory(folder) && fs::is_empty(folder)) return true;
-  std::string why;
-  return fs::is_directory(folder) && compiled_model_is_valid(folder.string(), &why);
+  if (!fs::is_directory(folder)) return false;
+  if (fs::is_empty(folder)) return true;
+  try {
+    Manifest::read(folder.string());
+    return true;
+  } catch (const std::runtime_error&) {
+    return false;
+  }
 }
 
 // Moves `staging` to `folder`; an existing `folder` is swapped with it in one

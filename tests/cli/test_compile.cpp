@@ -264,7 +264,11 @@ TEST_CASE("compile: -o replaces an earlier output whole and refuses any other fo
     Result r = netc_cli(dir, {"compile", graph, "-o", out, "--batch-size", batch});
     INFO(r.err);
     REQUIRE(r.code == 0);
+    std::string why;
+    CHECK(netc::compiled_model_is_valid(out, &why));
     CHECK(netc::Manifest::read(out).batch == std::stoi(batch));
+    // A damaged earlier output is still replaced.
+    netc::test::write_bytes(out + "/lib/libnetc_feedforward.a", "damaged");
   }
   CHECK(!has_staging(dir.path()));
 }
