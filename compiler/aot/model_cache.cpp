@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "Halide.h"
+#include "aot/build.h"
 #include "atomic_file.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
@@ -24,7 +25,6 @@
 namespace fs = std::filesystem;
 
 namespace netc {
-namespace {
 
 Halide::Target target_for(const std::string& name, bool profile) {
   Halide::Target host = Halide::get_host_target();
@@ -32,6 +32,8 @@ Halide::Target target_for(const std::string& name, bool profile) {
   if (name == "host") return host;
   throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
 }
+
+namespace {
 
 // Everything about the graph that changes the generated code.
 std::string canonical_graph(const Graph& g) {
@@ -61,16 +63,12 @@ std::string cache_key(const Graph& g, const BuildOptions& o) {
   return fp.hex();
 }
 
+}  // namespace
+
 ScheduleFile schedule_of(const BuildOptions& o) {
   return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
 }
 
-struct ScheduledPipelines {
-  LoweredPipeline train, inference;
-  bool autoscheduled = false;
-};
-
-// The graph's pipelines lowered with the schedule's variants and scheduled.
 ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
   Scheduler scheduler(schedule_of(o), target);
   ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
@@ -82,17 +80,23 @@ ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o
   return p;
 }
 
-// Halide checks some schedules only while compiling: a user's schedule that
-// it rejects is bad input; the built-in one, or an autoscheduler's, is a failure.
+void report_compile_error(const Halide::CompileError& e, const LoweredPipeline& p, const BuildOptions& o,
+                          bool autoscheduled) {
+  std::string message = fmt::format("{}: Halide cannot compile {} with this schedule: {}",
+                                    o.schedule_file.empty() ? "the default schedule" : o.schedule_file,
+                                    p.function_name, e.what());
+  if (o.schedule_file.empty() || autoscheduled) throw std::runtime_error(message);
+  throw InputError(message);
+}
+
+namespace {
+
 void compile_pipeline(LoweredPipeline& p, const std::string& object, const Halide::Target& target,
                       const BuildOptions& o, bool autoscheduled) {
   try {
     p.pipeline.compile_to_object(object, p.arguments, p.function_name, target);
   } catch (const Halide::CompileError& e) {
-    std::string message = fmt::format("{}: Halide cannot compile {} with this schedule: {}", o.schedule_file,
-                                      p.function_name, e.what());
-    if (o.schedule_file.empty() || autoscheduled) throw std::runtime_error(message);
-    throw InputError(message);
+    report_compile_error(e, p, o, autoscheduled);
   }
 }
 
@@ -122,12 +126,14 @@ nlohmann::json model_flops(const Graph& g, int64_t batch) {
   return {{"train_step", train}, {"inference", forward}};
 }
 
+}  // namespace
+
 nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
-                             const std::string& inference_fn, const std::string& library_fingerprint,
-                             const PeakProbe& probe) {
+                             const std::string& inference_fn, const std::string& library,
+                             const std::string& library_fingerprint, const PeakProbe* probe) {
   nlohmann::json params = nlohmann::json::array();
   for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
-  return {{"format", kManifestFormat},
+  nlohmann::json manifest = {{"format", kManifestFormat},
           {"graph", g.name},
           {"target", o.target},
           {"batch", o.batch},
@@ -137,13 +143,16 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
           {"train_step", train_fn},
           {"inference", inference_fn},
           {"flops", model_flops(g, o.batch)},
-          {"peak_probe",
-           {{"function", probe.function_name},
-            {"flops_per_iteration", probe.flops_per_iteration},
-            {"output", probe.output_extents}}},
-          {"library", "model.so"},
+          {"library", library},
           {"library_fingerprint", library_fingerprint}};
+  if (probe)
+    manifest["peak_probe"] = {{"function", probe->function_name},
+                              {"flops_per_iteration", probe->flops_per_iteration},
+                              {"output", probe->output_extents}};
+  return manifest;
 }
+
+namespace {
 
 // Compiles `graph` into `folder` (which must not exist): model.so and its
 // manifest. On failure nothing of the folder is left behind.
@@ -165,8 +174,8 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
                             "'{}/peak_probe.o' '{}/runtime.o' -lpthread -ldl",
                             cxx && *cxx ? cxx : "c++", folder, folder, folder, folder, folder));
     for (const char* obj : {"train_step.o", "inference.o", "peak_probe.o", "runtime.o"}) fs::remove(folder + "/" + obj);
-    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
-                                            file_fingerprint(folder + "/model.so"), probe);
+    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name, "model.so",
+                                            file_fingerprint(folder + "/model.so"), &probe);
     write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
   } catch (...) {
     fs::remove_all(folder);

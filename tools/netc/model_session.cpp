@@ -6,10 +6,14 @@
 
 namespace netc {
 
-void add_pipeline_options(CLI::App* cmd, PipelineOptions& o) {
+void add_build_options(CLI::App* cmd, PipelineOptions& o) {
   cmd->add_option("--target", o.target, "host (default) or cuda")->check(CLI::IsMember({"host", "cuda"}));
   cmd->add_option("--schedule", o.schedule_file, "schedule file instead of the target's default")
       ->check(CLI::ExistingFile);
+}
+
+void add_pipeline_options(CLI::App* cmd, PipelineOptions& o) {
+  add_build_options(cmd, o);
   cmd->add_option("--threads", o.threads, "CPU threads (default: every core)")->check(CLI::Range(1, 1024));
 }
 

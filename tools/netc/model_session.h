@@ -20,7 +20,9 @@ struct PipelineOptions {
   bool profile = false;     // with Halide's sampling profiler (netc bench's stage times)
 };
 
-// Adds --target, --schedule and --threads to `cmd` (each command has its own --batch-size).
+// Adds --target and --schedule to `cmd`: what chooses the compiled code.
+void add_build_options(CLI::App* cmd, PipelineOptions& o);
+// Adds those and --threads (each command has its own --batch-size).
 void add_pipeline_options(CLI::App* cmd, PipelineOptions& o);
 
 // The compiled pipelines of `graph` for these options, loaded and set to
