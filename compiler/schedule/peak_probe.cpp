@@ -16,13 +16,16 @@ PeakProbe lower_peak_probe(const Halide::Target& target) {
   acc(lane, chain, task) = Halide::cast<float>(lane + chain + task);
   acc(lane, chain, task) = acc(lane, chain, task) * 0.999f + (0.001f + Halide::cast<float>(r) * zero);
 
-  // Every chain in its own register, the repetitions outside them.
-  acc.bound(lane, 0, m.vector_width).bound(chain, 0, m.accumulators).bound(task, 0, tasks);
-  acc.vectorize(lane).parallel(task);
-  acc.update().reorder(lane, chain, r, task).vectorize(lane).unroll(chain).parallel(task);
+  // Every chain in its own register (a per-task tile the compiler promotes
+  // to registers, as the convolution tiles are), the repetitions outside them.
+  Halide::Func out = acc.in();
+  out.bound(lane, 0, m.vector_width).bound(chain, 0, m.accumulators).bound(task, 0, tasks);
+  out.compute_root().vectorize(lane).parallel(task);
+  acc.compute_at(out, task).vectorize(lane).unroll(chain);
+  acc.update().reorder(lane, chain, r, task).vectorize(lane).unroll(chain);
 
   PeakProbe p;
-  p.pipeline = Halide::Pipeline(acc);
+  p.pipeline = Halide::Pipeline(out);
   p.arguments = {iterations, zero};
   p.flops_per_iteration = 2LL * m.vector_width * m.accumulators * tasks;
   p.output_extents = {m.vector_width, m.accumulators, tasks};
