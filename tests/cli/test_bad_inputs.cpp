@@ -431,3 +431,48 @@ TEST_CASE("bad inputs: checkpoints, for train --resume", "[bad_inputs]") {
                    "lr 0.1; this run has 0.5"});
   check_table(in, table);
 }
+
+TEST_CASE("bad inputs: schedule files, for train, eval and bench --schedule", "[bad_inputs]") {
+  Inputs in;
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {in.file("empty.yaml", ""), "empty.yaml:1:1: a schedule file is a map"},
+      {in.file("binary.yaml", std::string("\x00\xff\xfe\x01garbage", 11)), "binary.yaml:"},
+      {in.file("not_yaml.yaml", "target: [host\n"), "not_yaml.yaml:"},
+      {in.file("list.yaml", "- target\n- host\n"), "a schedule file is a map"},
+      {in.file("huge.yaml", "target: host\n#" + std::string(2 << 20, 'x') + "\n"), "more than the limit"},
+      {in.file("no_target.yaml", "stages: {\"*\": plain}\n"), "no_target.yaml:1:1: missing `target`"},
+      {in.file("target.yaml", "target: tpu\nstages: {}\n"), "target.yaml:1:9: unknown target 'tpu'"},
+      {in.file("cuda.yaml", "target: cuda\nstages: {\"*\": plain}\n"), "cuda.yaml:1:9: this schedule is for target"},
+      {in.file("key.yaml", "target: host\nstagez: {}\n"), "key.yaml:2:1: unknown key 'stagez'"},
+      {in.file("dup.yaml", "target: host\ntarget: host\nstages: {}\n"), "dup.yaml:2:1: duplicate key 'target'"},
+      {in.file("recipe.yaml", "target: host\nstages: {\"*\": turbo}\n"), "recipe.yaml:2:15: unknown recipe 'turbo'"},
+      {in.file("stage.yaml", "target: host\nstages: {fc9.forward: plain}\n"),
+       "stage.yaml:2:10: no stage is named 'fc9.forward'"},
+      {in.file("kind.yaml", "target: host\nstages: {linear.foward: plain}\n"),
+       "kind.yaml:2:10: no stage is named 'linear.foward'"},
+      {in.file("directive.yaml", "target: host\nstages: {\"*\": {pure: [{tile_it: x}]}}\n"),
+       "directive.yaml:2:23: unknown directive 'tile_it'"},
+      {in.file("args.yaml", "target: host\nstages: {\"*\": {pure: [{split: [x]}]}}\n"), "'split' takes"},
+      {in.file("factor.yaml", "target: host\nstages: {\"*\": {pure: [{vectorize: [x, -4]}]}}\n"),
+       "factor.yaml:2:39: a factor must be at least 1, not -4"},
+      {in.file("big_factor.yaml", "target: host\nstages: {\"*\": {pure: [{vectorize: [x, 99999999999999999999]}]}}\n"),
+       "a factor must be an integer"},
+      {in.file("var.yaml", "target: host\nstages: {\"*\": plain, fc1.forward: {pure: [{vectorize: z}]}}\n"),
+       "'z' is not a loop variable of the pure definition of fc1.forward"},
+      {in.file("inline.yaml", "target: host\nstages: {\"*\": plain, fc1.forward: inline}\n"),
+       "fc1.forward is a reduction and cannot be inlined"},
+      {in.file("lowering.yaml", "target: host\nstages: {fc1.forward: {lowering: im2col}}\n"),
+       "has no im2col lowering"},
+      {in.file("autoscheduler.yaml", "target: host\nautoscheduler: {name: Adams2020}\n"),
+       "unknown autoscheduler 'Adams2020'"},
+      {in.file("deep.yaml", "target: host\nstages: " + std::string(5000, '[') + "\n"), "deep.yaml:"},
+  };
+  std::vector<Case> table;
+  for (const auto& [file, message] : files) {
+    table.push_back({"schedule " + file, in.train(in.graph, {"--schedule", file}), message});
+    table.push_back({"schedule " + file + " (eval)", in.eval(in.graph, {"--schedule", file}), message});
+  }
+  table.push_back({"schedule for bench", {"bench", in.graph, "--schedule", in.dir / "recipe.yaml", "--steps", "1"},
+                   "unknown recipe 'turbo'"});
+  check_table(in, table);
+}
