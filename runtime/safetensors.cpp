@@ -54,7 +54,8 @@ json parse_header_json(const std::string& path, const std::string& text) {
   };
   try {
     return json::parse(text, reject_duplicates);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double's range (1e999).
     fail(path, fmt::format("the header is not valid JSON: {}", e.what()));
   }
 }
