@@ -3,8 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer) and runs each one for a
 # bounded time, starting from its seed corpus.
 #
-#   tools/fuzz.sh [SECONDS] [HARNESS...]   SECONDS per harness (default 60);
-#                                          harnesses: graph idx gzip safetensors (default: all)
+#   tools/fuzz.sh [SECONDS] [HARNESS...]   SECONDS per harness (default 60); harnesses
+#                                          as in max_len below (default: all)
 #
 # Inputs that reach new code are kept in build-fuzz/corpus/<harness>/, so a
 # later run goes on from there. A crash, sanitizer report, leak, timeout or
@@ -15,25 +15,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every harness (tests/fuzz/fuzz_<name>.cpp) with the largest input it is
+# given: a few times its largest sensible file, small enough to keep
+# executions fast. A new harness needs a line here.
+declare -A max_len=(
+  [graph]=4096
+  [idx]=2048
+  [gzip]=8192
+  [safetensors]=4096
+)
+
 seconds=${1:-60}
 shift || true
-all_harnesses=(graph idx gzip safetensors)
+mapfile -t all_harnesses < <(printf '%s\n' "${!max_len[@]}" | sort)
 harnesses=("${@:-${all_harnesses[@]}}")
-
-# The largest input each harness is given: a few times its largest sensible
-# file, small enough to keep executions fast.
-declare -A max_len=([graph]=4096 [idx]=2048 [gzip]=8192 [safetensors]=4096)
+for h in "${harnesses[@]}"; do
+  [ -n "${max_len[$h]:-}" ] || { echo "fuzz.sh: unknown harness '$h'; known: ${all_harnesses[*]}" >&2; exit 2; }
+done
 
 tools/install-deps.sh
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DNETC_FUZZ=ON >/dev/null
+# -O1 with line tables, as OSS-Fuzz builds: quick to compile, reports name file and line.
+cmake -S . -B build-fuzz -G Ninja -DNETC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" >/dev/null
 cmake --build build-fuzz --parallel "$(nproc)" --target "${harnesses[@]/#/fuzz_}"
 
 mkdir -p build-fuzz/artifacts
 failed=()
 summary=()
 for h in "${harnesses[@]}"; do
-  [ -n "${max_len[$h]:-}" ] || { echo "fuzz.sh: unknown harness '$h'" >&2; exit 2; }
   corpus=build-fuzz/corpus/$h
   mkdir -p "$corpus"
   options=(
