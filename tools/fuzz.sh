@@ -23,6 +23,7 @@ declare -A max_len=(
   [idx]=2048
   [gzip]=8192
   [safetensors]=4096
+  [schedule]=4096
 )
 
 seconds=${1:-60}
