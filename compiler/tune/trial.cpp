@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -34,27 +35,48 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// How many timed runs make about a second (at least `least`), judged by a
-// first, untimed one; odd, so that the median is one of them.
-int runs_for_a_second(RandomBatch& data, CompiledModel& model, int least) {
+double time_once(RandomBatch& data, CompiledModel& model) {
   auto start = Clock::now();
   data.train_step(model);
-  int runs = std::clamp(int(1000 / std::max(ms_since(start), 0.01)), least, 41);
-  return runs | 1;
+  return ms_since(start);
 }
+
+// How many timed runs of `ms` each make about a second, at least `least`;
+// odd, so that the median is one of them.
+int runs_for_a_second(double ms, int least) { return std::clamp(int(1000 / std::max(ms, 0.01)), least, 41) | 1; }
 
 double time_train_step(CompiledModel& model) {
   RandomBatch data(model.manifest());
-  int runs = runs_for_a_second(data, model, 5);
+  int runs = runs_for_a_second(time_once(data, model), 5);
   return median_ms(1, runs, [&] { data.train_step(model); });
 }
 
+// The medians of `model` and `baseline` timed in alternation, so that a
+// machine busy with other work slows both alike.
+std::pair<double, double> time_against(CompiledModel& model, CompiledModel& baseline) {
+  RandomBatch a(model.manifest()), b(baseline.manifest());
+  const int runs = runs_for_a_second(time_once(a, model) + time_once(b, baseline), 5);
+  std::vector<double> ms_a, ms_b;
+  for (int i = 0; i < runs; ++i) {
+    ms_a.push_back(time_once(a, model));
+    ms_b.push_back(time_once(b, baseline));
+  }
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  return {median(ms_a), median(ms_b)};
+}
+
+// Halide's profiler samples every millisecond or so: steps for a second at
+// least, however short they are, so that every stage that matters is seen.
 std::vector<std::pair<std::string, double>> profile_train_step(CompiledModel& model) {
   model.quiet_profile();
   RandomBatch data(model.manifest());
-  int runs = runs_for_a_second(data, model, 3);
+  data.train_step(model);
   model.reset_profile();
-  for (int i = 0; i < runs; ++i) data.train_step(model);
+  const auto start = Clock::now();
+  for (int runs = 0; runs < 3 || ms_since(start) < 1000; ++runs) data.train_step(model);
   std::vector<std::pair<std::string, double>> stages;
   for (const StageTime& t : model.stage_times(model.manifest().train_step)) stages.emplace_back(t.name, t.ms);
   return stages;
@@ -138,9 +160,15 @@ TrialResult run_trial(const TrialRequest& req) {
     } else if (!(c.max_relative_error <= req.tolerance)) {
       r.error = fmt::format("differs from the reference schedule: relative error {:.3g} in {} (at most {:g} allowed)",
                             c.max_relative_error, c.worst, req.tolerance);
-    } else {
+    } else if (req.baseline.empty()) {
       r.correct = true;
       r.train_step_ms = time_train_step(model);
+    } else {
+      o.schedule_file = req.baseline;
+      CompiledModel baseline(cached_model(graph, o));
+      baseline.set_threads(req.threads);
+      std::tie(r.train_step_ms, r.baseline_ms) = time_against(model, baseline);
+      r.correct = true;
     }
   } catch (const std::exception& e) {
     r.correct = false;
@@ -150,9 +178,12 @@ TrialResult run_trial(const TrialRequest& req) {
 }
 
 std::vector<std::string> trial_arguments(const TrialRequest& req, const std::string& result_file) {
-  return {"tune-trial", "--mode",   mode_name(req.mode), "--graph", req.graph, "--schedule",
-          req.schedule, "--reference", req.reference,    "--target", req.target, "--batch",
-          std::to_string(req.batch), "--threads", std::to_string(req.threads), "--result", result_file};
+  std::vector<std::string> args = {"tune-trial", "--mode",   mode_name(req.mode), "--graph", req.graph, "--schedule",
+                                   req.schedule, "--reference", req.reference,    "--target", req.target, "--batch",
+                                   std::to_string(req.batch), "--threads", std::to_string(req.threads), "--result",
+                                   result_file};
+  if (!req.baseline.empty()) args.insert(args.end(), {"--baseline", req.baseline});
+  return args;
 }
 
 TrialResult run_trial_process(const TrialRequest& req, double timeout_s) {
@@ -209,6 +240,7 @@ nlohmann::json to_json(const TrialResult& r) {
   for (const auto& [name, ms] : r.stages) stages.push_back({name, ms});
   return {{"correct", r.correct},
           {"train_step_ms", r.train_step_ms},
+          {"baseline_ms", r.baseline_ms},
           {"max_relative_error", std::isfinite(r.max_relative_error) ? nlohmann::json(r.max_relative_error) : nlohmann::json()},
           {"error", r.error},
           {"stages", stages}};
@@ -218,6 +250,7 @@ TrialResult trial_result_of(const nlohmann::json& j) {
   TrialResult r;
   r.correct = j.at("correct").get<bool>();
   r.train_step_ms = j.at("train_step_ms").get<double>();
+  r.baseline_ms = j.at("baseline_ms").get<double>();
   r.max_relative_error = j.at("max_relative_error").is_null() ? INFINITY : j.at("max_relative_error").get<double>();
   r.error = j.at("error").get<std::string>();
   for (const auto& s : j.at("stages")) r.stages.emplace_back(s.at(0).get<std::string>(), s.at(1).get<double>());

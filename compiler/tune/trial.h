@@ -20,6 +20,7 @@ struct TrialRequest {
   std::string graph;      // graph file
   std::string schedule;   // schedule file
   std::string reference;  // reference outputs (step_check.h): read, or written in kWriteReference
+  std::string baseline;   // kCheckAndTime: a schedule timed alternately with this one, if given
   std::string target = "host";
   int64_t batch = 100;
   int threads = 1;
@@ -29,6 +30,7 @@ struct TrialRequest {
 struct TrialResult {
   bool correct = false;  // compiled, ran, and agrees with the reference (kCheckAndTime)
   double train_step_ms = 0;
+  double baseline_ms = 0;  // the baseline's median in the same runs
   double max_relative_error = 0;
   std::string error;     // why not
   std::vector<std::pair<std::string, double>> stages;  // kProfile: ms per step of each profiled Func

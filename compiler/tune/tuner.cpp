@@ -108,7 +108,13 @@ class Tuner {
   }
 
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
-  double remaining_s() const { return options_.budget_s - elapsed_s(); }
+  // What the search may still spend: the budget less the time the closing
+  // comparison of the best schedule with the start will take.
+  double remaining_s() const { return options_.budget_s - elapsed_s() - closing_s(); }
+  double closing_s() const {
+    if (!start_ || !base_) return 0;
+    return 3 + 6 * (start_->trial.train_step_ms + base_->trial.train_step_ms) / 1000;
+  }
 
   // The schedule as a file the trial process compiles.
   std::string schedule_path(const std::string& text) const {
@@ -122,6 +128,7 @@ class Tuner {
     r.mode = mode;
     r.graph = options_.graph;
     r.schedule = schedule_path(text);
+    if (mode == TrialRequest::Mode::kCheckAndTime && base_) r.baseline = schedule_path(base_->text);
     r.reference = fmt::format("{}/{}-{}-b{}-{}-reference.safetensors", work_, graph_.name, identity_.graph_hash,
                               batch_, options_.target);
     r.target = options_.target;
@@ -159,7 +166,16 @@ class Tuner {
     } else {
       auto begin = Clock::now();
       TrialResult r = *run_process(request(TrialRequest::Mode::kCheckAndTime, t.text));
-      t.trial = {stage, label, t.text, hash, r.correct, r.train_step_ms, r.max_relative_error, r.error,
+      t.trial = {stage,
+                 label,
+                 t.text,
+                 hash,
+                 r.correct,
+                 r.train_step_ms,
+                 base_ && r.baseline_ms > 0 ? schedule_hash(base_->text) : "",
+                 r.baseline_ms,
+                 r.max_relative_error,
+                 r.error,
                  std::chrono::duration<double>(Clock::now() - begin).count()};
       log_.append(t.trial);
     }
@@ -173,6 +189,8 @@ class Tuner {
   void report(const Tried& t) const {
     std::string result = t.trial.correct ? fmt::format("{:9.2f} ms {:6.2f}x", t.trial.train_step_ms, speedup(t.trial))
                                          : "  " + shortened(t.trial.error.empty() ? "failed" : t.trial.error, 200);
+    if (t.trial.correct && base_ && t.text != base_->text)
+      result += fmt::format("  {:.2f} of the best so far", relative_to_base(t));
     std::printf("%4d %5.0f s %s %-22s %-46s %s\n", trials_, elapsed_s(), t.from_log ? "log" : "ran",
                 shortened(t.stage, 22).c_str(), shortened(t.label, 46).c_str(), result.c_str());
     std::fflush(stdout);
@@ -182,16 +200,20 @@ class Tuner {
     return start_ && t.train_step_ms > 0 ? start_->trial.train_step_ms / t.train_step_ms : 1.0;
   }
 
-  bool faster(const Tried& candidate, const Tried& than) const {
-    return candidate.trial.correct && candidate.trial.train_step_ms < than.trial.train_step_ms * (1 - kMinGain);
+  // A correct trial's time over the base's: from the same runs when the
+  // base was timed with it, else from their own trials.
+  double relative_to_base(const Tried& t) const {
+    if (t.trial.baseline_ms > 0 && t.trial.baseline_hash == schedule_hash(base_->text))
+      return t.trial.train_step_ms / t.trial.baseline_ms;
+    return t.trial.train_step_ms / base_->trial.train_step_ms;
   }
 
   // The fastest correct one of `tried`, if it beats the base: the new base.
   void keep_best(const std::string& stage, const std::vector<Tried>& tried) {
     const Tried* best = nullptr;
     for (const Tried& t : tried)
-      if (t.trial.correct && (!best || t.trial.train_step_ms < best->trial.train_step_ms)) best = &t;
-    if (!best || !faster(*best, *base_)) return;
+      if (t.trial.correct && (!best || relative_to_base(t) < relative_to_base(*best))) best = &t;
+    if (!best || relative_to_base(*best) >= 1 - kMinGain) return;
     base_ = *best;
     kept_[stage] = best->label;
     std::printf("     kept for %s: %s, %.2f ms (%.2fx the start)\n", stage.c_str(), best->label.c_str(),
@@ -229,7 +251,12 @@ class Tuner {
     std::map<std::string, double> by_stage;
     for (const auto& [func, ms] : p->stages)
       if (std::string owner = owning_stage(func, names); !owner.empty()) by_stage[owner] += ms;
-    std::vector<std::pair<std::string, double>> ranked(by_stage.begin(), by_stage.end());
+    // A step too short for the profiler to see: every stage alike, in pipeline order.
+    if (by_stage.empty())
+      for (const StageInfo& s : stages) by_stage[s.name] = 1;
+    std::vector<std::pair<std::string, double>> ranked;
+    for (const StageInfo& s : stages)
+      if (by_stage.count(s.name)) ranked.emplace_back(s.name, by_stage[s.name]);
     std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return ranked;
   }
@@ -276,6 +303,20 @@ class Tuner {
     keep_best(name, tried);
   }
 
+  // The best schedule timed once more, alternately with the start schedule,
+  // so that the speedup does not depend on how busy the machine was when
+  // each was first timed: the ratio of their medians, or 0 if there is no time.
+  double closing_speedup(const Tried& best) {
+    if (best.text == start_->text || options_.budget_s - elapsed_s() <= 0) return 0;
+    TrialRequest r = request(TrialRequest::Mode::kCheckAndTime, best.text);
+    r.baseline = schedule_path(start_->text);
+    TrialResult result = run_trial_process(r, options_.budget_s - elapsed_s() + 1);
+    if (!result.correct || result.baseline_ms <= 0) return 0;
+    std::printf("timed alternately with the start: %.2f ms against %.2f ms, %.2fx faster\n", result.train_step_ms,
+                result.baseline_ms, result.baseline_ms / result.train_step_ms);
+    return result.baseline_ms / result.train_step_ms;
+  }
+
   void finish() {
     if (!start_) {
       std::printf("no schedule was timed: the budget ended first\n");
@@ -285,13 +326,6 @@ class Tuner {
                             ? *autoscheduled_
                             : *base_;
     print_table(best);
-    std::string header = fmt::format(
-        "# Found by `netc tune` for {} (batch {}, {} thread{}, target {}, {}):\n"
-        "# {:.2f} ms per training step, {:.2f}x faster than the start schedule\n"
-        "# {} ({:.2f} ms). Tuning log: {}\n",
-        graph_.name, batch_, threads_, threads_ == 1 ? "" : "s", options_.target, identity_.machine,
-        best.trial.train_step_ms, speedup(best.trial), start_label(), start_->trial.train_step_ms, log_.path());
-    write_file_atomically(out_, header + best.text);
     int from_log = 0, failed = 0;
     for (const std::string& h : order_) {
       from_log += tried_.at(h).from_log;
@@ -299,6 +333,15 @@ class Tuner {
     }
     std::printf("\nbest: %.2f ms per training step, %.2fx faster than the start (%.2f ms)\n", best.trial.train_step_ms,
                 speedup(best.trial), start_->trial.train_step_ms);
+    const double confirmed = closing_speedup(best);
+    std::string header = fmt::format(
+        "# Found by `netc tune` for {} (batch {}, {} thread{}, target {}, {}):\n"
+        "# {:.2f} ms per training step, {:.2f}x faster than the start schedule\n"
+        "# {} ({:.2f} ms){}. Tuning log: {}\n",
+        graph_.name, batch_, threads_, threads_ == 1 ? "" : "s", options_.target, identity_.machine,
+        best.trial.train_step_ms, speedup(best.trial), start_label(), start_->trial.train_step_ms,
+        confirmed > 0 ? fmt::format("; {:.2f}x timed alternately with it", confirmed) : "", log_.path());
+    write_file_atomically(out_, header + best.text);
     std::printf("%d trials (%d resumed from the log, %d incorrect or failed) in %.0f s; wrote %s\n", trials_, from_log,
                 failed, elapsed_s(), out_.c_str());
   }
@@ -313,8 +356,8 @@ class Tuner {
       by_stage[t.stage].push_back(&t);
     }
     const bool autoscheduled = best.file.autoscheduler.has_value();
-    std::printf("\n%-22s %6s %6s  %-46s %10s %8s  %s\n", "stage", "trials", "failed", "best variant", "ms", "speedup",
-                "in the result");
+    std::printf("\n%-22s %6s %6s  %-46s %10s %8s  %s\n", "stage", "trials", "failed", "fastest variant", "ms",
+                "speedup", "kept");
     for (const std::string& s : stages) {
       const Tried* top = nullptr;
       int failed = 0;

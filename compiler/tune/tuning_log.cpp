@@ -65,6 +65,8 @@ Trial trial_of(const nlohmann::json& r) {
   t.schedule_hash = r.at("schedule_hash").get<std::string>();
   t.correct = r.at("correct").get<bool>();
   t.train_step_ms = r.at("train_step_ms").get<double>();
+  t.baseline_hash = r.value("baseline_hash", "");
+  t.baseline_ms = r.value("baseline_ms", 0.0);
   t.max_relative_error = number_or_infinity(r.at("max_relative_error"));
   t.error = r.at("error").get<std::string>();
   t.seconds = r.at("seconds").get<double>();
@@ -217,6 +219,8 @@ void TuningLog::append(const Trial& t) {
   r["schedule_hash"] = t.schedule_hash;
   r["correct"] = t.correct;
   r["train_step_ms"] = t.train_step_ms;
+  r["baseline_hash"] = t.baseline_hash;
+  r["baseline_ms"] = t.baseline_ms;
   r["max_relative_error"] = number_or_null(t.max_relative_error);
   r["error"] = t.error;
   r["seconds"] = t.seconds;
@@ -242,7 +246,7 @@ TuningRecords read_tuning_log(const std::string& path) {
   for (const auto& [line, r] : parse_records(path, read_file(path, kMaxLogBytes), &cut_at)) {
     if (out.identity.is_null()) {
       out.identity = r;
-      for (const char* key : {"type", "when", "stage", "variant", "schedule_hash", "correct", "train_step_ms",
+      for (const char* key : {"type", "when", "stage", "variant", "schedule_hash", "correct", "train_step_ms", "baseline_hash", "baseline_ms",
                               "max_relative_error", "error", "seconds", "schedule", "stages"})
         out.identity.erase(key);
     }

@@ -40,6 +40,8 @@ struct Trial {
   std::string schedule_hash;  // of the text: the key of the trial
   bool correct = false;       // agrees with the reference schedule (and compiled)
   double train_step_ms = 0;   // median; 0 when not timed (not correct)
+  std::string baseline_hash;  // the schedule timed alternately with it (the best so far), if any
+  double baseline_ms = 0;     // that schedule's median in the same runs
   double max_relative_error = 0;
   std::string error;          // why it is not correct
   double seconds = 0;         // the trial's wall time (compiling, checking, timing)

@@ -40,6 +40,7 @@ void add_trial_command(CLI::App& app) {
   cmd->add_option("--graph", r->graph)->required();
   cmd->add_option("--schedule", r->schedule)->required();
   cmd->add_option("--reference", r->reference)->required();
+  cmd->add_option("--baseline", r->baseline);
   cmd->add_option("--target", r->target);
   cmd->add_option("--batch", r->batch)->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   cmd->add_option("--threads", r->threads)->check(CLI::Range(1, 1024));
