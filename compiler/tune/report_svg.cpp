@@ -8,8 +8,8 @@
 namespace netc {
 namespace {
 
-constexpr double kWidth = 960, kHeight = 620;
-constexpr double kLeft = 80, kRight = 24, kTop = 86, kBottom = 200;
+constexpr double kWidth = 960, kHeight = 590;
+constexpr double kLeft = 80, kRight = 24, kTop = 86, kBottom = 170;
 constexpr double kFailedRow = kTop - 22;  // red dots of trials without a time, above the plot
 const char* kCorrectColor = "#2a6fb0";
 const char* kFailedColor = "#d62728";
