@@ -11,8 +11,6 @@ namespace {
 // The variants each op offers beyond "direct", by stage kind.
 bool offers_im2col(const std::string& kind) { return kind == "conv2d.forward" || kind == "conv2d.grad_weight"; }
 
-bool is_glob(const std::string& selector) { return selector.find_first_of("*?[") != std::string::npos; }
-
 // Halide's autoscheduler plugins ship with libHalide, in its halide14/ folder.
 void load_autoscheduler(const std::string& name) {
   static std::set<std::string> loaded;

@@ -200,7 +200,7 @@ class Parser {
   void check_selector(const StageRule& r) {
     const std::string& s = r.selector;
     if (s.empty()) fail_at(r.loc, "empty stage selector");
-    if (s.find_first_of("*?[") != std::string::npos) return;
+    if (is_glob(s)) return;
     size_t dot = s.find('.');
     if (dot == std::string::npos || dot == 0 || dot + 1 == s.size())
       fail_at(r.loc, fmt::format("'{}' is not a stage: stages are named '<layer>.<pass>' (cnn2.forward), kinds "
@@ -328,13 +328,13 @@ class Parser {
   std::string file_;
 };
 
-bool glob(const std::string& selector) { return selector.find_first_of("*?[") != std::string::npos; }
-
 }  // namespace
+
+bool is_glob(const std::string& selector) { return selector.find_first_of("*?[") != std::string::npos; }
 
 bool ScheduleFile::selects(const std::string& selector, const std::string& name, const std::string& kind) {
   if (selector == name || selector == kind) return true;
-  return glob(selector) && fnmatch(selector.c_str(), name.c_str(), 0) == 0;
+  return is_glob(selector) && fnmatch(selector.c_str(), name.c_str(), 0) == 0;
 }
 
 StageRule ScheduleFile::merged_rule(const std::string& name, const std::string& kind) const {

@@ -68,6 +68,9 @@ struct ScheduleFile {
   StageRule merged_rule(const std::string& name, const std::string& kind) const;
 };
 
+// Whether `selector` is a glob ('*', '?', '[...]') over stage names.
+bool is_glob(const std::string& selector);
+
 // Whether `selector` is a stage kind: "<op>.<pass>" of a pass that op
 // declares (Op::passes, or grad_sum), or one of the loss.* and update.* kinds.
 bool is_stage_kind(const std::string& selector);

@@ -10,8 +10,6 @@
 namespace netc {
 namespace {
 
-bool is_glob(const std::string& selector) { return selector.find_first_of("*?[") != std::string::npos; }
-
 bool one_of(const std::string& s, std::initializer_list<const char*> options) {
   for (const char* o : options)
     if (s == o) return true;

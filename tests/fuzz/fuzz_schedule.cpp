@@ -25,17 +25,6 @@ void check_schedule(const ScheduleFile& s) {
     s.merged_rule(name, "conv2d.forward");
 }
 
-void check_error(const std::string& text, const InputError& e) {
-  const std::string message = e.what();
-  require_one_line(message);
-  int line = 0, column = 0, consumed = 0;
-  const std::string format = std::string(kFile) + ":%d:%d: %n";
-  const int lines = 1 + int(std::count(text.begin(), text.end(), '\n'));
-  require(std::sscanf(message.c_str(), format.c_str(), &line, &column, &consumed) == 2 && consumed > 0,
-          "message without FILE:LINE:COLUMN: " + message);
-  require(line >= 1 && column >= 1 && line <= lines + 1, "message located outside the file: " + message);
-}
-
 }  // namespace
 }  // namespace netc::fuzz
 
@@ -44,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     netc::fuzz::check_schedule(netc::parse_schedule(text, netc::fuzz::kFile));
   } catch (const netc::InputError& e) {
-    netc::fuzz::check_error(text, e);
+    netc::fuzz::require_located(e.what(), text, netc::fuzz::kFile);
   }
   return 0;
 }

@@ -29,6 +29,19 @@ inline void require_one_line(const std::string& message) {
   require(message.find('\n') == std::string::npos, "message spans several lines: " + message);
 }
 
+// A rejection of `text`, read as `file`: one line "FILE:LINE:COLUMN: ...",
+// located inside the text (or just past its end).
+inline void require_located(const std::string& message, const std::string& text, const std::string& file) {
+  require_one_line(message);
+  int line = 0, column = 0, consumed = 0;
+  const std::string format = file + ":%d:%d: %n";
+  int lines = 1;
+  for (char ch : text) lines += ch == '\n';
+  require(std::sscanf(message.c_str(), format.c_str(), &line, &column, &consumed) == 2 && consumed > 0,
+          "message without FILE:LINE:COLUMN: " + message);
+  require(line >= 1 && column >= 1 && line <= lines + 1, "message located outside the file: " + message);
+}
+
 // netc's readers open files by name; libFuzzer hands out bytes. An in-memory
 // file (memfd), opened through its /proc/self/fd name, joins the two without
 // touching the disk.
