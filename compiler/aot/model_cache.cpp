@@ -1,13 +1,7 @@
 #include "aot/model_cache.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +10,7 @@
 #include "atomic_file.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
+#include "host_target.h"
 #include "lower/pipeline.h"
 #include "schedule/schedule.h"
 
@@ -24,12 +19,7 @@ namespace fs = std::filesystem;
 namespace netc {
 namespace {
 
-Halide::Target target_for(const std::string& name) {
-  Halide::Target host = Halide::get_host_target();
-  if (std::getenv("NETC_PROFILE")) host = host.with_feature(Halide::Target::Profile);
-  if (name == "host") return host;
-  throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
-}
+Halide::Target target_for(const std::string& name) { return Halide::Target(halide_target_string(name)); }
 
 // Everything about the graph that changes the generated code.
 std::string canonical_graph(const Graph& g) {
@@ -44,36 +34,20 @@ std::string canonical_graph(const Graph& g) {
   return s;
 }
 
-// This netc build: a rebuilt compiler must not reuse code the old one made.
-const std::string& self_fingerprint() {
-  static const std::string fp = file_fingerprint("/proc/self/exe");
-  return fp;
-}
-
-std::string cache_key(const Graph& g, const BuildOptions& o) {
-  Fingerprint fp;
-  fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(target_for(o.target).to_string());
-  fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
-  fp.add("halide " NETC_HALIDE_VERSION);
-  fp.add(self_fingerprint());
-  return fp.hex();
-}
-
 ScheduleFile schedule_of(const BuildOptions& o) {
   return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
 }
 
-struct ScheduledPipelines {
-  LoweredPipeline train, inference;
-};
-
-// The graph's pipelines lowered with the schedule's variants and scheduled.
-ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
+// The graph's pipelines, lowered with the schedule's variants and scheduled:
+// the train step, inference and, on a GPU target, the batch gatherer.
+std::vector<LoweredPipeline> scheduled_pipelines(const Graph& graph, const BuildOptions& o,
+                                                 const Halide::Target& target) {
   Scheduler scheduler(schedule_of(o), target);
-  ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
-                       lower_inference(graph, o.batch, scheduler.variants())};
-  scheduler.apply(p.train);
-  scheduler.apply(p.inference);
+  std::vector<LoweredPipeline> p;
+  p.push_back(lower_train_step(graph, o.batch, scheduler.variants()));
+  p.push_back(lower_inference(graph, o.batch, scheduler.variants()));
+  if (target.has_gpu_feature()) p.push_back(lower_gather_batch(graph, o.batch));
+  for (LoweredPipeline& pipeline : p) scheduler.apply(pipeline);
   scheduler.check_every_rule_used();
   return p;
 }
@@ -95,87 +69,59 @@ void run_command(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
-nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
-                             const std::string& inference_fn, const std::string& library_fingerprint) {
+nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const Halide::Target& target,
+                             const std::vector<LoweredPipeline>& pipelines, const std::string& library_fingerprint) {
   nlohmann::json params = nlohmann::json::array();
   for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
-  return {{"format", kManifestFormat},
-          {"graph", g.name},
-          {"target", o.target},
-          {"batch", o.batch},
-          {"input", g.input.dims()},
-          {"classes", g.num_classes()},
-          {"params", params},
-          {"train_step", train_fn},
-          {"inference", inference_fn},
-          {"library", "model.so"},
-          {"library_fingerprint", library_fingerprint}};
+  nlohmann::json m = {{"format", kManifestFormat},
+                      {"graph", g.name},
+                      {"target", o.target},
+                      {"halide_target", target.to_string()},
+                      {"batch", o.batch},
+                      {"input", g.input.dims()},
+                      {"classes", g.num_classes()},
+                      {"params", params},
+                      {"train_step", pipelines.at(0).function_name},
+                      {"inference", pipelines.at(1).function_name},
+                      {"library", "model.so"},
+                      {"library_fingerprint", library_fingerprint}};
+  if (pipelines.size() > 2) m["gather"] = pipelines[2].function_name;
+  return m;
 }
 
-// Compiles `graph` into `folder` (which must not exist): model.so and its
-// manifest. On failure nothing of the folder is left behind.
+}  // namespace
+
+std::string graph_fingerprint(const Graph& graph) { return Fingerprint().add(canonical_graph(graph)).hex(); }
+
+void check_schedule(const BuildOptions& options) { schedule_of(options); }
+
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
   fs::create_directories(folder);
   try {
     Halide::Target target = target_for(options.target);
-    auto [train, inference] = scheduled_pipelines(graph, options, target);
+    std::vector<LoweredPipeline> pipelines = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    compile_pipeline(train, folder + "/train_step.o", no_runtime, options);
-    compile_pipeline(inference, folder + "/inference.o", no_runtime, options);
+    std::string objects;
+    for (size_t k = 0; k < pipelines.size(); ++k) {
+      std::string object = fmt::format("{}/pipeline{}.o", folder, k);
+      compile_pipeline(pipelines[k], object, no_runtime, options);
+      objects += fmt::format(" '{}'", object);
+    }
     Halide::compile_standalone_runtime(folder + "/runtime.o", target);
     // -Bsymbolic: the pipelines must call their own runtime, never a same-named
     // symbol of the program that loads them.
     const char* cxx = std::getenv("CXX");
-    run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so' '{}/train_step.o' '{}/inference.o' "
-                            "'{}/runtime.o' -lpthread -ldl",
-                            cxx && *cxx ? cxx : "c++", folder, folder, folder, folder));
-    for (const char* obj : {"train_step.o", "inference.o", "runtime.o"}) fs::remove(folder + "/" + obj);
-    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
-                                            file_fingerprint(folder + "/model.so"));
+    run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so'{} '{}/runtime.o' -lpthread -ldl",
+                            cxx && *cxx ? cxx : "c++", folder, objects, folder));
+    for (size_t k = 0; k < pipelines.size(); ++k) fs::remove(fmt::format("{}/pipeline{}.o", folder, k));
+    fs::remove(folder + "/runtime.o");
+    nlohmann::json manifest =
+        manifest_json(graph, options, target, pipelines, file_fingerprint(folder + "/model.so"));
     write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
   } catch (...) {
     fs::remove_all(folder);
     throw;
   }
-}
-
-}  // namespace
-
-std::string cache_root() {
-  if (const char* d = std::getenv("NETC_CACHE_DIR"); d && *d) return d;
-  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/netc";
-  if (const char* d = std::getenv("HOME"); d && *d) return std::string(d) + "/.cache/netc";
-  return "/tmp/netc-cache";
-}
-
-std::string cached_model(const Graph& graph, const BuildOptions& options) {
-  schedule_of(options);  // a bad schedule file fails before anything is compiled
-  std::string dir = fmt::format("{}/models/{}-b{}-{}-{}", cache_root(), graph.name, options.batch, options.target,
-                                cache_key(graph, options));
-  std::string why;
-  if (fs::exists(dir)) {
-    if (compiled_model_is_valid(dir, &why)) return dir;
-    std::cerr << fmt::format("netc: cached pipelines in {} are unusable ({}); recompiling\n", dir, why);
-    fs::remove_all(dir);
-  }
-  fs::create_directories(fs::path(dir).parent_path());
-  auto start = std::chrono::steady_clock::now();
-  std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch,
-                           options.target);
-  // Built under a name of its own, then renamed into place: another netc
-  // compiling the same entry at the same time wins or loses whole.
-  std::string staging = fmt::format("{}.staging.{}", dir, getpid());
-  fs::remove_all(staging);
-  compile_model(graph, options, staging);
-  std::error_code ec;
-  fs::rename(staging, dir, ec);
-  if (ec) {
-    fs::remove_all(staging);
-    if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot cache {}: {}", dir, why));
-  }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << fmt::format("netc: compiled in {:.1f} s, cached in {}\n", seconds, dir);
-  return dir;
 }
 
 }  // namespace netc

@@ -125,6 +125,14 @@ struct Graph {
   int find_layer(const std::string& name) const;  // -1 if absent
 };
 
+// The most bytes a graph file may have (1 MiB).
+inline constexpr size_t kMaxGraphFileBytes = 1 << 20;
+
+// The text of a graph file, at most kMaxGraphFileBytes + 1 bytes of it (so
+// that parse_graph sees an oversized file as such); InputError "cannot read
+// graph file PATH: reason".
+std::string read_graph_text(const std::string& path);
+
 // Reads, validates and shape-checks a graph file. Throws InputError with
 // FILE:LINE:COLUMN for every problem in it.
 Graph load_graph(const std::string& path);

@@ -20,7 +20,7 @@ struct TrainFlags {
 };
 
 // The graph's train section with the flags applied over it.
-TrainOptions train_options(const Graph& g, const TrainFlags& f) {
+TrainOptions train_options(const GraphFile& g, const TrainFlags& f) {
   TrainOptions o;
   o.iterations = f.iterations.value_or(g.train.iterations);
   o.eval_every = f.eval_every.value_or(g.train.eval_every);
@@ -35,7 +35,7 @@ TrainOptions train_options(const Graph& g, const TrainFlags& f) {
 }
 
 void run_train(const TrainFlags& f) {
-  Graph graph = load_graph(f.graph);
+  GraphFile graph = read_graph_file(f.graph);
   PipelineOptions pipelines = f.pipelines;
   pipelines.batch_size = f.batch_size.value_or(graph.train.batch_size);
   TrainOptions options = train_options(graph, f);

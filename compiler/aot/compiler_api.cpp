@@ -1,0 +1,7 @@
+#include "aot/compiler_api.h"
+
+extern "C" __attribute__((visibility("default"))) const netc::CompilerApi* netc_compiler_api() {
+  static const netc::CompilerApi api = {netc::kCompilerApiVersion, netc::parse_graph, netc::graph_fingerprint,
+                                        netc::check_schedule, netc::compile_model};
+  return &api;
+}

@@ -1,0 +1,27 @@
+// The compile cache: compiled models (runtime/compiled_model.h) in folders
+// named by a fingerprint of everything that changes their code, and small
+// records of what the netc command learnt from a graph file, so that a
+// cached model is found and run without loading the compiler.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace netc {
+
+// $NETC_CACHE_DIR, else $XDG_CACHE_HOME/netc, else ~/.cache/netc.
+std::string cache_root();
+
+// The folder <root>/models/<entry> holding a valid compiled model, made by
+// `compile(folder)` into a staging folder (then renamed into place) when it
+// is missing, or rebuilt when it is corrupt. `what` names the model in the
+// messages on stderr.
+std::string cached_model(const std::string& entry, const std::string& what,
+                         const std::function<void(const std::string& folder)>& compile);
+
+// A record <root>/records/<key>.json: its text if it is there.
+std::optional<std::string> read_record(const std::string& key);
+void write_record(const std::string& key, const std::string& text);
+
+}  // namespace netc
