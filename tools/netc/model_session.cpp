@@ -8,7 +8,6 @@
 #include "atomic_file.h"
 #include "compile_cache.h"
 #include "compiler_library.h"
-#include "cuda_driver.h"
 #include "fingerprint.h"
 #include "host_target.h"
 
@@ -105,7 +104,6 @@ GraphFile read_graph_file(const std::string& path) {
 }
 
 std::unique_ptr<CompiledModel> load_pipelines(const GraphFile& graph, const PipelineOptions& o) {
-  if (o.target == "cuda") require_cuda_device();  // before compiling for it
   BuildOptions build;
   build.batch = o.batch_size ? o.batch_size : graph.train.batch_size;
   build.target = o.target;

@@ -45,7 +45,8 @@ struct GraphFile {
 GraphFile read_graph_file(const std::string& path);
 
 // The compiled pipelines of `graph` for these options, loaded and set to
-// the thread count. For --target cuda, checks the GPU first.
+// the thread count. Compiling needs no GPU: --target cuda fills the cache
+// on any machine, then fails to load where no GPU is (runtime/cuda_driver.h).
 std::unique_ptr<CompiledModel> load_pipelines(const GraphFile& graph, const PipelineOptions& o);
 
 // The dataset spec: --data if given, else the graph's train.dataset.
