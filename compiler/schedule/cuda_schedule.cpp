@@ -121,8 +121,9 @@ void reduce_per_thread(Func f, const Stage& stage) {
 }
 
 // The values initialized by one kernel; then each update's reduction cut
-// into chunks of consecutive terms, one thread per (chunk, value) adding its
-// partial sum atomically.
+// into chunks of consecutive terms, one thread per (chunk, value) summing its
+// chunk in a register (an rfactor intermediate computed in the thread) and
+// adding that sum atomically.
 void reduce_in_chunks(Func f, const Stage& stage) {
   const int64_t values = product(stage.extents);
   schedule_pointwise(f, stage);
@@ -131,15 +132,18 @@ void reduce_in_chunks(Func f, const Stage& stage) {
     const int64_t chunks = std::clamp<int64_t>(kTargetThreads / values, 1, std::max<int64_t>(1, terms / kMinChunk));
     const int64_t chunk = (terms + chunks - 1) / chunks;
     Halide::Stage s = f.update(u);
-    s.atomic();
     std::vector<RVar> r = f.rvars(u);
     VarOrRVar terms_var = fuse_all(s, std::vector<VarOrRVar>(r.begin(), r.end()), "terms");
     RVar chunk_index("chunk"), term("term");
     s.split(terms_var, chunk_index, term, int(chunk), TailStrategy::GuardWithIf);
+    // partial(values..., c) sums the terms of chunk c; f then adds the partials.
+    Func partial = s.rfactor(chunk_index, Var("chunk_of_" + f.name()));
+    s.atomic();
     VarOrRVar value = fuse_all(s, as_dims(f.args()), "values");
     Var block("block"), thread("thread");
     s.split(value, block, thread, block_size(values, kReductionThreads), TailStrategy::GuardWithIf);
-    s.reorder(term, thread, block, chunk_index).gpu_threads(thread).gpu_blocks(block, chunk_index);
+    s.reorder(thread, block, chunk_index).gpu_threads(thread).gpu_blocks(block, chunk_index);
+    partial.compute_at(f, thread);  // in the thread of the last update: this one
   }
 }
 
