@@ -149,10 +149,17 @@ void reduce_in_chunks(Func f, const Stage& stage) {
 
 }  // namespace
 
-void schedule_gpu_stage(const Stage& stage) {
+void schedule_gpu_stage(const Stage& stage, const StageTable& table) {
   Func f = stage.func;
   if (stage.extents.empty()) return schedule_scalar(f);
-  if (!f.has_update_definition()) return schedule_pointwise(f, stage);
+  if (!f.has_update_definition()) {
+    schedule_pointwise(f, stage);
+    // The parameter's update in the kernel (and thread) of its momentum's,
+    // which is scheduled first: one kernel per parameter instead of two.
+    if (const Stage* momentum = stage.kind == "update.param" ? table.find(stage.name + ".momentum") : nullptr)
+      f.compute_with(Func(momentum->func), Var("thread"));
+    return;
+  }
   bool short_reductions = true;
   for (int u = 0; u < f.num_update_definitions(); ++u) short_reductions &= reduction_size(f, u) <= kShortReduction;
   if (product(stage.extents) >= kManyValues && short_reductions)

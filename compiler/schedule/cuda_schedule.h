@@ -15,6 +15,7 @@ namespace netc {
 //    gradient over the whole batch): the values initialized by one kernel,
 //    then the reduction cut into chunks, one thread per chunk and value,
 //    each adding its partial sum atomically.
-void schedule_gpu_stage(const Stage& stage);
+// A parameter's SGD update shares the kernel of its momentum's, found in `table`.
+void schedule_gpu_stage(const Stage& stage, const StageTable& table);
 
 }  // namespace netc

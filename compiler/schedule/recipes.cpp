@@ -181,7 +181,7 @@ void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, co
     repack_for(*sibling(table, stage, "grad_output"), stage.func, 2, m);
   } else if (r.name == "gpu") {
     check_options(r, {});
-    schedule_gpu_stage(stage);
+    schedule_gpu_stage(stage, table);
   } else {
     fail_at(r.loc, fmt::format("unknown recipe '{}'", r.name));
   }
