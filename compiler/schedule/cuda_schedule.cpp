@@ -25,6 +25,8 @@ constexpr int64_t kShortReduction = 1024;
 // The fewest terms a thread sums before its atomic add: fewer would make the
 // additions to one value wait on each other.
 constexpr int64_t kMinChunk = 64;
+// The chunks are the second dimension of the grid, which CUDA limits.
+constexpr int64_t kMaxChunks = 65535;
 // Output channels one thread of an image reduction computes, reusing each
 // input value it loads for all of them.
 constexpr int kChannelsPerThread = 4;
@@ -129,7 +131,8 @@ void reduce_in_chunks(Func f, const Stage& stage) {
   schedule_pointwise(f, stage);
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     const int64_t terms = reduction_size(f, u);
-    const int64_t chunks = std::clamp<int64_t>(kTargetThreads / values, 1, std::max<int64_t>(1, terms / kMinChunk));
+    const int64_t chunks =
+        std::clamp<int64_t>(kTargetThreads / values, 1, std::clamp<int64_t>(terms / kMinChunk, 1, kMaxChunks));
     const int64_t chunk = (terms + chunks - 1) / chunks;
     Halide::Stage s = f.update(u);
     std::vector<RVar> r = f.rvars(u);
