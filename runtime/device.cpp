@@ -1,5 +1,7 @@
 #include "device.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace netc {
@@ -44,7 +46,8 @@ Device::Device(const CompiledModel& model) : model_(model) {
   interface_ = function<const halide_device_interface_t* (*)()>(fmt::format("halide_{}_device_interface", api).c_str())();
   malloc_ = function<decltype(malloc_)>("halide_device_malloc");
   free_ = function<decltype(free_)>("halide_device_free");
-  copy_ = function<decltype(copy_)>("halide_buffer_copy");
+  copy_to_device_ = function<decltype(copy_to_device_)>("halide_copy_to_device");
+  copy_to_host_ = function<decltype(copy_to_host_)>("halide_copy_to_host");
   slice_ = function<decltype(slice_)>("halide_device_slice");
   release_crop_ = function<decltype(release_crop_)>("halide_device_release_crop");
   release_ = function<decltype(release_)>("halide_device_release");
@@ -58,36 +61,32 @@ Device::~Device() { release_(nullptr, interface_); }
 
 std::unique_ptr<DeviceBuffer> Device::allocate(halide_type_t type, const std::vector<int>& extents) const {
   std::unique_ptr<DeviceBuffer> b(new DeviceBuffer(*this, type, extents));
+  b->host_.resize(size_t(b->elements()) * type.bytes());
+  b->buffer_.host = b->host_.data();
   model_.check(malloc_(nullptr, b->raw(), interface_), fmt::format("allocating {} values on the GPU", b->elements()));
   return b;
 }
 
-halide_buffer_t Device::host_view(const DeviceBuffer& like, void* host) {
-  halide_buffer_t view = like.buffer_;
-  view.device = 0;
-  view.device_interface = nullptr;
-  view.host = static_cast<uint8_t*>(host);
-  view.flags = 0;
-  return view;
-}
-
 void Device::upload(DeviceBuffer& buffer, const void* host) const {
-  halide_buffer_t source = host_view(buffer, const_cast<void*>(host));
-  model_.check(copy_(nullptr, &source, interface_, buffer.raw()), "copying to the GPU");
-  buffer.raw()->flags = halide_buffer_flag_device_dirty;  // the device holds the only copy
+  halide_buffer_t& b = buffer.buffer_;
+  std::memcpy(b.host, host, size_t(buffer.elements()) * b.type.bytes());
+  b.set_device_dirty(false);  // the new values replace whatever was on either side
+  b.set_host_dirty(true);
+  model_.check(copy_to_device_(nullptr, &b, interface_), "copying to the GPU");
 }
 
 void Device::download(DeviceBuffer& buffer, void* host) const {
-  halide_buffer_t target = host_view(buffer, host);
-  buffer.raw()->flags = halide_buffer_flag_device_dirty;
-  model_.check(copy_(nullptr, buffer.raw(), nullptr, &target), "copying from the GPU");
+  halide_buffer_t& b = buffer.buffer_;
+  model_.check(copy_to_host_(nullptr, &b), "copying from the GPU");  // only if the device's copy is newer
+  std::memcpy(host, b.host, size_t(buffer.elements()) * b.type.bytes());
 }
 
-std::unique_ptr<DeviceBuffer> Device::element(DeviceBuffer& buffer, int index) const {
+std::unique_ptr<DeviceBuffer> Device::element(DeviceBuffer& buffer, int index, float* host) const {
   std::unique_ptr<DeviceBuffer> view(new DeviceBuffer(*this, buffer.raw()->type, {}));
   model_.check(slice_(nullptr, buffer.raw(), 0, index, view->raw()), "taking a view of GPU memory");
   view->view_ = true;
-  view->raw()->flags = halide_buffer_flag_device_dirty;
+  view->buffer_.host = reinterpret_cast<uint8_t*>(host);
+  view->buffer_.flags = 0;
   return view;
 }
 

@@ -74,10 +74,14 @@ Evaluation evaluate_set(CompiledModel& model, const Device& device, DeviceImageS
 
 DeviceImageSet::DeviceImageSet(const Device& device, const IdxImages& images, const std::vector<uint8_t>& labels)
     : count_(images.count) {
-  const int count = checked_int(std::max<int64_t>(images.count, 1), "the number of images");
+  if (images.count == 0) {  // buffers need an element; the gatherer never reads them
+    pixels_ = device.allocate(kUInt8, {int(images.cols), int(images.rows), 1});
+    labels_ = device.allocate(kUInt8, {1});
+    return;
+  }
+  const int count = checked_int(images.count, "the number of images");
   pixels_ = device.allocate(kUInt8, {int(images.cols), int(images.rows), count});
   labels_ = device.allocate(kUInt8, {count});
-  if (images.count == 0) return;
   device.upload(*pixels_, images.pixels.data());
   device.upload(*labels_, labels.data());
 }
@@ -113,7 +117,8 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches) {
   Batch batch{std::move(images_), std::move(labels_)};
   for (size_t s = 0; s < batches.size(); ++s) {
     gather(model_, train_, *order_, int32_t(s * m.batch), batch);
-    std::unique_ptr<DeviceBuffer> loss = device_.element(*losses_, int(pending_losses_++));
+    const int slot = int(pending_losses_++);
+    std::unique_ptr<DeviceBuffer> loss = device_.element(*losses_, slot, &host_losses_[size_t(slot)]);
     std::vector<void*> args = {batch.images->raw(), batch.labels->raw(), &sgd_.lr, &sgd_.momentum, &sgd_.weight_decay,
                                &sgd_.nesterov};
     for (size_t k = 0; k < m.params.size(); ++k) {
@@ -126,6 +131,7 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches) {
       args.push_back(momenta_[1][k]->raw());
     }
     model_.call(CompiledModel::Pipeline::TrainStep, args);
+    loss_on_host_[size_t(slot)] = loss->raw()->host_dirty();  // a schedule that computes it on the host
     std::swap(params_[0], params_[1]);
     std::swap(momenta_[0], momenta_[1]);
   }
@@ -134,11 +140,15 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches) {
 }
 
 std::vector<float> DeviceTraining::take_losses() {
-  std::vector<float> all(static_cast<size_t>(kMaxSteps));
-  device_.download(*losses_, all.data());
-  all.resize(size_t(pending_losses_));
+  std::vector<float> on_device(static_cast<size_t>(kMaxSteps));
+  // Written through views, which Halide's flags of the whole array do not see.
+  losses_->raw()->set_host_dirty(false);
+  losses_->raw()->set_device_dirty(true);
+  device_.download(*losses_, on_device.data());
+  std::vector<float> losses;
+  for (size_t k = 0; k < size_t(pending_losses_); ++k) losses.push_back(loss_on_host_[k] ? host_losses_[k] : on_device[k]);
   pending_losses_ = 0;
-  return all;
+  return losses;
 }
 
 Evaluation DeviceTraining::evaluate_test_set() {

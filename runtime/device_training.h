@@ -54,7 +54,12 @@ class DeviceTraining {
   const std::vector<uint8_t>& test_labels_;
   // params_[0] and momenta_[0] are current; the step writes the [1]s, then they swap.
   std::vector<std::unique_ptr<DeviceBuffer>> params_[2], momenta_[2];
-  std::unique_ptr<DeviceBuffer> order_, images_, labels_, losses_;
+  std::unique_ptr<DeviceBuffer> order_, images_, labels_;
+  // Step k's loss: element k of losses_ on the device, or host_losses_[k]
+  // where the schedule computes it on the host.
+  std::unique_ptr<DeviceBuffer> losses_;
+  std::vector<float> host_losses_ = std::vector<float>(kMaxSteps);
+  std::vector<bool> loss_on_host_ = std::vector<bool>(kMaxSteps);
   int64_t pending_losses_ = 0;
 };
 
