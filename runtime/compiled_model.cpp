@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -76,6 +79,24 @@ BufferPool& buffer_pool() {
 void* pool_malloc(void*, size_t size) { return buffer_pool().allocate(size); }
 void pool_free(void*, void* p) { buffer_pool().release(p); }
 
+// A Func's name in stage names: "cnn2__forward$1" is cnn2.forward, and
+// "cnn1__forward$2_global_wrapper$0" the copy a schedule made of it (the
+// compiler turns '.' into "__"; Halide appends "$k" to make names unique).
+std::string stage_name(const std::string& func) {
+  std::string name;
+  for (size_t i = 0; i < func.size(); ++i) {
+    if (func[i] == '$') {
+      while (i + 1 < func.size() && std::isdigit(static_cast<unsigned char>(func[i + 1]))) ++i;
+    } else if (func.compare(i, 2, "__") == 0) {
+      name += '.';
+      ++i;
+    } else {
+      name += func[i];
+    }
+  }
+  return name;
+}
+
 // Halide's runtime reports a failure's reason through its error handler, then
 // returns an error code; the handler keeps the reason for the exception.
 thread_local std::string last_halide_error;
@@ -111,6 +132,15 @@ Manifest Manifest::read(const std::string& dir) {
     for (const auto& p : j.at("params"))
       m.params.push_back({p.at("name").get<std::string>(), p.at("shape").get<std::vector<int64_t>>(),
                           p.at("fan_in").get<int64_t>()});
+    if (j.contains("flops")) {
+      j.at("flops").at("train_step").get_to(m.train_step_flops);
+      j.at("flops").at("inference").get_to(m.inference_flops);
+    }
+    if (j.contains("peak_probe")) {
+      j.at("peak_probe").at("function").get_to(m.peak_probe);
+      j.at("peak_probe").at("flops_per_iteration").get_to(m.peak_probe_flops_per_iteration);
+      j.at("peak_probe").at("output").get_to(m.peak_probe_output);
+    }
     if (m.input.size() != 3 || m.batch < 1 || m.classes < 1) throw std::runtime_error("bad shapes");
     if (m.on_gpu() && m.gather.empty()) throw std::runtime_error("a GPU model without a batch gatherer");
     return m;
@@ -250,6 +280,65 @@ void CompiledModel::infer(const float* images, const int32_t* labels, const std:
   buffers.push_back(view(losses, {m.batch}));
   args.push_back(buffers.back().raw_buffer());
   call(Pipeline::Inference, args);
+}
+
+double CompiledModel::measure_peak_gflops() {
+  if (manifest_.peak_probe.empty()) throw std::runtime_error("this compiled model has no peak probe; recompile it");
+  Argv probe = lookup(manifest_.peak_probe, 3);
+  // The probe's output: one accumulator per lane, chain and task.
+  const std::vector<int>& extents = manifest_.peak_probe_output;
+  size_t cells = 1;
+  for (int e : extents) cells *= size_t(e);
+  AlignedVector<float> out(cells);
+  FloatBuffer out_buf(out.data(), extents);
+  float zero = 0;
+  auto seconds_for = [&](int iterations) {
+    void* args[] = {&iterations, &zero, out_buf.raw_buffer()};
+    auto start = std::chrono::steady_clock::now();
+    if (int err = probe(args)) throw std::runtime_error(fmt::format("the peak probe failed (Halide error {})", err));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // Long enough (~50 ms) that starting the thread pool does not count.
+  int iterations = 1000;
+  while (seconds_for(iterations) < 0.05 && iterations < (1 << 28)) iterations *= 2;
+  double best = 1e30;
+  for (int run = 0; run < 5; ++run) best = std::min(best, seconds_for(iterations));
+  return double(manifest_.peak_probe_flops_per_iteration) * iterations / best * 1e-9;
+}
+
+bool CompiledModel::profiled() const { return dlsym(library_, "halide_profiler_get_pipeline_state") != nullptr; }
+
+void CompiledModel::quiet_profile() {
+  auto set_print = reinterpret_cast<halide_print_t (*)(halide_print_t)>(dlsym(library_, "halide_set_custom_print"));
+  if (set_print) set_print([](void*, const char*) {});
+}
+
+void CompiledModel::reset_profile() {
+  auto reset = reinterpret_cast<void (*)()>(dlsym(library_, "halide_profiler_reset"));
+  if (reset) reset();
+}
+
+std::vector<StageTime> CompiledModel::stage_times(const std::string& function) const {
+  auto state = reinterpret_cast<halide_profiler_state* (*)()>(dlsym(library_, "halide_profiler_get_state"));
+  auto lock = reinterpret_cast<void (*)(halide_mutex*)>(dlsym(library_, "halide_mutex_lock"));
+  auto unlock = reinterpret_cast<void (*)(halide_mutex*)>(dlsym(library_, "halide_mutex_unlock"));
+  if (!state || !lock || !unlock) throw std::runtime_error("this compiled model was not built with the profiler");
+  // The sampling thread updates the stats under the profiler's lock. (The
+  // runtime's own lookup by name compares pointers, so walk the list here.)
+  halide_profiler_state* s = state();
+  lock(&s->lock);
+  std::vector<StageTime> times;
+  for (auto* p = s->pipelines; p; p = static_cast<halide_profiler_pipeline_stats*>(p->next)) {
+    if (!p->name || function != p->name || p->runs == 0) continue;
+    for (int f = 0; f < p->num_funcs; ++f) {
+      const halide_profiler_func_stats& fs = p->funcs[f];
+      if (fs.time == 0 || !fs.name) continue;
+      times.push_back({stage_name(fs.name), double(fs.time) / p->runs * 1e-6});
+    }
+  }
+  unlock(&s->lock);
+  std::sort(times.begin(), times.end(), [](const StageTime& a, const StageTime& b) { return a.ms > b.ms; });
+  return times;
 }
 
 }  // namespace netc

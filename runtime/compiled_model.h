@@ -26,6 +26,12 @@ struct Manifest {
   int64_t batch = 0, classes = 0;
   std::vector<int64_t> input;   // C, H, W
   std::vector<ParamInfo> params;
+  // Floating-point operations of one call (0 when the compiler did not say).
+  int64_t train_step_flops = 0, inference_flops = 0;
+  // The machine probe compiled with the pipelines (empty when absent).
+  std::string peak_probe;
+  int64_t peak_probe_flops_per_iteration = 0;
+  std::vector<int> peak_probe_output;  // its output's extents
 
   int64_t image_size() const { return input.at(0) * input.at(1) * input.at(2); }
   bool on_gpu() const { return target != "host"; }
@@ -39,6 +45,12 @@ bool compiled_model_is_valid(const std::string& dir, std::string* why);
 struct SgdSettings {
   float lr = 0.01f, momentum = 0, weight_decay = 0;
   bool nesterov = false;
+};
+
+// Where a profiled pipeline spent its time (Halide's sampling profiler).
+struct StageTime {
+  std::string name;  // the Func's name: a stage ("cnn2.forward") or a copy Halide made of one
+  double ms = 0;     // per call
 };
 
 class CompiledModel {
@@ -63,6 +75,19 @@ class CompiledModel {
   // (a host target's model only).
   void infer(const float* images, const int32_t* labels, const std::vector<const float*>& params, float* logits,
              float* losses);
+
+  // GFLOP/s of the peak probe, run with the current thread count.
+  double measure_peak_gflops();
+
+  // Whether the pipelines were compiled with Halide's profiler.
+  bool profiled() const;
+  // Keeps the profiler's report off stderr at exit.
+  void quiet_profile();
+  // Forgets what the profiler has gathered so far.
+  void reset_profile();
+  // The time per call of each stage of `function` (manifest().train_step or
+  // .inference) since the last reset, longest first.
+  std::vector<StageTime> stage_times(const std::string& function) const;
 
   // The pipelines' own entry points (arguments as compiler/lower/pipeline.h
   // says: halide_buffer_t pointers and scalars), for callers that keep their

@@ -86,8 +86,8 @@ DeviceImageSet::DeviceImageSet(const Device& device, const IdxImages& images, co
   device.upload(*labels_, labels.data());
 }
 
-DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, const Dataset& data,
-                               const SgdSettings& sgd)
+DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta,
+                               const Dataset& data, const SgdSettings& sgd)
     : model_(model),
       device_(model),
       sgd_(sgd),
@@ -98,7 +98,7 @@ DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, c
   Parameters zeros = Parameters::zeros(m.params);
   params_[0] = upload_all(device_, m, params.data());
   params_[1] = upload_all(device_, m, zeros.data());
-  momenta_[0] = upload_all(device_, m, zeros.data());
+  momenta_[0] = upload_all(device_, m, momenta.data());
   momenta_[1] = upload_all(device_, m, zeros.data());
   order_ = device_.allocate(kInt32, {int(m.batch * kMaxSteps)});
   Batch batch = allocate_batch(device_, m);
@@ -155,8 +155,11 @@ Evaluation DeviceTraining::evaluate_test_set() {
   return evaluate_set(model_, device_, test_, test_labels_, params_[0]);
 }
 
-void DeviceTraining::download(Parameters& params) {
-  for (size_t k = 0; k < params.count(); ++k) device_.download(*params_[0][k], params[k].data());
+void DeviceTraining::download(Parameters& params, Parameters& momenta) {
+  for (size_t k = 0; k < params.count(); ++k) {
+    device_.download(*params_[0][k], params[k].data());
+    device_.download(*momenta_[0][k], momenta[k].data());
+  }
 }
 
 Evaluation evaluate_on_device(CompiledModel& model, const Parameters& params, const IdxImages& images,

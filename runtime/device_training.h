@@ -34,8 +34,9 @@ class DeviceTraining {
   // The most steps run() takes at once.
   static constexpr int64_t kMaxSteps = 100;
 
-  // Uploads `params` (with zero momentum buffers), `train` and `test`.
-  DeviceTraining(CompiledModel& model, const Parameters& params, const Dataset& data, const SgdSettings& sgd);
+  // Uploads `params`, `momenta` and the data set.
+  DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta, const Dataset& data,
+                 const SgdSettings& sgd);
 
   // Enqueues one SGD step per batch (at most kMaxSteps); returns without
   // waiting for the GPU.
@@ -43,8 +44,8 @@ class DeviceTraining {
   // The losses of the steps run since the last call, in order; waits for them.
   std::vector<float> take_losses();
   Evaluation evaluate_test_set();
-  // The current parameters, copied to the host.
-  void download(Parameters& params);
+  // The current parameters and momentum buffers, copied to the host.
+  void download(Parameters& params, Parameters& momenta);
 
  private:
   CompiledModel& model_;

@@ -106,7 +106,7 @@ std::pair<std::string, std::set<std::string>> host_target() {
 
 }  // namespace
 
-std::string halide_target_string(const std::string& target) {
+std::string halide_target_string(const std::string& target, bool profile) {
   auto [base, features] = host_target();
   if (target == "cuda") {
     features.insert("cuda");
@@ -114,7 +114,7 @@ std::string halide_target_string(const std::string& target) {
   } else if (target != "host") {
     throw InputError(fmt::format("unknown target '{}': expected host or cuda", target));
   }
-  if (const char* profile = std::getenv("NETC_PROFILE"); profile && *profile) features.insert("profile");
+  if (profile || std::getenv("NETC_PROFILE")) features.insert("profile");
   std::string s = base;
   for (const std::string& f : features) s += "-" + f;  // a std::set: alphabetical, as Halide writes them
   return s;

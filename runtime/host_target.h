@@ -17,9 +17,9 @@ inline constexpr int kCudaCapability = 80;
 //    (e.g. x86-64-linux-avx-avx2-f16c-fma-sse41, to compile for and run on
 //    machines with other CPUs; each x86 feature it names must be this CPU's);
 //  - cuda: the host's plus cuda and cuda_capability_80.
-// $NETC_PROFILE adds Halide's profiler. Features are in Halide's order
+// `profile` or $NETC_PROFILE adds Halide's sampling profiler. Features are in Halide's order
 // (alphabetical), so that equal targets give equal strings. A bad
 // $NETC_HOST_TARGET is an InputError.
-std::string halide_target_string(const std::string& target);
+std::string halide_target_string(const std::string& target, bool profile = false);
 
 }  // namespace netc

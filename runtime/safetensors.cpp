@@ -1,5 +1,7 @@
 #include "safetensors.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -33,8 +35,31 @@ struct Extent {
   uint64_t begin = 0, end = 0;
 };
 
+// Names from the file may hold any character (JSON escapes them); control
+// characters are escaped again so that the message stays one line.
 [[noreturn]] void fail(const std::string& path, const std::string& problem) {
-  throw InputError(path + ": " + problem);
+  std::string message = path + ": ";
+  for (char c : problem) {
+    const auto ch = static_cast<unsigned char>(c);
+    message += ch < 0x20 || ch == 0x7f ? fmt::format("\\x{:02x}", ch) : std::string(1, c);
+  }
+  throw InputError(message);
+}
+
+// A JSON value for a message, at most about 60 characters. A value holding
+// lists or objects is named by its kind only: dump() recurses as deep as the
+// file nests, which a hostile file makes deeper than the stack.
+std::string describe(const json& value) {
+  const bool nested = value.is_structured() &&
+                      std::any_of(value.begin(), value.end(), [](const json& v) { return v.is_structured(); });
+  if (value.is_object() && nested) return "an object";
+  if (nested) return fmt::format("a list of {} item{}", value.size(), value.size() == 1 ? "" : "s");
+  std::string text = value.dump();  // JSON text: strings quoted, control characters escaped
+  constexpr size_t kMax = 60;
+  if (text.size() <= kMax) return text;
+  size_t end = kMax;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // a UTF-8 boundary
+  return text.substr(0, end) + "...";
 }
 
 std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
@@ -52,7 +77,8 @@ json parse_header_json(const std::string& path, const std::string& text) {
   };
   try {
     return json::parse(text, reject_duplicates);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double's range (1e999).
     fail(path, fmt::format("the header is not valid JSON: {}", e.what()));
   }
 }
@@ -63,7 +89,7 @@ std::vector<uint64_t> unsigned_list(const std::string& path, const std::string& 
   auto it = entry.find(field);
   if (it == entry.end()) fail(path, fmt::format("tensor '{}' has no {}", name, field));
   bool ok = it->is_array() && std::all_of(it->begin(), it->end(), [](const json& v) { return v.is_number_unsigned(); });
-  if (!ok) fail(path, fmt::format("tensor '{}': {} must be a list of non-negative integers, not {}", name, field, it->dump()));
+  if (!ok) fail(path, fmt::format("tensor '{}': {} must be a list of non-negative integers, not {}", name, field, describe(*it)));
   return it->get<std::vector<uint64_t>>();
 }
 
@@ -82,7 +108,7 @@ uint64_t f32_bytes(const std::string& path, const std::string& name, const std::
 }
 
 Extent parse_entry(const std::string& path, const std::string& name, const json& entry) {
-  if (!entry.is_object()) fail(path, fmt::format("tensor '{}': expected an object, found {}", name, entry.dump()));
+  if (!entry.is_object()) fail(path, fmt::format("tensor '{}': expected an object, found {}", name, describe(entry)));
   auto dtype = entry.find("dtype");
   if (dtype == entry.end() || !dtype->is_string()) fail(path, fmt::format("tensor '{}' has no dtype", name));
   if (*dtype != "F32")
@@ -153,6 +179,10 @@ uint64_t load_le64(const uint8_t* p) {
 
 std::map<std::string, SafeTensor> read_safetensors(const std::string& path,
                                                    std::map<std::string, std::string>* metadata) {
+  // A folder opens as a stream but fails to read; a device or pipe has no size.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw InputError(fmt::format("cannot read {}: {}", path, S_ISDIR(st.st_mode) ? "it is a folder" : "it is not a regular file"));
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   const uint64_t file_bytes = uint64_t(in.tellg());

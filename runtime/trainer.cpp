@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include "atomic_file.h"
 #include "batches.h"
 #include "device_training.h"
+#include "fingerprint.h"
 
 namespace netc {
 namespace {
@@ -31,15 +33,24 @@ std::string duration_str(double s) {
 // steps) when stderr is a file or a pipe.
 class Progress {
  public:
-  Progress(int64_t total, int64_t batch) : total_(total), batch_(batch), live_(isatty(STDERR_FILENO)) {}
+  // `first`: the first step this process runs (after a resume, not 1).
+  Progress(int64_t first, int64_t total, int64_t batch)
+      : first_(first), total_(total), batch_(batch), live_(isatty(STDERR_FILENO)) {}
+  // Ends a live line cut short (a divergence, a stop), so that the message
+  // about it starts a line of its own.
+  ~Progress() {
+    if (open_line_) std::fprintf(stderr, "\n");
+  }
 
   void step(int64_t k, float loss, double elapsed) {
     const bool log_line = k % kLogEvery == 0 || k == total_;
     if (!live_ && !log_line) return;
-    double rate = double(k * batch_) / std::max(elapsed, 1e-9);
-    double eta = elapsed / double(k) * double(total_ - k);
+    const int64_t done = k - first_ + 1;
+    double rate = double(done * batch_) / std::max(elapsed, 1e-9);
+    double eta = elapsed / double(done) * double(total_ - k);
     std::string line = fmt::format("step {}/{}  loss {:.4f}  {:.0f} images/s  ETA {}", k, total_, loss, rate,
                                    duration_str(eta));
+    open_line_ = live_ && k != total_;
     if (live_)
       std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), k == total_ ? "\n" : "");
     else
@@ -48,29 +59,207 @@ class Progress {
 
   void message(const std::string& text) {
     std::fprintf(stderr, live_ ? "\r%s\033[K\n" : "%s\n", text.c_str());
+    open_line_ = false;
   }
 
  private:
   static constexpr int64_t kLogEvery = 100;
-  int64_t total_, batch_;
-  bool live_;
+  int64_t first_, total_, batch_;
+  bool live_, open_line_ = false;
 };
 
 // JSON Lines kept in memory and rewritten atomically, so the file on disk is
-// always complete.
+// always complete. Records are only ever appended, so a checkpoint can name
+// the ones it covers by their length and fingerprint.
 class Metrics {
  public:
-  explicit Metrics(std::string path) : path_(std::move(path)) {}
+  Metrics(std::string path, std::string history) : path_(std::move(path)), text_(std::move(history)) {}
   void add(const nlohmann::json& record) {
     if (!path_.empty()) text_ += record.dump() + "\n";
   }
   void flush() const {
     if (!path_.empty()) write_file_atomically(path_, text_);
   }
+  uint64_t bytes() const { return text_.size(); }
+  std::string fingerprint() const { return Fingerprint().add(text_.data(), text_.size()).hex(); }
 
  private:
   std::string path_, text_;
 };
+
+// The records a resumed run keeps: those of steps 1..state.step, which are
+// the first state.metrics_bytes bytes of the metrics file if it still holds
+// them. If not (no --metrics before, another file, a deleted one), a note
+// says so and the file restarts with step state.step + 1.
+std::string metrics_history(const std::string& path, const TrainingState& state, Progress& progress) {
+  if (path.empty() || state.step == 0) return "";
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const auto file_bytes = in ? uint64_t(in.tellg()) : 0;
+  std::string history;
+  if (in && state.metrics_bytes > 0 && state.metrics_bytes <= file_bytes) {
+    history.resize(size_t(state.metrics_bytes));
+    in.seekg(0);
+    in.read(history.data(), std::streamsize(history.size()));
+    if (in && Fingerprint().add(history.data(), history.size()).hex() == state.metrics_fingerprint) return history;
+  }
+  progress.message(fmt::format("netc: note: {} does not hold this run's metrics of steps 1 to {}; it will hold "
+                               "those from step {} on",
+                               path, state.step, state.step + 1));
+  return "";
+}
+
+std::string signal_name(int signal) {
+  return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : fmt::format("signal {}", signal);
+}
+
+// Names the first tensor of the state that is not finite, or "".
+std::string non_finite_tensor(const Parameters& params, const Parameters& momenta) {
+  std::string where;
+  if (!params.all_finite(&where)) return fmt::format("parameter '{}'", where);
+  if (!momenta.all_finite(&where)) return fmt::format("the momentum buffer of '{}'", where);
+  return "";
+}
+
+// Writes checkpoints, and remembers the last one for the divergence message.
+class Checkpointer {
+ public:
+  Checkpointer(const TrainOptions& options, const Manifest& manifest, int64_t first_step)
+      : options_(options), manifest_(manifest), last_step_(first_step - 1) {}
+
+  bool enabled() const { return !options_.checkpoint_file.empty(); }
+  bool due(int64_t k) const { return enabled() && options_.checkpoint_every > 0 && k % options_.checkpoint_every == 0; }
+  bool written_at(int64_t k) const { return written_ && last_step_ == k; }
+
+  void write(TrainingState& state, const BatchOrder& order, Metrics& metrics) {
+    auto start = Clock::now();
+    metrics.flush();  // first, so that the file always holds what the checkpoint names
+    state.batch_order = order.state();
+    state.metrics_bytes = metrics.bytes();
+    state.metrics_fingerprint = metrics.fingerprint();
+    write_checkpoint(options_.checkpoint_file, options_.run, manifest_.params, state);
+    written_ = true;
+    last_step_ = state.step;
+    ++count_;
+    seconds_ += seconds_since(start);
+  }
+
+  // What a divergence at step k leaves behind.
+  std::string status(int64_t k) const {
+    if (!enabled()) return "no checkpoint was written (see --checkpoint)";
+    if (written_)
+      return fmt::format("the last good checkpoint, {} (step {}), is kept", options_.checkpoint_file, last_step_);
+    return fmt::format("no checkpoint was written before step {}, {} is as it was", k, options_.checkpoint_file);
+  }
+
+  int64_t count() const { return count_; }
+  double seconds() const { return seconds_; }
+
+ private:
+  const TrainOptions& options_;
+  const Manifest& manifest_;
+  bool written_ = false;
+  int64_t last_step_, count_ = 0;
+  double seconds_ = 0;
+};
+
+std::string float_str(float v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+// Why training must stop at step k ("" if it need not): the loss or the
+// updated state (when `state` is given) is not finite. Nothing of such a
+// state is ever written.
+std::string divergence(int64_t k, float loss, const TrainingState* state, const Checkpointer& checkpoints) {
+  const std::string bad_tensor = state ? non_finite_tensor(state->params, state->momenta) : "";
+  if (std::isfinite(loss) && bad_tensor.empty()) return "";
+  std::string what = std::isfinite(loss)
+                         ? fmt::format("the loss was {} but its update made {} NaN or Inf", float_str(loss), bad_tensor)
+                         : fmt::format("the loss is {}", float_str(loss)) +
+                               (bad_tensor.empty() ? "" : fmt::format(" and {} is NaN or Inf", bad_tensor));
+  return fmt::format("training diverged at step {}: {}; {}. A smaller --lr may help", k, what, checkpoints.status(k));
+}
+
+// Where the steps of a training run: the host, or a GPU holding everything.
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+  // Steps whose losses may wait before they are read: 1 on the host, where
+  // reading them is free.
+  virtual int64_t steps_per_sync() const = 0;
+  // Whether the TrainingState holds the current values after every step.
+  virtual bool state_is_current() const = 0;
+  // One SGD step per batch, in order.
+  virtual void run(const std::vector<std::vector<int32_t>>& batches) = 0;
+  // The losses of the steps run since the last call, in order.
+  virtual std::vector<float> take_losses() = 0;
+  virtual Evaluation evaluate_test_set() = 0;
+  // Brings the state's parameters and momentum buffers up to date.
+  virtual void fetch(TrainingState& state) = 0;
+};
+
+// Steps on the host, updating the state in place.
+class HostSteps : public StepRunner {
+ public:
+  HostSteps(CompiledModel& model, TrainingState& state, const Dataset& data, const SgdSettings& sgd)
+      : model_(model),
+        state_(state),
+        data_(data),
+        sgd_(sgd),
+        next_params_(Parameters::zeros(model.manifest().params)),
+        next_momenta_(Parameters::zeros(model.manifest().params)),
+        images_(size_t(model.manifest().batch * model.manifest().image_size())),
+        labels_(size_t(model.manifest().batch)) {}
+
+  int64_t steps_per_sync() const override { return 1; }
+  bool state_is_current() const override { return true; }
+
+  void run(const std::vector<std::vector<int32_t>>& batches) override {
+    for (const std::vector<int32_t>& batch : batches) {
+      gather_batch(data_.train_images, data_.train_labels, batch, images_.data(), labels_.data());
+      losses_.push_back(model_.train_step(images_.data(), labels_.data(), sgd_, state_.params.data(),
+                                          state_.momenta.data(), next_params_.mutable_data(),
+                                          next_momenta_.mutable_data()));
+      // The step wrote the new values into a second set; the two swap.
+      std::swap(state_.params, next_params_);
+      std::swap(state_.momenta, next_momenta_);
+    }
+  }
+
+  std::vector<float> take_losses() override { return std::exchange(losses_, {}); }
+  Evaluation evaluate_test_set() override {
+    return evaluate(model_, state_.params, data_.test_images, data_.test_labels);
+  }
+  void fetch(TrainingState&) override {}
+
+ private:
+  CompiledModel& model_;
+  TrainingState& state_;
+  const Dataset& data_;
+  SgdSettings sgd_;
+  Parameters next_params_, next_momenta_;
+  AlignedVector<float> images_;
+  AlignedVector<int32_t> labels_;
+  std::vector<float> losses_;
+};
+
+class DeviceSteps : public StepRunner {
+ public:
+  DeviceSteps(CompiledModel& model, const TrainingState& state, const Dataset& data, const SgdSettings& sgd)
+      : training_(model, state.params, state.momenta, data, sgd) {}
+  int64_t steps_per_sync() const override { return DeviceTraining::kMaxSteps; }
+  bool state_is_current() const override { return false; }
+  void run(const std::vector<std::vector<int32_t>>& batches) override { training_.run(batches); }
+  std::vector<float> take_losses() override { return training_.take_losses(); }
+  Evaluation evaluate_test_set() override { return training_.evaluate_test_set(); }
+  void fetch(TrainingState& state) override { training_.download(state.params, state.momenta); }
+
+ private:
+  DeviceTraining training_;
+};
+
+int64_t next_multiple(int64_t k, int64_t m) { return (k + m - 1) / m * m; }
 
 }  // namespace
 
@@ -122,93 +311,26 @@ Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxIma
   return tally.result();
 }
 
-namespace {
+TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& specs) {
+  return TrainingState{0, std::move(params), Parameters::zeros(specs), "", 0, ""};
+}
 
-// Where the steps of a training run: the host, or a GPU holding everything.
-class StepRunner {
- public:
-  virtual ~StepRunner() = default;
-  // Steps whose losses may wait before they are read: 1 on the host, where
-  // reading them is free.
-  virtual int64_t steps_per_sync() const = 0;
-  // One SGD step per batch, in order.
-  virtual void run(const std::vector<std::vector<int32_t>>& batches) = 0;
-  // The losses of the steps run since the last call, in order.
-  virtual std::vector<float> take_losses() = 0;
-  virtual Evaluation evaluate_test_set() = 0;
-  // Makes `params` the current parameters (the host's are always current).
-  virtual void fetch(Parameters& params) = 0;
-};
-
-class HostSteps : public StepRunner {
- public:
-  HostSteps(CompiledModel& model, Parameters& params, const Dataset& data, const SgdSettings& sgd)
-      : model_(model),
-        params_(params),
-        data_(data),
-        sgd_(sgd),
-        momenta_(Parameters::zeros(model.manifest().params)),
-        next_params_(Parameters::zeros(model.manifest().params)),
-        next_momenta_(Parameters::zeros(model.manifest().params)),
-        images_(size_t(model.manifest().batch * model.manifest().image_size())),
-        labels_(size_t(model.manifest().batch)) {}
-
-  int64_t steps_per_sync() const override { return 1; }
-
-  void run(const std::vector<std::vector<int32_t>>& batches) override {
-    for (const std::vector<int32_t>& batch : batches) {
-      gather_batch(data_.train_images, data_.train_labels, batch, images_.data(), labels_.data());
-      losses_.push_back(model_.train_step(images_.data(), labels_.data(), sgd_, params_.data(), momenta_.data(),
-                                          next_params_.mutable_data(), next_momenta_.mutable_data()));
-      // The step wrote the new values into the second set; the two swap.
-      std::swap(params_, next_params_);
-      std::swap(momenta_, next_momenta_);
-    }
-  }
-
-  std::vector<float> take_losses() override { return std::exchange(losses_, {}); }
-  Evaluation evaluate_test_set() override { return evaluate(model_, params_, data_.test_images, data_.test_labels); }
-  void fetch(Parameters&) override {}
-
- private:
-  CompiledModel& model_;
-  Parameters& params_;
-  const Dataset& data_;
-  SgdSettings sgd_;
-  Parameters momenta_, next_params_, next_momenta_;
-  AlignedVector<float> images_;
-  AlignedVector<int32_t> labels_;
-  std::vector<float> losses_;
-};
-
-class DeviceSteps : public StepRunner {
- public:
-  DeviceSteps(CompiledModel& model, const Parameters& params, const Dataset& data, const SgdSettings& sgd)
-      : training_(model, params, data, sgd) {}
-  int64_t steps_per_sync() const override { return DeviceTraining::kMaxSteps; }
-  void run(const std::vector<std::vector<int32_t>>& batches) override { training_.run(batches); }
-  std::vector<float> take_losses() override { return training_.take_losses(); }
-  Evaluation evaluate_test_set() override { return training_.evaluate_test_set(); }
-  void fetch(Parameters& params) override { training_.download(params); }
-
- private:
-  DeviceTraining training_;
-};
-
-int64_t next_multiple(int64_t k, int64_t m) { return (k + m - 1) / m * m; }
-
-}  // namespace
-
-TrainResult train(CompiledModel& model, Parameters& params, const Dataset& data, const TrainOptions& options) {
+TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options) {
   const Manifest& m = model.manifest();
-  BatchOrder order(data.train_images.count, m.batch, options.shuffle, options.seed);
+  const int64_t batch = m.batch;
+  if (state.step > options.iterations)
+    throw std::invalid_argument(fmt::format("train: the state is at step {}, past the {} iterations", state.step,
+                                            options.iterations));
+  BatchOrder order(data.train_images.count, batch, options.shuffle, options.seed);
+  if (!state.batch_order.empty()) order.restore(state.batch_order);
   std::unique_ptr<StepRunner> steps;
   if (m.on_gpu())
-    steps = std::make_unique<DeviceSteps>(model, params, data, options.sgd);
+    steps = std::make_unique<DeviceSteps>(model, state, data, options.sgd);
   else
-    steps = std::make_unique<HostSteps>(model, params, data, options.sgd);
-  Progress progress(options.iterations, m.batch);
-  Metrics metrics(options.metrics_file);
+    steps = std::make_unique<HostSteps>(model, state, data, options.sgd);
+  Progress progress(state.step + 1, options.iterations, batch);
+  Metrics metrics(options.metrics_file, metrics_history(options.metrics_file, state, progress));
+  Checkpointer checkpoints(options, m, state.step + 1);
   TrainResult result;
 
   auto run_eval = [&](int64_t k) {
@@ -219,31 +341,67 @@ TrainResult train(CompiledModel& model, Parameters& params, const Dataset& data,
                                  e.accuracy, e.images));
     return e;
   };
+  // The state brought up to date, checked (a GPU's values are seen only
+  // now), then written.
+  auto fetch_state = [&] {
+    steps->fetch(state);
+    if (const std::string bad = non_finite_tensor(state.params, state.momenta); !bad.empty()) {
+      metrics.flush();
+      throw TrainingDiverged(fmt::format("training diverged by step {}: {} is NaN or Inf; {}. A smaller --lr may help",
+                                         state.step, bad, checkpoints.status(state.step)));
+    }
+  };
+  auto checkpoint_now = [&] {
+    fetch_state();
+    checkpoints.write(state, order, metrics);
+  };
 
-  double train_seconds = 0;
-  for (int64_t first = 1; first <= options.iterations;) {
-    // Up to the next point where losses are read, or the next evaluation.
+  for (int64_t first = state.step + 1; first <= options.iterations;) {
+    // Up to where losses are read next, the next evaluation or checkpoint.
     int64_t last = std::min(options.iterations, next_multiple(first, steps->steps_per_sync()));
     if (options.eval_every > 0) last = std::min(last, next_multiple(first, options.eval_every));
+    if (checkpoints.enabled() && options.checkpoint_every > 0)
+      last = std::min(last, next_multiple(first, options.checkpoint_every));
     std::vector<std::vector<int32_t>> batches;
     for (int64_t k = first; k <= last; ++k) batches.push_back(order.batch(k - 1));
     auto start = Clock::now();
     steps->run(batches);
     std::vector<float> losses = steps->take_losses();
-    train_seconds += seconds_since(start);
+    result.seconds += seconds_since(start);
+    result.steps += last - first + 1;
+    state.step = last;
     for (int64_t k = first; k <= last; ++k) {
       const float loss = losses[size_t(k - first)];
       metrics.add({{"iter", k}, {"loss", loss}});
-      progress.step(k, loss, train_seconds);
-      if (!std::isfinite(loss))
-        throw std::runtime_error(fmt::format("training diverged: the loss of step {} is {}", k, loss));
+      progress.step(k, loss, result.seconds);
+      // The host's state is current after each step (then one per batch).
+      const TrainingState* current = steps->state_is_current() ? &state : nullptr;
+      if (std::string why = divergence(k, loss, current, checkpoints); !why.empty()) {
+        metrics.flush();
+        throw TrainingDiverged(why);
+      }
     }
     if (options.eval_every > 0 && last % options.eval_every == 0 && last != options.iterations) run_eval(last);
+    if (const int stop = options.stop_signal ? int(*options.stop_signal) : 0) {
+      if (checkpoints.enabled())
+        checkpoint_now();
+      else
+        metrics.flush();
+      throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), last,
+                                        options.iterations,
+                                        checkpoints.enabled()
+                                            ? fmt::format("continue with --resume {}", options.checkpoint_file)
+                                            : std::string("no checkpoint written (see --checkpoint)")),
+                            stop);
+    }
+    if (checkpoints.due(last)) checkpoint_now();
     first = last + 1;
   }
+  if (checkpoints.enabled() && !checkpoints.written_at(options.iterations)) checkpoint_now();
   result.final_eval = run_eval(options.iterations);
-  steps->fetch(params);
-  result.seconds = train_seconds;
+  fetch_state();
+  result.checkpoints = checkpoints.count();
+  result.checkpoint_seconds = checkpoints.seconds();
   return result;
 }
 

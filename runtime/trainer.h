@@ -1,10 +1,14 @@
 // The training loop: batches in a seeded order, one compiled SGD step each,
-// evaluation on the test set, progress, metrics and the final parameters.
+// evaluation on the test set, progress, metrics, checkpoints, the divergence
+// guard and stopping on request.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
+#include "checkpoint.h"
 #include "compiled_model.h"
 #include "dataset.h"
 #include "parameters.h"
@@ -18,6 +22,15 @@ struct TrainOptions {
   uint64_t seed = 0;
   SgdSettings sgd;
   std::string metrics_file;  // JSON Lines; empty: none
+  // Checkpoints go to checkpoint_file (empty: none) every checkpoint_every
+  // steps (0: not on a schedule), when a stop is requested, and after the
+  // last step; `run` is what they record.
+  std::string checkpoint_file;
+  int64_t checkpoint_every = 0;
+  RunIdentity run;
+  // Set by a signal handler (to the signal's number): the current step
+  // finishes, a checkpoint is written, and train() throws TrainingStopped.
+  const volatile std::sig_atomic_t* stop_signal = nullptr;
 };
 
 struct Evaluation {
@@ -51,12 +64,40 @@ class EvalTally {
 
 struct TrainResult {
   Evaluation final_eval;
-  double seconds = 0;  // training steps only, not evaluation
+  int64_t steps = 0;   // run by this call (fewer than the iterations when resumed)
+  double seconds = 0;  // of those steps, not counting evaluation or checkpoints
+  int64_t checkpoints = 0;
+  double checkpoint_seconds = 0;
 };
 
-// Trains `params` in place on data.train_*, evaluating on data.test_*. On a
-// GPU target everything stays on the device (runtime/device_training.h) and
-// the losses are read back every 100 steps.
-TrainResult train(CompiledModel& model, Parameters& params, const Dataset& data, const TrainOptions& options);
+// A loss, parameter or momentum buffer became NaN or Inf; no checkpoint was
+// written from that state.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Training stopped at a signal's request after `step`, its checkpoint (if
+// any) written.
+class TrainingStopped : public std::runtime_error {
+ public:
+  TrainingStopped(const std::string& message, int signal) : std::runtime_error(message), signal(signal) {}
+  int signal;
+};
+
+// The state before the first step: `params`, zero momentum buffers.
+TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& specs);
+
+// Trains from `state` (a fresh one or a checkpoint's) up to
+// options.iterations steps, updating `state`; then evaluates on data.test_*.
+// A run resumed from a checkpoint ends with the same bits as an uninterrupted
+// one (same target and thread count); so does its metrics file, if it still
+// starts with the records the checkpoint covers (TrainingState::metrics_bytes).
+// TrainingDiverged when a loss or value becomes NaN or Inf; TrainingStopped
+// when *options.stop_signal is set. On a GPU target everything stays on the
+// device (runtime/device_training.h): losses are read back, checked and
+// logged every 100 steps, a stop request is seen within as many, and `state`
+// is brought back for checkpoints and at the end.
+TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options);
 
 }  // namespace netc

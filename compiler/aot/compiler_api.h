@@ -15,7 +15,7 @@
 
 namespace netc {
 
-inline constexpr int kCompilerApiVersion = 1;
+inline constexpr int kCompilerApiVersion = 2;
 
 struct CompilerApi {
   int version;
@@ -25,6 +25,8 @@ struct CompilerApi {
   std::string (*graph_fingerprint)(const Graph& graph);
   void (*check_schedule)(const BuildOptions& options);
   void (*compile_model)(const Graph& graph, const BuildOptions& options, const std::string& folder);
+  // export_model of aot/export.h (netc compile).
+  void (*export_model)(const Graph& graph, const BuildOptions& options, const std::string& folder);
 };
 
 }  // namespace netc

@@ -4,22 +4,29 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "Halide.h"
+#include "aot/build.h"
 #include "atomic_file.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
 #include "host_target.h"
 #include "lower/pipeline.h"
+#include "ops/op.h"
+#include "schedule/peak_probe.h"
 #include "schedule/schedule.h"
 
 namespace fs = std::filesystem;
 
 namespace netc {
-namespace {
 
-Halide::Target target_for(const std::string& name) { return Halide::Target(halide_target_string(name)); }
+Halide::Target target_for(const std::string& name, bool profile) {
+  return Halide::Target(halide_target_string(name, profile));
+}
+
+namespace {
 
 // Everything about the graph that changes the generated code.
 std::string canonical_graph(const Graph& g) {
@@ -34,34 +41,42 @@ std::string canonical_graph(const Graph& g) {
   return s;
 }
 
+}  // namespace
+
 ScheduleFile schedule_of(const BuildOptions& o) {
   return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
 }
 
-// The graph's pipelines, lowered with the schedule's variants and scheduled:
-// the train step, inference and, on a GPU target, the batch gatherer.
-std::vector<LoweredPipeline> scheduled_pipelines(const Graph& graph, const BuildOptions& o,
-                                                 const Halide::Target& target) {
+ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
   Scheduler scheduler(schedule_of(o), target);
-  std::vector<LoweredPipeline> p;
-  p.push_back(lower_train_step(graph, o.batch, scheduler.variants()));
-  p.push_back(lower_inference(graph, o.batch, scheduler.variants()));
-  if (target.has_gpu_feature()) p.push_back(lower_gather_batch(graph, o.batch));
-  for (LoweredPipeline& pipeline : p) scheduler.apply(pipeline);
+  ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
+                       lower_inference(graph, o.batch, scheduler.variants()), std::nullopt,
+                       scheduler.file().autoscheduler.has_value()};
+  if (target.has_gpu_feature()) p.gather = lower_gather_batch(graph, o.batch);
+  scheduler.apply(p.train);
+  scheduler.apply(p.inference);
+  if (p.gather) scheduler.apply(*p.gather);
   scheduler.check_every_rule_used();
   return p;
 }
 
-// Halide checks some schedules only while compiling: a user's schedule that
-// it rejects is bad input; the built-in one is netc's failure.
+void report_compile_error(const Halide::CompileError& e, const LoweredPipeline& p, const BuildOptions& o,
+                          bool autoscheduled) {
+  std::string message = fmt::format("{}: Halide cannot compile {} with this schedule: {}",
+                                    o.schedule_file.empty() ? "the default schedule" : o.schedule_file,
+                                    p.function_name, e.what());
+  if (o.schedule_file.empty() || autoscheduled) throw std::runtime_error(message);
+  throw InputError(message);
+}
+
+namespace {
+
 void compile_pipeline(LoweredPipeline& p, const std::string& object, const Halide::Target& target,
-                      const BuildOptions& o) {
+                      const BuildOptions& o, bool autoscheduled) {
   try {
     p.pipeline.compile_to_object(object, p.arguments, p.function_name, target);
   } catch (const Halide::CompileError& e) {
-    if (o.schedule_file.empty()) throw;
-    throw InputError(fmt::format("{}: Halide cannot compile {} with this schedule: {}", o.schedule_file,
-                                 p.function_name, e.what()));
+    report_compile_error(e, p, o, autoscheduled);
   }
 }
 
@@ -69,54 +84,95 @@ void run_command(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
-nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const Halide::Target& target,
-                             const std::vector<LoweredPipeline>& pipelines, const std::string& library_fingerprint) {
-  nlohmann::json params = nlohmann::json::array();
-  for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
-  nlohmann::json m = {{"format", kManifestFormat},
-                      {"graph", g.name},
-                      {"target", o.target},
-                      {"halide_target", target.to_string()},
-                      {"batch", o.batch},
-                      {"input", g.input.dims()},
-                      {"classes", g.num_classes()},
-                      {"params", params},
-                      {"train_step", pipelines.at(0).function_name},
-                      {"inference", pipelines.at(1).function_name},
-                      {"library", "model.so"},
-                      {"library_fingerprint", library_fingerprint}};
-  if (pipelines.size() > 2) m["gather"] = pipelines[2].function_name;
-  return m;
+// Floating-point operations of one call of each pipeline: the ops' main
+// products (Op::multiply_adds), with the weight and input gradients of the
+// training step costing one forward product each.
+nlohmann::json model_flops(const Graph& g, int64_t batch) {
+  std::vector<bool> has_params(g.layers.size(), false), needs_grad(g.layers.size(), false);
+  for (const ParamSpec& p : g.params) has_params[p.layer] = needs_grad[p.layer] = true;
+  int64_t forward = 0, train = 0;
+  for (size_t li = 0; li < g.layers.size(); ++li) {
+    const Layer& l = g.layers[li];
+    std::vector<Shape> inputs;
+    bool input_needs_grad = false;
+    for (int in : l.inputs) {
+      inputs.push_back(in == Layer::kGraphInput ? g.input : g.layers[in].output);
+      if (in != Layer::kGraphInput && needs_grad[in]) input_needs_grad = needs_grad[li] = true;
+    }
+    int64_t flops = 2 * batch * find_op(l.op)->multiply_adds(l, inputs);
+    forward += flops;
+    train += flops * (1 + int(has_params[li]) + int(input_needs_grad));
+  }
+  return {{"train_step", train}, {"inference", forward}};
 }
 
 }  // namespace
 
-std::string graph_fingerprint(const Graph& graph) { return Fingerprint().add(canonical_graph(graph)).hex(); }
+nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
+                             const std::string& inference_fn, const std::string& library,
+                             const std::string& library_fingerprint, const PeakProbe* probe,
+                             const std::string& gather_fn) {
+  nlohmann::json params = nlohmann::json::array();
+  for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
+  nlohmann::json manifest = {{"format", kManifestFormat},
+          {"graph", g.name},
+          {"target", o.target},
+          {"halide_target", target_for(o.target, o.profile).to_string()},
+          {"batch", o.batch},
+          {"input", g.input.dims()},
+          {"classes", g.num_classes()},
+          {"params", params},
+          {"train_step", train_fn},
+          {"inference", inference_fn},
+          {"flops", model_flops(g, o.batch)},
+          {"library", library},
+          {"library_fingerprint", library_fingerprint}};
+  if (!gather_fn.empty()) manifest["gather"] = gather_fn;
+  if (probe)
+    manifest["peak_probe"] = {{"function", probe->function_name},
+                              {"flops_per_iteration", probe->flops_per_iteration},
+                              {"output", probe->output_extents}};
+  return manifest;
+}
+
+std::string graph_fingerprint(const Graph& g) {
+  Fingerprint fp;
+  fp.add(canonical_graph(g));
+  for (const ParamSpec& p : g.params)
+    fp.add(fmt::format("param {} [{}] fan_in {}", p.name, fmt::join(p.shape, ","), p.fan_in));
+  return fp.hex();
+}
 
 void check_schedule(const BuildOptions& options) { schedule_of(options); }
 
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
   fs::create_directories(folder);
   try {
-    Halide::Target target = target_for(options.target);
-    std::vector<LoweredPipeline> pipelines = scheduled_pipelines(graph, options, target);
+    Halide::Target target = target_for(options.target, options.profile);
+    ScheduledPipelines p = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    std::string objects;
-    for (size_t k = 0; k < pipelines.size(); ++k) {
-      std::string object = fmt::format("{}/pipeline{}.o", folder, k);
-      compile_pipeline(pipelines[k], object, no_runtime, options);
-      objects += fmt::format(" '{}'", object);
+    std::vector<std::string> objects = {folder + "/train_step.o", folder + "/inference.o"};
+    compile_pipeline(p.train, objects[0], no_runtime, options, p.autoscheduled);
+    compile_pipeline(p.inference, objects[1], no_runtime, options, p.autoscheduled);
+    if (p.gather) {
+      objects.push_back(folder + "/gather.o");
+      compile_pipeline(*p.gather, objects.back(), no_runtime, options, p.autoscheduled);
     }
-    Halide::compile_standalone_runtime(folder + "/runtime.o", target);
+    PeakProbe probe = lower_peak_probe(target);
+    objects.push_back(folder + "/peak_probe.o");
+    probe.pipeline.compile_to_object(objects.back(), probe.arguments, probe.function_name, no_runtime);
+    objects.push_back(folder + "/runtime.o");
+    Halide::compile_standalone_runtime(objects.back(), target);
     // -Bsymbolic: the pipelines must call their own runtime, never a same-named
     // symbol of the program that loads them.
     const char* cxx = std::getenv("CXX");
-    run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so'{} '{}/runtime.o' -lpthread -ldl",
-                            cxx && *cxx ? cxx : "c++", folder, objects, folder));
-    for (size_t k = 0; k < pipelines.size(); ++k) fs::remove(fmt::format("{}/pipeline{}.o", folder, k));
-    fs::remove(folder + "/runtime.o");
-    nlohmann::json manifest =
-        manifest_json(graph, options, target, pipelines, file_fingerprint(folder + "/model.so"));
+    std::string command = fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so'", cxx && *cxx ? cxx : "c++", folder);
+    for (const std::string& object : objects) command += " '" + object + "'";
+    run_command(command + " -lpthread -ldl");
+    for (const std::string& object : objects) fs::remove(object);
+    nlohmann::json manifest = manifest_json(graph, options, p.train.function_name, p.inference.function_name,
+                                            "model.so", file_fingerprint(folder + "/model.so"), &probe,
+                                            p.gather ? p.gather->function_name : "");
     write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
   } catch (...) {
     fs::remove_all(folder);

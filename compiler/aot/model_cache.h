@@ -2,8 +2,8 @@
 // what one entry of the compile cache (runtime/compile_cache.h) holds.
 //
 // A compiled model is a folder holding
-//   model.so       the pipelines (train step, inference, and on a GPU target
-//                  the batch gatherer) with one Halide runtime
+//   model.so       the pipelines (train step, inference, the peak probe, and
+//                  on a GPU target the batch gatherer) with one Halide runtime
 //   manifest.json  what the runtime needs to call them (runtime/compiled_model.h)
 #pragma once
 
@@ -17,10 +17,12 @@ struct BuildOptions {
   int64_t batch = 100;
   std::string target = "host";   // host or cuda (runtime/host_target.h)
   std::string schedule_file;     // empty: the built-in default for the target
+  bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
 };
 
-// A fingerprint of everything about `graph` that changes its compiled code
-// (not its train section).
+// A fingerprint of everything about `graph` that decides what its pipelines
+// compute (layers, attributes, shapes, parameters; not its train section):
+// the compile cache's key, and what a checkpoint must match to be continued.
 std::string graph_fingerprint(const Graph& graph);
 
 // Reads and checks the schedule file of `options` (InputError), so that a bad

@@ -18,8 +18,23 @@ std::string read_graph_text(const std::string& path) {
   return text;
 }
 
+namespace {
+
+// Messages quote what files hold, control characters included (yaml-cpp's
+// own messages too): escaped, so that every error stays one line.
+std::string one_line(const std::string& message) {
+  std::string out;
+  for (char ch : message) {
+    auto u = static_cast<unsigned char>(ch);
+    out += u < 0x20 || u == 0x7F ? fmt::format("\\x{:02x}", u) : std::string(1, ch);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string SourceLoc::format(const std::string& message) const {
-  return fmt::format("{}:{}:{}: {}", file, line, column, message);
+  return fmt::format("{}:{}:{}: {}", file, line, column, one_line(message));
 }
 
 void fail_at(const SourceLoc& loc, const std::string& message) { throw InputError(loc.format(message)); }

@@ -35,8 +35,22 @@ const std::vector<std::string> kOptimizerKeys = {"type", "lr", "momentum", "weig
 
 // ---------------------------------------------------------------- text
 
-// `text` for a message: cut short (on a UTF-8 character boundary) with
-// control characters escaped, so that a message stays one readable line.
+// `text` with control characters escaped (a newline as \x0a), so that a message that
+// quotes the file stays one readable line.
+std::string escape_controls(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto ch = static_cast<unsigned char>(c);
+    if (ch < 0x20 || ch == 0x7F)
+      out += fmt::format("\\x{:02x}", ch);
+    else
+      out += c;
+  }
+  return out;
+}
+
+// `text` for a message: cut short (on a UTF-8 character boundary), control
+// characters escaped.
 std::string shorten(const std::string& text) {
   constexpr size_t kMax = 40;
   size_t end = text.size();
@@ -44,14 +58,7 @@ std::string shorten(const std::string& text) {
     end = kMax;
     while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   }
-  std::string out;
-  for (size_t i = 0; i < end; ++i) {
-    auto ch = static_cast<unsigned char>(text[i]);
-    if (ch < 0x20 || ch == 0x7F)
-      out += fmt::format("\\x{:02x}", ch);
-    else
-      out += text[i];
-  }
+  const std::string out = escape_controls(std::string_view(text).substr(0, end));
   return end < text.size() ? out + "..." : out;
 }
 
@@ -218,7 +225,7 @@ class Reader {
     } catch (const YAML::DeepRecursion& e) {
       fail(loc(e.mark), "YAML nested too deeply");
     } catch (const YAML::Exception& e) {
-      fail(loc(e.mark), "invalid YAML: " + e.msg);
+      fail(loc(e.mark), "invalid YAML: " + escape_controls(e.msg));  // yaml-cpp quotes raw characters
     }
     if (root.IsNull()) fail(loc(YAML::Mark()), "the file is empty; expected a YAML map");
     return root;
@@ -309,6 +316,9 @@ class Reader {
     if (std::from_chars(s.data(), s.data() + s.size(), v).ec != std::errc())
       fail_value(e, scope, expected, ", which is out of range");
     if (v < min || (min_excluded && v == min)) fail_value(e, scope, expected);
+    // Every number of a graph becomes a float32 in the pipelines.
+    if (!std::isfinite(float(v))) fail_value(e, scope, expected, ", which is beyond float32's range");
+    if (min_excluded && float(v) == float(min)) fail_value(e, scope, expected, ", which is 0 as a float32");
     return v;
   }
 

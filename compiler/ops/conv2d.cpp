@@ -43,6 +43,11 @@ class Conv2d : public Op {
     return ps;
   }
 
+  int64_t multiply_adds(const Layer& layer, const std::vector<Shape>& inputs) const override {
+    HW k = layer.pair_attr("kernel_size", {1, 1});
+    return layer.output.size() * inputs[0].c * k.h * k.w;
+  }
+
   void forward(LayerLowering& l) const override {
     const auto& v = kVars;
     Window win = read_window(l.layer, {1, 1});

@@ -45,6 +45,10 @@ class Linear : public Op {
     return ps;
   }
 
+  int64_t multiply_adds(const Layer& layer, const std::vector<Shape>& inputs) const override {
+    return layer.output.c * inputs[0].size();
+  }
+
   void forward(LayerLowering& l) const override {
     const auto& v = kVars;
     RDom r(0, int(l.in_shapes[0].c), "r");

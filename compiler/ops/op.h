@@ -61,6 +61,15 @@ class Op {
     return {};
   }
 
+  // Multiply-adds of one image's forward pass, counting the op's main product
+  // only (what GFLOP/s figures count, as PyTorch's profilers do): the
+  // weight and input gradients each cost as much again.
+  virtual int64_t multiply_adds(const Layer& layer, const std::vector<Shape>& inputs) const {
+    (void)layer;
+    (void)inputs;
+    return 0;
+  }
+
   // The passes of the stages its lowering creates ("forward", "grad_input",
   // ...): stage kinds are "<op>.<pass>", and schedule files may name them.
   virtual std::vector<std::string> passes() const { return {"forward", "grad_input"}; }

@@ -84,11 +84,15 @@ void Scheduler::autoschedule(LoweredPipeline& p) {
   if (a.parallelism) params.parallelism = a.parallelism;
   if (a.last_level_cache_size) params.last_level_cache_size = uint64_t(a.last_level_cache_size);
   if (a.balance) params.balance = a.balance;
+  // Halide 14's Adams2019 takes its beam size from the environment only.
+  if (a.beam_size) setenv("HL_BEAM_SIZE", std::to_string(a.beam_size).c_str(), 1);
   try {
     load_autoscheduler(a.name);
     p.pipeline.auto_schedule(a.name, target_, params);
   } catch (const Halide::Error& e) {
-    fail_at(a.loc, fmt::format("autoscheduler {} failed on {}: {}", a.name, p.function_name, e.what()));
+    // Not bad input: the autoscheduler could not handle a valid pipeline.
+    throw std::runtime_error(a.loc.format(
+        fmt::format("Halide's autoscheduler {} failed on {}: {}", a.name, p.function_name, e.what())));
   }
 }
 

@@ -65,7 +65,9 @@ const std::vector<DirectiveSpec>& directive_specs() {
   return specs;
 }
 
-const std::vector<std::string> kRecipes = {"root", "inline", "plain", "channel_tiles", "weight_gradient_tiles", "gpu"};
+const std::vector<std::string> kRecipes = {"root",          "inline",         "plain",
+                                           "channel_tiles", "position_tiles", "weight_gradient_tiles",
+                                           "gpu"};
 const std::vector<std::string> kAutoschedulers = {"Adams2019", "Mullapudi2016", "Li2018"};
 const std::vector<std::string> kTails = {"auto", "round_up", "guard_with_if", "shift_inwards"};
 
@@ -144,13 +146,17 @@ class Parser {
       return a;
     }
     if (!n.IsMap()) fail_at(a.loc, "autoscheduler must be a name or a map with `name`");
-    check_keys(n, {"name", "parallelism", "last_level_cache_size", "balance"});
+    check_keys(n, {"name", "parallelism", "last_level_cache_size", "balance", "beam_size"});
     if (!n["name"]) fail_at(a.loc, "autoscheduler needs a `name`");
     a.name = one_of(n["name"], kAutoschedulers, "autoscheduler");
     if (n["parallelism"]) a.parallelism = int(std::min<int64_t>(integer(n["parallelism"], "parallelism", 1), 1024));
     if (n["last_level_cache_size"])
       a.last_level_cache_size = integer(n["last_level_cache_size"], "last_level_cache_size", 1);
     if (n["balance"]) a.balance = float(integer(n["balance"], "balance", 1));
+    if (n["beam_size"]) {
+      if (a.name != "Adams2019") fail_at(loc(n["beam_size"].Mark()), "beam_size is an option of Adams2019 only");
+      a.beam_size = int(std::min<int64_t>(integer(n["beam_size"], "beam_size", 1), 1024));
+    }
     return a;
   }
 

@@ -50,6 +50,7 @@ struct Autoscheduler {
   int parallelism = 0;  // 0: the number of cores
   int64_t last_level_cache_size = 0;  // bytes; 0: Halide's default
   float balance = 0;  // 0: Halide's default
+  int beam_size = 0;  // Adams2019's beam; 0: its default (32, which needs tens of GB here)
   SourceLoc loc;
 };
 

@@ -134,6 +134,8 @@ TEST_CASE("safetensors: bad files are InputErrors that say what is wrong", "[saf
   CHECK_THAT(problem(file_bytes(R"({"__metadata__": {"n": 1}})", "")), Contains("__metadata__ must map names to strings"));
   CHECK_THAT(problem(file_bytes(R"({"t": 5})", "")), Contains("tensor 't': expected an object"));
   CHECK_THROWS_AS(read_safetensors(dir / "missing"), InputError);
+  CHECK_THROWS_WITH(read_safetensors(dir.path()), Contains("it is a folder"));
+  CHECK_THROWS_WITH(read_safetensors("/dev/null"), Contains("it is not a regular file"));
 }
 
 TEST_CASE("safetensors: the writer refuses data that does not match the shape, and a reserved name", "[safetensors]") {
@@ -142,4 +144,30 @@ TEST_CASE("safetensors: the writer refuses data that does not match the shape, a
   CHECK_THROWS_AS(write_safetensors(dir / "f", {{"t", {{-1, 0}, {}}}}, {}), std::invalid_argument);
   CHECK_THROWS_AS(write_safetensors(dir / "f", {{"__metadata__", {{1}, {1.f}}}}, {}), std::invalid_argument);
   CHECK(!std::filesystem::exists(dir / "f"));
+}
+
+// Found by tests/fuzz/fuzz_safetensors.cpp.
+TEST_CASE("safetensors: hostile headers are one-line InputErrors, never a crash", "[safetensors]") {
+  test::TempDir dir;
+  const std::string path = dir / "bad.safetensors";
+  auto problem = [&](const std::string& header) -> std::string {
+    test::write_bytes(path, file_bytes(header, ""));
+    try {
+      read_safetensors(path);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  // Nested deeper than a recursive dump() of the value in the message can go.
+  const size_t depth = 1'000'000;
+  CHECK_THAT(problem(R"({"t": )" + std::string(depth, '[') + std::string(depth, ']') + "}"),
+             Contains("tensor 't': expected an object, found a list of 1 item"));
+  CHECK_THAT(problem(R"({"t": {"dtype": "F32", "shape": [[[1]]], "data_offsets": [0, 0]}})"),
+             Contains("shape must be a list of non-negative integers, not a list of 1 item"));
+  // nlohmann reports a number beyond double's range as out_of_range, not parse_error.
+  CHECK_THAT(problem(R"({"t": 1e999})"), Contains("not valid JSON") && Contains("number overflow"));
+  const std::string newline_in_name = problem(R"({"a\nb": 5})");
+  CHECK_THAT(newline_in_name, Contains("tensor 'a\\x0ab'"));
+  CHECK(newline_in_name.find('\n') == std::string::npos);
 }

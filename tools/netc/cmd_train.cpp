@@ -1,8 +1,15 @@
-// netc train GRAPH [options]: trains the graph on its dataset.
+// netc train GRAPH [options]: trains the graph on its dataset, with
+// checkpoints, resuming, and a clean stop on SIGINT or SIGTERM.
+#include <charconv>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "checkpoint.h"
 #include "commands.h"
 #include "model_session.h"
 #include "trainer.h"
@@ -11,8 +18,8 @@ namespace netc {
 namespace {
 
 struct TrainFlags {
-  std::string graph, data, init, save, metrics;
-  std::optional<int64_t> iterations, batch_size, eval_every;
+  std::string graph, data, init, save, metrics, checkpoint, resume;
+  std::optional<int64_t> iterations, batch_size, eval_every, checkpoint_every;
   std::optional<uint64_t> seed;
   std::optional<double> lr, momentum;
   bool no_shuffle = false;
@@ -31,8 +38,119 @@ TrainOptions train_options(const GraphFile& g, const TrainFlags& f) {
   o.sgd.weight_decay = float(g.train.optimizer.weight_decay);
   o.sgd.nesterov = g.train.optimizer.nesterov;
   o.metrics_file = f.metrics;
+  o.checkpoint_file = f.checkpoint;
+  o.checkpoint_every = f.checkpoint_every.value_or(0);
   return o;
 }
+
+// A number that stays finite as the float32 the pipelines take, and is at
+// least `min` (above it if `min_excluded`): NaN, Inf and 1e300 are refused.
+CLI::Validator float32_at_least(double min, bool min_excluded) {
+  const std::string bound = fmt::format("{} {}", min_excluded ? ">" : ">=", min);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+          return fmt::format("'{}' is not a number", text);
+        if (!std::isfinite(float(v))) return fmt::format("{} is not a finite float32 number", text);
+        if (float(v) < min || (min_excluded && float(v) == float(min)))
+          return fmt::format("{} is not a number {} (as a float32)", text, bound);
+        return "";
+      },
+      "FLOAT " + bound);
+}
+
+// CLI11 reads "-1" into a uint64 as 2^64 - 1 and 2^64 as 2^64 - 1: refuse both.
+CLI::Validator unsigned_64_bits() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+          return fmt::format("'{}' is not an integer from 0 to 2^64 - 1", text);
+        return "";
+      },
+      "UINT64");
+}
+
+// A file that the run will write: its folder must exist now, not only when
+// the file is written after hours of training.
+void check_output_path(const char* flag, const std::string& path) {
+  if (path.empty()) return;
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{} {}: that is a folder, not a file", flag, path));
+  if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
+    throw InputError(fmt::format("{} {}: there is no folder {}", flag, path, folder.string()));
+}
+
+RunIdentity identify_run(const GraphFile& graph, const CompiledModel& model, const Dataset& data,
+                         const TrainOptions& options, const PipelineOptions& pipelines) {
+  const Manifest& m = model.manifest();
+  RunIdentity run;
+  run.graph = graph.name;
+  // Everything about the graph that decides what training computes: a
+  // checkpoint of a graph whose layers changed since must not be continued.
+  // (Not the train section: the settings a checkpoint must match are checked
+  // one by one, with clearer messages.)
+  run.graph_fingerprint = graph.fingerprint;
+  run.batch_size = m.batch;
+  run.shuffle = options.shuffle;
+  run.seed = options.seed;
+  run.sgd = options.sgd;
+  run.train_images = data.train_images.count;
+  run.train_data_fingerprint = train_data_fingerprint(data);
+  run.target = m.target;
+  run.pipelines = m.library_fingerprint;
+  run.threads = pipelines.threads ? pipelines.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  return run;
+}
+
+// The state to start from: a fresh one, or the checkpoint's of --resume.
+TrainingState starting_state(const TrainFlags& f, const Manifest& m, const TrainOptions& options) {
+  if (f.resume.empty())
+    return initial_state(f.init.empty() ? Parameters::initialize(m.params, options.seed)
+                                        : Parameters::load(m.params, f.init),
+                         m.params);
+  std::vector<std::string> notes;
+  TrainingState state = read_checkpoint(f.resume, options.run, m.params, &notes);
+  for (const std::string& note : notes) std::fprintf(stderr, "netc: note: %s\n", note.c_str());
+  if (state.step > options.iterations)
+    throw InputError(fmt::format("{}: the checkpoint is at step {}, past --iterations {}", f.resume, state.step,
+                                 options.iterations));
+  std::fprintf(stderr, "netc: resuming from %s at step %lld\n", f.resume.c_str(), (long long)state.step);
+  return state;
+}
+
+// The signal a handler saw (0: none yet).
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void request_stop(int signal) { stop_signal = signal; }
+
+// While alive, SIGINT and SIGTERM ask training to stop after the current step
+// (train() then checkpoints and throws TrainingStopped). Each handler acts
+// once: a second signal of the same kind has its default effect at once.
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
 
 void run_train(const TrainFlags& f) {
   GraphFile graph = read_graph_file(f.graph);
@@ -41,20 +159,31 @@ void run_train(const TrainFlags& f) {
   TrainOptions options = train_options(graph, f);
   if (options.sgd.nesterov && options.sgd.momentum <= 0)
     throw InputError("nesterov momentum needs a momentum above 0");
+  check_output_path("--save", f.save);
+  check_output_path("--metrics", f.metrics);
+  check_output_path("--checkpoint", f.checkpoint);
 
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
   const Manifest& m = model->manifest();
   Dataset data = load_dataset(dataset_spec(graph, f.data), m.classes, m.input[0], m.input[1], m.input[2]);
-  Parameters params = f.init.empty() ? Parameters::initialize(m.params, options.seed)
-                                     : Parameters::load(m.params, f.init);
+  if (!f.checkpoint.empty() || !f.resume.empty()) options.run = identify_run(graph, *model, data, options, pipelines);
+  TrainingState state = starting_state(f, m, options);
   std::fprintf(stderr, "netc: training %s: %lld steps of %lld images, lr %g, momentum %g\n", graph.name.c_str(),
                (long long)options.iterations, (long long)m.batch, double(options.sgd.lr),
                double(options.sgd.momentum));
-  TrainResult r = train(*model, params, data, options);
-  if (!f.save.empty()) params.save(f.save);
+  TrainResult r;
+  {
+    StopOnSignals stop_on_signals;
+    options.stop_signal = &stop_signal;
+    r = train(*model, state, data, options);
+  }
+  if (!f.save.empty()) state.params.save(f.save);
+  if (r.checkpoints > 0)
+    std::fprintf(stderr, "netc: %lld checkpoints written to %s, %.1f ms each\n", (long long)r.checkpoints,
+                 f.checkpoint.c_str(), 1e3 * r.checkpoint_seconds / double(r.checkpoints));
   std::printf("%s: test accuracy %.2f%%, test loss %.4f after %lld steps; %.1f s of training (%.1f steps/s)\n",
               graph.name.c_str(), r.final_eval.accuracy, r.final_eval.loss, (long long)options.iterations,
-              r.seconds, r.seconds > 0 ? double(options.iterations) / r.seconds : 0.0);
+              r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds : 0.0);
 }
 
 }  // namespace
@@ -66,15 +195,28 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--data", f->data, "folder holding the four MNIST-format IDX files (raw or .gz)");
   cmd->add_option("--iterations", f->iterations, "SGD steps")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   cmd->add_option("--batch-size", f->batch_size, "images per step")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-  cmd->add_option("--lr", f->lr, "learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--momentum", f->momentum, "SGD momentum")->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--seed", f->seed, "seed of initialization and shuffling");
+  cmd->add_option("--lr", f->lr, "learning rate")->check(float32_at_least(0, true));
+  cmd->add_option("--momentum", f->momentum, "SGD momentum")
+      ->check(float32_at_least(0, false))
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--seed", f->seed, "seed of initialization and shuffling")->check(unsigned_64_bits());
   cmd->add_option("--eval-every", f->eval_every, "evaluate every N steps (0: only at the end)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   cmd->add_flag("--no-shuffle", f->no_shuffle, "consecutive batches instead of a reshuffle every epoch");
-  cmd->add_option("--init", f->init, "initial parameters (safetensors)");
+  CLI::Option* init = cmd->add_option("--init", f->init, "initial parameters (safetensors)");
   cmd->add_option("--save", f->save, "write the final parameters here (safetensors, atomically)");
   cmd->add_option("--metrics", f->metrics, "write per-step losses and evaluations here (JSON Lines)");
+  CLI::Option* checkpoint = cmd->add_option(
+      "--checkpoint", f->checkpoint,
+      "write checkpoints here (safetensors, atomically): after the last step, on SIGINT or SIGTERM, and every "
+      "--checkpoint-every steps");
+  cmd->add_option("--checkpoint-every", f->checkpoint_every, "steps between checkpoints")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40))
+      ->needs(checkpoint);
+  cmd->add_option("--resume", f->resume,
+                  "continue the run saved in this checkpoint (same graph and settings; the result is "
+                  "bit-identical to an uninterrupted run's on the same target and thread count)")
+      ->excludes(init);
   add_pipeline_options(cmd, f->pipelines);
   cmd->callback([f] { run_train(*f); });
 }

@@ -12,5 +12,7 @@ namespace netc {
 void add_summary_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_compile_command(CLI::App& app);
 
 }  // namespace netc

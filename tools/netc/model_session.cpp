@@ -64,7 +64,7 @@ std::string record_key(const std::string& text) {
 
 std::string model_key(const GraphFile& g, int64_t batch, const PipelineOptions& o) {
   Fingerprint fp;
-  fp.add(g.fingerprint).add(std::to_string(batch)).add(halide_target_string(o.target));
+  fp.add(g.fingerprint).add(std::to_string(batch)).add(halide_target_string(o.target, o.profile));
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint());
   return fp.hex();
@@ -81,10 +81,14 @@ const CompilerApi& compiler_for(const std::string& what) {
 
 }  // namespace
 
-void add_pipeline_options(CLI::App* cmd, PipelineOptions& o) {
+void add_build_options(CLI::App* cmd, PipelineOptions& o) {
   cmd->add_option("--target", o.target, "host (default) or cuda")->check(CLI::IsMember({"host", "cuda"}));
   cmd->add_option("--schedule", o.schedule_file, "schedule file instead of the target's default")
       ->check(CLI::ExistingFile);
+}
+
+void add_pipeline_options(CLI::App* cmd, PipelineOptions& o) {
+  add_build_options(cmd, o);
   cmd->add_option("--threads", o.threads, "CPU threads (default: every core)")->check(CLI::Range(1, 1024));
 }
 
@@ -108,9 +112,11 @@ std::unique_ptr<CompiledModel> load_pipelines(const GraphFile& graph, const Pipe
   build.batch = o.batch_size ? o.batch_size : graph.train.batch_size;
   build.target = o.target;
   build.schedule_file = o.schedule_file;
+  build.profile = o.profile;
   const std::string entry =
       fmt::format("{}-b{}-{}-{}", graph.name, build.batch, build.target, model_key(graph, build.batch, o));
-  const std::string what = fmt::format("{} (batch {}, target {})", graph.name, build.batch, build.target);
+  const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, build.batch, build.target,
+                                       o.profile ? ", profiled" : "");
   std::string dir = cached_model(entry, what, [&](const std::string& folder) {
     const CompilerApi& api = compiler_for("the model " + what);
     api.check_schedule(build);

@@ -27,9 +27,12 @@ struct PipelineOptions {
   std::string schedule_file;
   int threads = 0;          // 0: every core
   int64_t batch_size = 0;   // 0: the graph's
+  bool profile = false;     // with Halide's sampling profiler (netc bench's stage times)
 };
 
-// Adds --target, --schedule and --threads to `cmd` (each command has its own --batch-size).
+// Adds --target and --schedule to `cmd`: what chooses the compiled code.
+void add_build_options(CLI::App* cmd, PipelineOptions& o);
+// Adds those and --threads (each command has its own --batch-size).
 void add_pipeline_options(CLI::App* cmd, PipelineOptions& o);
 
 // What `train` and `eval` need of a graph file.

@@ -125,12 +125,22 @@ double objective(LoweredPipeline& p, const OpCase& c, const std::vector<Halide::
   return sum;
 }
 
+// Every lowering variant the case's op offers (schedule files choose them).
+std::vector<std::string> variants_of(const OpCase& c) {
+  if (c.layer.op == "conv2d") return {"direct", "im2col"};
+  return {"direct"};
+}
+
+VariantChooser everywhere(const std::string& variant) {
+  return [variant](const std::string&, const std::string&) { return variant; };
+}
+
 }  // namespace
 
 TEST_CASE("every op matches PyTorch's output and gradients", "[ops][pytorch]") {
-  for (OpCase& c : load_cases()) {
-    SECTION(c.name) {
-      LoweredPipeline p = lower_layer(c.layer, c.in_shapes, c.batch, Halide::Float(32));
+  for (OpCase& c : load_cases()) for (const std::string& variant : variants_of(c)) {
+    DYNAMIC_SECTION(c.name << " (" << variant << ")") {
+      LoweredPipeline p = lower_layer(c.layer, c.in_shapes, c.batch, Halide::Float(32), everywhere(variant));
       std::vector<Halide::Buffer<float>> inputs;
       for (const std::string& name : input_names(c)) inputs.push_back(to_buffer<float>(c.tensors.at(name)));
       std::vector<Halide::Buffer<float>> outs = run(p, c, inputs);
@@ -145,9 +155,9 @@ TEST_CASE("every op matches PyTorch's output and gradients", "[ops][pytorch]") {
 
 TEST_CASE("every op's adjoint matches central finite differences in float64", "[ops][gradient]") {
   std::mt19937 gen(7);
-  for (OpCase& c : load_cases()) {
-    SECTION(c.name) {
-      LoweredPipeline p = lower_layer(c.layer, c.in_shapes, c.batch, Halide::Float(64));
+  for (OpCase& c : load_cases()) for (const std::string& variant : variants_of(c)) {
+    DYNAMIC_SECTION(c.name << " (" << variant << ")") {
+      LoweredPipeline p = lower_layer(c.layer, c.in_shapes, c.batch, Halide::Float(64), everywhere(variant));
       p.pipeline.compile_jit();
       std::vector<Halide::Buffer<double>> inputs;
       for (const std::string& name : input_names(c)) inputs.push_back(to_buffer<double>(c.tensors.at(name)));

@@ -1,0 +1,231 @@
+#include "checkpoint.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "batches.h"
+#include "fingerprint.h"
+#include "input_error.h"
+#include "safetensors.h"
+
+namespace netc {
+namespace {
+
+using Metadata = std::map<std::string, std::string>;
+using Tensors = std::map<std::string, SafeTensor>;
+
+constexpr const char* kFormatKey = "netc_checkpoint";
+constexpr const char* kChecksumKey = "checksum";
+constexpr const char* kMomentumPrefix = "momentum_buffer.";
+
+// Every metadata key but the checksum, which covers them all.
+const std::vector<std::string> kMetadataKeys = {
+    "format", kFormatKey, "graph", "graph_fingerprint", "parameter_table", "batch_size", "shuffle", "seed", "lr",
+    "momentum", "weight_decay", "nesterov", "train_images", "train_data", "target", "threads", "pipelines", "step",
+    "batch_order", "metrics_bytes", "metrics_fingerprint"};
+
+[[noreturn]] void fail(const std::string& path, const std::string& problem) { throw InputError(path + ": " + problem); }
+
+std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+// Names and shapes: what a tensor file must hold for these parameters.
+std::string parameter_table_fingerprint(const std::vector<ParamInfo>& params) {
+  Fingerprint fp;
+  for (const ParamInfo& p : params) fp.add(p.name).add(shape_str(p.shape));
+  return fp.hex();
+}
+
+// Shortest text that reads back as the same float (fmt's "{}"); -0 as 0,
+// which computes the same.
+std::string float_str(float v) { return fmt::format("{}", v + 0.0f); }
+std::string bool_str(bool v) { return v ? "true" : "false"; }
+
+Metadata describe(const RunIdentity& run, const std::vector<ParamInfo>& params, const TrainingState& state) {
+  return {{"format", "pt"},  // what safetensors.torch writes
+          {kFormatKey, kCheckpointFormat},
+          {"graph", run.graph},
+          {"graph_fingerprint", run.graph_fingerprint},
+          {"parameter_table", parameter_table_fingerprint(params)},
+          {"batch_size", std::to_string(run.batch_size)},
+          {"shuffle", bool_str(run.shuffle)},
+          {"seed", std::to_string(run.seed)},
+          {"lr", float_str(run.sgd.lr)},
+          {"momentum", float_str(run.sgd.momentum)},
+          {"weight_decay", float_str(run.sgd.weight_decay)},
+          {"nesterov", bool_str(run.sgd.nesterov)},
+          {"train_images", std::to_string(run.train_images)},
+          {"train_data", run.train_data_fingerprint},
+          {"target", run.target},
+          {"threads", std::to_string(run.threads)},
+          {"pipelines", run.pipelines},
+          {"step", std::to_string(state.step)},
+          {"batch_order", state.batch_order},
+          {"metrics_bytes", std::to_string(state.metrics_bytes)},
+          {"metrics_fingerprint", state.metrics_fingerprint}};
+}
+
+// Over every metadata value but the checksum and every tensor's name, shape
+// and bytes: a flipped bit anywhere that matters is noticed.
+std::string checksum(const Metadata& metadata, const Tensors& tensors) {
+  Fingerprint fp;
+  for (const auto& [key, value] : metadata)
+    if (key != kChecksumKey) fp.add(key).add(value);
+  for (const auto& [name, t] : tensors) {
+    fp.add(name).add(shape_str(t.shape));
+    fp.add(t.data.data(), t.data.size() * sizeof(float));
+  }
+  return fp.hex();
+}
+
+SafeTensor tensor_of(const ParamInfo& spec, const AlignedVector<float>& values) {
+  return SafeTensor{spec.shape, std::vector<float>(values.begin(), values.end())};
+}
+
+// ---- reading
+
+template <typename T>
+T parse_number(const std::string& path, const Metadata& metadata, const std::string& key) {
+  const std::string& text = metadata.at(key);
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+    fail(path, fmt::format("metadata '{}' is '{}', not a number", key, text));
+  return value;
+}
+
+void check_format_and_keys(const std::string& path, const Metadata& metadata) {
+  auto format = metadata.find(kFormatKey);
+  if (format == metadata.end())
+    fail(path, "not a netc checkpoint (its metadata has no netc_checkpoint entry); a weights file goes to --init");
+  if (format->second != kCheckpointFormat)
+    fail(path, fmt::format("a checkpoint of format '{}'; this netc reads '{}'", format->second, kCheckpointFormat));
+  for (const std::string& key : kMetadataKeys)
+    if (!metadata.count(key)) fail(path, fmt::format("the checkpoint's metadata has no '{}'", key));
+  if (!metadata.count(kChecksumKey)) fail(path, "the checkpoint's metadata has no 'checksum'");
+  if (metadata.size() != kMetadataKeys.size() + 1)
+    for (const auto& [key, value] : metadata)
+      if (key != kChecksumKey && std::find(kMetadataKeys.begin(), kMetadataKeys.end(), key) == kMetadataKeys.end())
+        fail(path, fmt::format("the checkpoint's metadata has an unknown entry '{}'", key));
+}
+
+// One setting of the run that must be the same as when the checkpoint was written.
+void expect_same(const std::string& path, const char* what, const std::string& saved, const std::string& now) {
+  if (saved != now)
+    fail(path, fmt::format("the checkpoint was written with {} {}; this run has {}. A resumed run needs the settings "
+                           "it started with",
+                           what, saved, now));
+}
+
+void check_run(const std::string& path, const Metadata& md, const RunIdentity& run,
+               const std::vector<ParamInfo>& params) {
+  if (md.at("graph") != run.graph)
+    fail(path, fmt::format("a checkpoint of graph '{}', not of '{}'", md.at("graph"), run.graph));
+  if (md.at("graph_fingerprint") != run.graph_fingerprint)
+    fail(path, fmt::format("a checkpoint of another version of graph '{}': its layers or attributes differ from "
+                           "this graph file's",
+                           run.graph));
+  if (md.at("parameter_table") != parameter_table_fingerprint(params))
+    fail(path, fmt::format("the checkpoint's parameter names and shapes are not those of graph '{}'", run.graph));
+  expect_same(path, "batch size", md.at("batch_size"), std::to_string(run.batch_size));
+  expect_same(path, "shuffle", md.at("shuffle"), bool_str(run.shuffle));
+  expect_same(path, "seed", md.at("seed"), std::to_string(run.seed));
+  expect_same(path, "lr", md.at("lr"), float_str(run.sgd.lr));
+  expect_same(path, "momentum", md.at("momentum"), float_str(run.sgd.momentum));
+  expect_same(path, "weight_decay", md.at("weight_decay"), float_str(run.sgd.weight_decay));
+  expect_same(path, "nesterov", md.at("nesterov"), bool_str(run.sgd.nesterov));
+  expect_same(path, "training images", md.at("train_images"), std::to_string(run.train_images));
+  if (md.at("train_data") != run.train_data_fingerprint)
+    fail(path, "the checkpoint was trained on other training data (same count, different images or labels)");
+}
+
+void note_environment(const Metadata& md, const RunIdentity& run, std::vector<std::string>* notes) {
+  std::vector<std::string> changes;
+  if (md.at("target") != run.target) changes.push_back(fmt::format("target {} (now {})", md.at("target"), run.target));
+  if (md.at("threads") != std::to_string(run.threads))
+    changes.push_back(fmt::format("{} threads (now {})", md.at("threads"), run.threads));
+  if (md.at("pipelines") != run.pipelines) changes.push_back("other compiled pipelines (another netc build)");
+  if (!changes.empty())
+    notes->push_back(fmt::format("the checkpoint was written with {}: the result will be correct but not "
+                                 "bit-identical to an uninterrupted run",
+                                 fmt::join(changes, ", ")));
+}
+
+// Exactly the parameters and their momentum buffers, each of the right shape and finite.
+void take_tensors(const std::string& path, Tensors& tensors, const std::vector<ParamInfo>& params,
+                  TrainingState& state) {
+  auto take = [&](const std::string& name, const ParamInfo& spec, AlignedVector<float>& out) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) fail(path, fmt::format("the checkpoint has no tensor '{}'", name));
+    if (it->second.shape != spec.shape)
+      fail(path, fmt::format("tensor '{}' has shape {} but the graph needs {}", name, shape_str(it->second.shape),
+                             shape_str(spec.shape)));
+    out.assign(it->second.data.begin(), it->second.data.end());
+    tensors.erase(it);
+  };
+  for (size_t k = 0; k < params.size(); ++k) {
+    take(params[k].name, params[k], state.params[k]);
+    take(kMomentumPrefix + params[k].name, params[k], state.momenta[k]);
+  }
+  if (!tensors.empty()) fail(path, fmt::format("tensor '{}' is not part of a checkpoint of this graph", tensors.begin()->first));
+  std::string where;
+  if (!state.params.all_finite(&where) || !state.momenta.all_finite(&where))
+    fail(path, fmt::format("tensor '{}' holds NaN or Inf, which no checkpoint does", where));
+}
+
+}  // namespace
+
+std::string train_data_fingerprint(const Dataset& data) {
+  const IdxImages& images = data.train_images;
+  Fingerprint fp;
+  fp.add(fmt::format("{} x {} x {}", images.count, images.rows, images.cols));
+  fp.add(images.pixels.data(), images.pixels.size());
+  fp.add(data.train_labels.data(), data.train_labels.size());
+  return fp.hex();
+}
+
+void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+                      const TrainingState& state) {
+  std::string where;
+  if (!state.params.all_finite(&where) || !state.momenta.all_finite(&where))
+    throw std::logic_error(fmt::format("write_checkpoint: tensor '{}' is not finite", where));
+  Tensors tensors;
+  for (size_t k = 0; k < params.size(); ++k) {
+    tensors[params[k].name] = tensor_of(params[k], state.params[k]);
+    tensors[kMomentumPrefix + params[k].name] = tensor_of(params[k], state.momenta[k]);
+  }
+  Metadata metadata = describe(run, params, state);
+  metadata[kChecksumKey] = checksum(metadata, tensors);
+  write_safetensors(path, tensors, metadata);
+}
+
+TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+                              std::vector<std::string>* notes) {
+  Metadata metadata;
+  Tensors tensors = read_safetensors(path, &metadata);
+  check_format_and_keys(path, metadata);
+  if (metadata.at(kChecksumKey) != checksum(metadata, tensors))
+    fail(path, "the checkpoint is damaged: its checksum does not match its contents");
+  check_run(path, metadata, run, params);
+  note_environment(metadata, run, notes);
+
+  TrainingState state{0, Parameters::zeros(params), Parameters::zeros(params), "", 0, ""};
+  take_tensors(path, tensors, params, state);
+  state.step = parse_number<int64_t>(path, metadata, "step");
+  if (state.step < 0) fail(path, fmt::format("the checkpoint's step is {}", state.step));
+  state.batch_order = metadata.at("batch_order");
+  try {
+    BatchOrder(run.train_images, run.batch_size, run.shuffle, run.seed).restore(state.batch_order);
+  } catch (const InputError& e) {
+    fail(path, e.what());
+  }
+  state.metrics_bytes = parse_number<uint64_t>(path, metadata, "metrics_bytes");
+  state.metrics_fingerprint = metadata.at("metrics_fingerprint");
+  return state;
+}
+
+}  // namespace netc

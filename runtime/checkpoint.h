@@ -1,0 +1,69 @@
+// Checkpoints: all that a training run needs to continue exactly where it
+// stopped, in one safetensors file that PyTorch reads too
+// (safetensors.torch.load_file): the parameters under their own names, the
+// momentum buffers as "momentum_buffer.<name>", and in "__metadata__" the step,
+// the batch order's state and the identity of the run.
+//
+// A checkpoint is refused (InputError) unless it is of this format version,
+// intact (a checksum covers every tensor byte and every metadata value), and
+// of the same run: graph, parameter table, batch size, shuffle, seed, SGD
+// settings and training data. Target, thread count and compiled pipelines may
+// differ: the continuation is then correct but not bit-identical to an
+// uninterrupted run, and read_checkpoint says so in a note.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiled_model.h"
+#include "dataset.h"
+#include "parameters.h"
+
+namespace netc {
+
+inline constexpr const char* kCheckpointFormat = "netc-checkpoint/1";
+
+// What a checkpoint records of the run that wrote it.
+struct RunIdentity {
+  // Must match to continue from a checkpoint.
+  std::string graph;              // the graph's name
+  std::string graph_fingerprint;  // its canonical form: layers, attributes, shapes
+  int64_t batch_size = 0;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  SgdSettings sgd;
+  int64_t train_images = 0;
+  std::string train_data_fingerprint;  // train_data_fingerprint(dataset)
+  // May differ (a note says the result will not be bit-identical).
+  std::string target, pipelines;  // pipelines: the compiled library's fingerprint
+  int threads = 0;
+};
+
+// The fingerprint of a data set's training images and labels.
+std::string train_data_fingerprint(const Dataset& data);
+
+// Where a run stands: before its first step, or as a checkpoint left it.
+struct TrainingState {
+  int64_t step = 0;  // steps done; step k + 1 trains on BatchOrder::batch(k)
+  Parameters params, momenta;
+  std::string batch_order;  // BatchOrder::state(); empty: a fresh order
+  // The first metrics_bytes bytes of the metrics file (their fingerprint):
+  // the records of steps 1..step, so a resumed run keeps exactly those.
+  uint64_t metrics_bytes = 0;
+  std::string metrics_fingerprint;
+};
+
+// Writes atomically; `params` is the parameter table of the state's tensors.
+// std::logic_error if a value is not finite: a checkpoint is always a state
+// training can continue from.
+void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+                      const TrainingState& state);
+
+// The state saved in `path`, checked against `run` and `params` (the
+// compiled model's parameter table). Every problem is an InputError naming
+// the file; differences that only cost bit-identity are appended to `notes`.
+TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+                              std::vector<std::string>* notes);
+
+}  // namespace netc

@@ -1,0 +1,516 @@
+// netc_model.hpp: runs a graph that `netc compile` compiled ahead of time.
+//
+// Header-only, copied verbatim into every `netc compile` output. It needs
+// the C++17 standard library and Halide's two runtime headers (HalideBuffer.h,
+// HalideRuntime.h, shipped next to it), never Halide itself nor anything of
+// netc. Each compiled graph comes with a header of its own, netc_<graph>.hpp,
+// whose function netc_<graph>() describes the graph to netc::Model:
+//
+//   #include "netc_model_a.hpp"
+//   netc::Model model(netc_model_a(), "model_a.safetensors");
+//   std::vector<int32_t> classes = model.classify(images, n);
+//
+// Images are float32, n x channels x height x width, pixels / 255 (as netc
+// and PyTorch's ToTensor); weights are safetensors files with PyTorch's names
+// and layouts (what `netc train --save` writes).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "HalideBuffer.h"
+#include "HalideRuntime.h"
+
+namespace netc {
+
+// A problem with what the caller passed in: a weights file, labels, a count.
+class InvalidInput : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ParameterSpec {
+  std::string name;            // "cnn1.weight"
+  std::vector<int64_t> shape;  // PyTorch's layout
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+// A graph compiled by `netc compile`: its shapes and the entry points of its
+// two pipelines (Halide's argv form; calling conventions in netc's
+// compiler/lower/pipeline.h).
+struct CompiledGraph {
+  std::string name;
+  int64_t batch;                    // images per call of a pipeline
+  int64_t channels, height, width;  // of one image
+  int64_t classes;
+  std::vector<ParameterSpec> params;
+  int (*inference)(void** args);
+  int (*train_step)(void** args);
+};
+
+// PyTorch's SGD settings.
+struct Sgd {
+  float lr = 0.01f, momentum = 0, weight_decay = 0;
+  bool nesterov = false;
+};
+
+struct Evaluation {
+  std::vector<int32_t> predictions;  // per image: the class with the highest score (the first, on ties)
+  int64_t correct = 0;
+  double loss = 0;                   // mean cross-entropy
+  double accuracy() const {          // percent
+    return predictions.empty() ? 0 : 100.0 * double(correct) / double(predictions.size());
+  }
+};
+
+namespace detail {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; this host is not");
+
+// The safetensors reference implementation's limit on the JSON header.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+[[noreturn]] inline void weights_error(const std::string& path, const std::string& problem) {
+  throw InvalidInput(path + ": " + problem);
+}
+
+// A character of `set`, never the end of a string.
+inline bool one_of(char c, const char* set) { return c != '\0' && std::strchr(set, c) != nullptr; }
+
+template <typename Int>
+std::string shape_str(const std::vector<Int>& shape) {
+  std::string s = "[";
+  for (size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+  return s + "]";
+}
+
+// The JSON of a safetensors header, read strictly: objects, arrays, strings
+// and numbers, nesting bounded.
+class JsonCursor {
+ public:
+  JsonCursor(const std::string& text, const std::string& path) : text_(text), path_(path) {}
+
+  void expect(char c) {
+    if (!consume(c)) fail(std::string("expected '") + c + "'");
+  }
+  // Skips blanks, then `c` if it comes next.
+  bool consume(char c) {
+    skip_blanks();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool at_end() {
+    skip_blanks();
+    return pos_ == text_.size();
+  }
+
+  std::string string() {
+    expect('"');
+    std::string s;
+    while (true) {
+      if (pos_ >= text_.size()) fail("unterminated string");
+      char c = text_[pos_++];
+      if (c == '"') return s;
+      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
+      if (c != '\\') {
+        s += c;
+        continue;
+      }
+      if (pos_ >= text_.size()) fail("unterminated string");
+      c = text_[pos_++];
+      switch (c) {
+        case '"': case '\\': case '/': s += c; break;
+        case 'b': s += '\b'; break;
+        case 'f': s += '\f'; break;
+        case 'n': s += '\n'; break;
+        case 'r': s += '\r'; break;
+        case 't': s += '\t'; break;
+        case 'u': append_utf8(s, hex4()); break;
+        default: fail("bad escape in a string");
+      }
+    }
+  }
+
+  uint64_t unsigned_integer() {
+    skip_blanks();
+    size_t start = pos_;
+    uint64_t v = 0;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      uint64_t digit = uint64_t(text_[pos_++] - '0');
+      if (v > (UINT64_MAX - digit) / 10) fail("integer too large");
+      v = v * 10 + digit;
+    }
+    if (pos_ == start || (pos_ < text_.size() && one_of(text_[pos_], ".eE")))
+      fail("expected a non-negative integer");
+    return v;
+  }
+
+  std::vector<uint64_t> unsigned_list() {
+    std::vector<uint64_t> list;
+    expect('[');
+    if (consume(']')) return list;
+    do {
+      if (list.size() >= kMaxListLength) fail("list too long");
+      list.push_back(unsigned_integer());
+    } while (consume(','));
+    expect(']');
+    return list;
+  }
+
+  // Any JSON value, unread.
+  void skip_value(int depth = 0) {
+    if (depth > kMaxDepth) fail("nested too deeply");
+    skip_blanks();
+    if (pos_ >= text_.size()) fail("unexpected end");
+    char c = text_[pos_];
+    if (c == '"') {
+      string();
+    } else if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      if (consume(close)) return;
+      do {
+        if (c == '{') {
+          string();
+          expect(':');
+        }
+        skip_value(depth + 1);
+      } while (consume(','));
+      expect(close);
+    } else {
+      size_t start = pos_;
+      while (pos_ < text_.size() && one_of(text_[pos_], "+-.0123456789eEtruefalsn"))
+        ++pos_;
+      if (pos_ == start) fail("unexpected character");
+    }
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+  static constexpr size_t kMaxListLength = 64;
+
+  [[noreturn]] void fail(const std::string& what) {
+    weights_error(path_, "the header is not valid JSON (" + what + " at byte " + std::to_string(pos_) + ")");
+  }
+  void skip_blanks() {
+    while (pos_ < text_.size() && one_of(text_[pos_], " \t\r\n")) ++pos_;
+  }
+  uint32_t hex4() {
+    if (pos_ + 4 > text_.size()) fail("bad \\u escape");
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = text_[pos_++];
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (digit < 0) fail("bad \\u escape");
+      v = v << 4 | uint32_t(digit);
+    }
+    return v;
+  }
+  static void append_utf8(std::string& s, uint32_t code) {
+    if (code < 0x80) {
+      s += char(code);
+    } else if (code < 0x800) {
+      s += char(0xC0 | code >> 6);
+      s += char(0x80 | (code & 0x3F));
+    } else {
+      s += char(0xE0 | code >> 12);
+      s += char(0x80 | (code >> 6 & 0x3F));
+      s += char(0x80 | (code & 0x3F));
+    }
+  }
+
+  const std::string& text_;
+  const std::string& path_;
+  size_t pos_ = 0;
+};
+
+struct TensorEntry {
+  std::string dtype;
+  std::vector<uint64_t> shape, data_offsets;
+};
+
+// The tensors a safetensors header lists ("__metadata__" skipped).
+inline std::map<std::string, TensorEntry> parse_safetensors_header(const std::string& text, const std::string& path) {
+  JsonCursor json(text, path);
+  std::map<std::string, TensorEntry> tensors;
+  json.expect('{');
+  if (!json.consume('}')) {
+    do {
+      std::string name = json.string();
+      json.expect(':');
+      if (name == "__metadata__") {
+        json.skip_value();
+        continue;
+      }
+      TensorEntry entry;
+      json.expect('{');
+      if (!json.consume('}')) {
+        do {
+          std::string field = json.string();
+          json.expect(':');
+          if (field == "dtype") entry.dtype = json.string();
+          else if (field == "shape") entry.shape = json.unsigned_list();
+          else if (field == "data_offsets") entry.data_offsets = json.unsigned_list();
+          else json.skip_value();
+        } while (json.consume(','));
+        json.expect('}');
+      }
+      if (!tensors.emplace(name, entry).second) weights_error(path, "the header lists tensor '" + name + "' twice");
+    } while (json.consume(','));
+    json.expect('}');
+  }
+  if (!json.at_end()) weights_error(path, "the header is not valid JSON (text after its end)");
+  return tensors;
+}
+
+// Exactly the tensors of `specs` from a safetensors file, or an InvalidInput
+// that names the file and the problem.
+inline std::vector<std::vector<float>> read_weights(const std::string& path, const std::vector<ParameterSpec>& specs) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) weights_error(path, "cannot open the weights file");
+  const uint64_t file_bytes = uint64_t(in.tellg());
+  in.seekg(0);
+  unsigned char prefix[8];
+  if (file_bytes < 8 || !in.read(reinterpret_cast<char*>(prefix), 8)) weights_error(path, "too short for a safetensors file");
+  uint64_t header_bytes = 0;
+  for (int k = 7; k >= 0; --k) header_bytes = header_bytes << 8 | prefix[k];
+  if (header_bytes > file_bytes - 8 || header_bytes > kMaxHeaderBytes)
+    weights_error(path, "the header length " + std::to_string(header_bytes) +
+                            " does not fit the file: not a safetensors file, or a truncated one");
+  std::string header(header_bytes, '\0');
+  if (!in.read(&header[0], std::streamsize(header_bytes))) weights_error(path, "read error");
+  std::map<std::string, TensorEntry> tensors = parse_safetensors_header(header, path);
+  const uint64_t data_start = 8 + header_bytes, data_bytes = file_bytes - data_start;
+
+  std::vector<std::vector<float>> values;
+  for (const ParameterSpec& spec : specs) {
+    auto it = tensors.find(spec.name);
+    if (it == tensors.end()) weights_error(path, "has no tensor '" + spec.name + "'");
+    const TensorEntry& t = it->second;
+    if (t.dtype != "F32") weights_error(path, "tensor '" + spec.name + "' has dtype " + t.dtype + ", not F32");
+    if (!std::equal(t.shape.begin(), t.shape.end(), spec.shape.begin(), spec.shape.end(),
+                    [](uint64_t a, int64_t b) { return a == uint64_t(b); }))
+      weights_error(path, "tensor '" + spec.name + "' has shape " + shape_str(t.shape) + " but the graph needs " +
+                              shape_str(spec.shape));
+    const uint64_t bytes = uint64_t(spec.size()) * sizeof(float);
+    const std::vector<uint64_t>& off = t.data_offsets;
+    if (off.size() != 2 || off[0] > off[1] || off[1] > data_bytes || off[1] - off[0] != bytes)
+      weights_error(path, "tensor '" + spec.name + "': its data_offsets do not hold " + std::to_string(bytes) +
+                              " bytes inside the file's " + std::to_string(data_bytes) + " bytes of data");
+    std::vector<float> v(size_t(spec.size()));
+    in.seekg(std::streamoff(data_start + off[0]));
+    if (!in.read(reinterpret_cast<char*>(v.data()), std::streamsize(bytes))) weights_error(path, "read error");
+    if (!std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }))
+      weights_error(path, "tensor '" + spec.name + "' holds NaN or Inf");
+    values.push_back(std::move(v));
+    tensors.erase(it);
+  }
+  if (!tensors.empty()) weights_error(path, "tensor '" + tensors.begin()->first + "' is not a parameter of this graph");
+  return values;
+}
+
+}  // namespace detail
+
+// A compiled graph with its parameters and the buffers its pipelines use.
+// Not thread-safe; use one Model per thread (the pipelines themselves run
+// on every core: see set_threads).
+class Model {
+ public:
+  // Parameters all zero until load_weights.
+  explicit Model(const CompiledGraph& graph)
+      : graph_(&graph),
+        images_(int(graph.width), int(graph.height), int(graph.channels), int(graph.batch)),
+        labels_(int(graph.batch)),
+        logits_(int(graph.classes), int(graph.batch)),
+        losses_(int(graph.batch)) {
+    for (const ParameterSpec& p : graph.params) params_.push_back(tensor(p.shape));
+  }
+  Model(const CompiledGraph& graph, const std::string& weights_path) : Model(graph) { load_weights(weights_path); }
+
+  Model(Model&&) = default;
+  Model& operator=(Model&&) = default;
+  Model(const Model&) = delete;             // Halide buffers would share storage
+  Model& operator=(const Model&) = delete;
+
+  const CompiledGraph& graph() const { return *graph_; }
+  int64_t image_size() const { return graph_->channels * graph_->height * graph_->width; }
+
+  // Threads of the pipelines, for the whole program (default: every core).
+  static void set_threads(int threads) { halide_set_num_threads(threads); }
+
+  // Every parameter from a safetensors file (exactly the graph's tensors,
+  // F32, finite); on an InvalidInput the parameters are unchanged.
+  void load_weights(const std::string& path) {
+    std::vector<std::vector<float>> values = detail::read_weights(path, graph_->params);
+    for (size_t k = 0; k < values.size(); ++k) std::copy(values[k].begin(), values[k].end(), params_[k].data());
+  }
+
+  // Parameter k of graph().params, PyTorch layout, row-major.
+  float* parameter(size_t k) { return params_.at(k).data(); }
+
+  // Writes the parameters as safetensors (as netc does: tensors in name
+  // order), to a temporary file renamed into place.
+  void save_weights(const std::string& path) const {
+    std::map<std::string, size_t> order;
+    for (size_t k = 0; k < graph_->params.size(); ++k) order[graph_->params[k].name] = k;
+    std::string header = "{\"__metadata__\":{\"format\":\"pt\"}";
+    uint64_t offset = 0;
+    for (const auto& [name, k] : order) {
+      const uint64_t bytes = uint64_t(graph_->params[k].size()) * sizeof(float);
+      std::string shape = detail::shape_str(graph_->params[k].shape);
+      shape.erase(std::remove(shape.begin(), shape.end(), ' '), shape.end());
+      header += ",\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" +
+                std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
+      offset += bytes;
+    }
+    header += "}";
+    header.append((8 - header.size() % 8) % 8, ' ');
+    const std::string partial = path + ".partial";
+    {
+      std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+      unsigned char prefix[8];
+      for (int k = 0; k < 8; ++k) prefix[k] = static_cast<unsigned char>(uint64_t(header.size()) >> (8 * k));
+      out.write(reinterpret_cast<const char*>(prefix), 8);
+      out << header;
+      for (const auto& [name, k] : order)
+        out.write(reinterpret_cast<const char*>(params_[k].data()), std::streamsize(params_[k].size_in_bytes()));
+      if (!out.flush()) throw std::runtime_error("cannot write " + partial);
+    }
+    if (std::rename(partial.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
+  }
+
+  // Scores of n images: n x classes, row-major.
+  std::vector<float> logits(const float* images, int64_t n) {
+    std::vector<float> all(size_t(std::max<int64_t>(n, 0) * graph_->classes));
+    for_each_batch(images, nullptr, n, [&](int64_t first, int64_t count) {
+      std::copy(logits_.data(), logits_.data() + count * graph_->classes, all.begin() + first * graph_->classes);
+    });
+    return all;
+  }
+
+  // The predicted class of each of n images.
+  std::vector<int32_t> classify(const float* images, int64_t n) { return run(images, nullptr, n).predictions; }
+
+  // Predictions, accuracy and mean loss of n labelled images.
+  Evaluation evaluate(const float* images, const int32_t* labels, int64_t n) {
+    for (int64_t k = 0; k < n; ++k)
+      if (labels[k] < 0 || labels[k] >= graph_->classes)
+        throw InvalidInput("label " + std::to_string(labels[k]) + " of image " + std::to_string(k) + " is not a class (0.." +
+                         std::to_string(graph_->classes - 1) + ")");
+    return run(images, labels, n);
+  }
+
+  // One SGD step on exactly graph().batch images; returns the batch's mean
+  // loss (before the update). Momentum buffers start at zero.
+  float train_step(const float* images, const int32_t* labels, const Sgd& sgd = {}) {
+    const int64_t batch = graph_->batch;
+    for (int64_t k = 0; k < batch; ++k)
+      if (labels[k] < 0 || labels[k] >= graph_->classes) throw InvalidInput("train_step: a label is not a class");
+    if (momenta_.empty()) {
+      for (const ParameterSpec& p : graph_->params) {
+        momenta_.push_back(tensor(p.shape));
+        next_params_.push_back(tensor(p.shape));
+        next_momenta_.push_back(tensor(p.shape));
+      }
+    }
+    std::copy(images, images + batch * image_size(), images_.data());
+    std::copy(labels, labels + batch, labels_.data());
+    FloatBuffer loss = FloatBuffer::make_scalar();
+    Sgd s = sgd;
+    std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer(), &s.lr, &s.momentum, &s.weight_decay,
+                               &s.nesterov};
+    for (size_t k = 0; k < params_.size(); ++k) {
+      args.push_back(params_[k].raw_buffer());
+      args.push_back(momenta_[k].raw_buffer());
+    }
+    args.push_back(loss.raw_buffer());
+    for (size_t k = 0; k < params_.size(); ++k) {
+      args.push_back(next_params_[k].raw_buffer());
+      args.push_back(next_momenta_[k].raw_buffer());
+    }
+    call(graph_->train_step, args, "train step");
+    std::swap(params_, next_params_);
+    std::swap(momenta_, next_momenta_);
+    return *loss.data();
+  }
+
+ private:
+  using FloatBuffer = Halide::Runtime::Buffer<float>;
+
+  // A zeroed tensor of PyTorch shape `shape` (Halide's dimensions are reversed).
+  static FloatBuffer tensor(const std::vector<int64_t>& shape) {
+    FloatBuffer b(std::vector<int>(shape.rbegin(), shape.rend()));
+    b.fill(0.0f);
+    return b;
+  }
+
+  void call(int (*pipeline)(void**), std::vector<void*>& args, const char* what) {
+    if (int err = pipeline(args.data()))
+      throw std::runtime_error(graph_->name + ": the " + what + " failed (Halide error " + std::to_string(err) + ")");
+  }
+
+  Evaluation run(const float* images, const int32_t* labels, int64_t n) {
+    Evaluation e;
+    e.predictions.resize(size_t(std::max<int64_t>(n, 0)));
+    for_each_batch(images, labels, n, [&](int64_t first, int64_t count) {
+      for (int64_t k = 0; k < count; ++k) {
+        const float* row = logits_.data() + k * graph_->classes;
+        const int32_t best = int32_t(std::max_element(row, row + graph_->classes) - row);  // the first maximum
+        e.predictions[size_t(first + k)] = best;
+        if (labels) {
+          e.loss += losses_.data()[k];
+          e.correct += best == labels[first + k];
+        }
+      }
+    });
+    if (n > 0) e.loss /= double(n);
+    return e;
+  }
+
+  // Runs inference on n images, graph().batch at a time, the last batch
+  // filled up with copies of its last image (as `netc eval`), and calls
+  // visit(first, count) after each with logits_ and losses_ holding its
+  // results. Without labels the losses are those of class 0.
+  template <typename Visit>
+  void for_each_batch(const float* images, const int32_t* labels, int64_t n, Visit visit) {
+    if (n < 0) throw InvalidInput("a negative number of images");
+    const int64_t batch = graph_->batch, size = image_size();
+    for (int64_t first = 0; first < n; first += batch) {
+      const int64_t count = std::min(batch, n - first);
+      for (int64_t k = 0; k < batch; ++k) {
+        const int64_t source = first + std::min(k, count - 1);
+        std::copy(images + source * size, images + (source + 1) * size, images_.data() + k * size);
+        labels_.data()[k] = labels ? labels[source] : 0;
+      }
+      std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer()};
+      for (FloatBuffer& p : params_) args.push_back(p.raw_buffer());
+      args.push_back(logits_.raw_buffer());
+      args.push_back(losses_.raw_buffer());
+      call(graph_->inference, args, "inference");
+      visit(first, count);
+    }
+  }
+
+  const CompiledGraph* graph_;
+  std::vector<FloatBuffer> params_, momenta_, next_params_, next_momenta_;
+  FloatBuffer images_;
+  Halide::Runtime::Buffer<int32_t> labels_;
+  FloatBuffer logits_, losses_;
+};
+
+}  // namespace netc

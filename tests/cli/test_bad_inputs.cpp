@@ -1,0 +1,478 @@
+// A table of bad inputs for every command: graphs, flags, data files,
+// weights files and checkpoints. Each must end netc with exit code 2 and a
+// "netc: error: ..." message saying what is wrong, never with a signal, and
+// within an address-space limit far below what the lying sizes in some of
+// them claim (so no reader allocates in proportion to a header's numbers).
+// One small compiled model (feedforward) serves every case.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+
+#include "gzip.h"
+#include "netc_process.h"
+#include "safetensors.h"
+#include "synthetic_mnist.h"
+
+using namespace netc::test;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+// netc needs about 400 MB of address space here (libHalide, threads); a
+// lying size of 2^31 or more would need far more than this.
+constexpr uint64_t kMemoryLimit = uint64_t(1) << 30;
+
+struct Case {
+  std::string what;
+  std::vector<std::string> args;
+  std::string message;  // a part of the expected error message
+};
+
+std::string be32(uint32_t v) {
+  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+std::string le64(uint64_t v) {
+  std::string s;
+  for (int i = 0; i < 8; ++i) s += char(v >> (8 * i));
+  return s;
+}
+std::string idx_images(uint32_t count, uint32_t rows, uint32_t cols, size_t pixel_bytes) {
+  return be32(0x803) + be32(count) + be32(rows) + be32(cols) + std::string(pixel_bytes, '\x10');
+}
+std::string idx_labels(uint32_t count, const std::string& labels) { return be32(0x801) + be32(count) + labels; }
+std::string safetensors(const std::string& header, const std::string& data) {
+  return le64(header.size()) + header + data;
+}
+
+// `text` with the first `from` replaced by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+// The files every case starts from: a data set, the weights and a checkpoint
+// of a two-step run of graphs/feedforward.yaml.
+class Inputs {
+ public:
+  Inputs() {
+    std::filesystem::create_directory(dir / "data");
+    write_synthetic_mnist(dir / "data", 200, 50);
+    Outcome o = run_netc({"train", graph, "--data", dir / "data", "--iterations", "2", "--threads", "1", "--save",
+                          weights, "--checkpoint", checkpoint},
+                         dir.path());  // compiles the model if the cache lacks it: no memory limit
+    INFO(o.err);
+    REQUIRE(o.exit_code == 0);
+  }
+
+  // A file of `bytes` in the scratch folder.
+  std::string file(const std::string& name, const std::string& bytes) const {
+    write_bytes(dir / name, bytes);
+    return dir / name;
+  }
+  // A copy of the data set with `file_name` replaced by `bytes`.
+  std::string data_with(const std::string& file_name, const std::string& bytes) {
+    return data_folder(file_name, [&](const std::string& path) { write_bytes(path, bytes); });
+  }
+  // A copy of the data set without `file_name`, `make` called with its path.
+  std::string data_folder(const std::string& file_name, const std::function<void(const std::string&)>& make) {
+    const std::string folder = dir / ("data" + std::to_string(++folders_));
+    std::filesystem::create_directory(folder);
+    for (const auto& entry : std::filesystem::directory_iterator(dir / "data"))
+      if (entry.path().filename() != file_name)
+        std::filesystem::copy_file(entry.path(), folder + "/" + entry.path().filename().string());
+    make(folder + "/" + file_name);
+    return folder;
+  }
+  // The weights (or checkpoint) file rewritten with `edit` applied to its tensors and metadata.
+  std::string edited(const std::string& source, const std::string& name,
+                     const std::function<void(std::map<std::string, netc::SafeTensor>&,
+                                              std::map<std::string, std::string>&)>& edit) const {
+    std::map<std::string, std::string> metadata;
+    auto tensors = netc::read_safetensors(source, &metadata);
+    edit(tensors, metadata);
+    netc::write_safetensors(dir / name, tensors, metadata);
+    return dir / name;
+  }
+
+  std::vector<std::string> summary(const std::string& g) const { return {"summary", g}; }
+  std::vector<std::string> train(const std::string& g, std::vector<std::string> more = {}) const {
+    std::vector<std::string> a = {"train", g, "--data", dir / "data", "--iterations", "3", "--threads", "1"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  }
+  std::vector<std::string> eval(const std::string& g, std::vector<std::string> more = {}) const {
+    std::vector<std::string> a = {"eval", g, "--weights", weights, "--data", dir / "data", "--threads", "1"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  }
+
+  TempDir dir;
+  const std::string graph = graph_file("feedforward");
+  const std::string weights = dir / "weights.safetensors", checkpoint = dir / "run.ckpt";
+
+ private:
+  int folders_ = 0;
+};
+
+// With `args` replacing the value after `flag` (or appended).
+std::vector<std::string> with_flag(std::vector<std::string> args, const std::string& flag, const std::string& value) {
+  for (size_t k = 0; k + 1 < args.size(); ++k)
+    if (args[k] == flag) {
+      args[k + 1] = value;
+      return args;
+    }
+  args.push_back(flag);
+  args.push_back(value);
+  return args;
+}
+
+void check_table(const Inputs& inputs, const std::vector<Case>& table) {
+  for (const Case& c : table) {
+    Outcome o = run_netc(c.args, inputs.dir.path(), kMemoryLimit);
+    std::string command;
+    for (const std::string& a : c.args) command += " " + a;
+    INFO(c.what << "\n  netc" << command << "\n  stderr: " << o.err);
+    CHECK(o.signal == 0);
+    CHECK(o.exit_code == 2);
+    // Progress lines ("netc: compiling ...") may come first.
+    CHECK_THAT(o.err, (StartsWith("netc: error: ") || Contains("\nnetc: error: ")) && Contains(c.message));
+  }
+}
+
+// graphs/feedforward.yaml with each `from` replaced by its `to`.
+std::string graph_text(const std::vector<std::pair<std::string, std::string>>& changes) {
+  std::string text = read_bytes(graph_file("feedforward"));
+  for (const auto& [from, to] : changes) text = replaced(text, from, to);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("bad inputs: graph files, for summary, train and eval", "[bad_inputs]") {
+  Inputs in;
+  const std::string text = read_bytes(in.graph);
+  std::string garbage;
+  for (int k = 0; k < 512; ++k) garbage += char((k * 7919 + 13) % 256);
+  std::string laughs = "name: a\nx0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int k = 1; k < 12; ++k) {
+    const std::string previous = "*x" + std::to_string(k - 1);
+    laughs += "x" + std::to_string(k) + ": &x" + std::to_string(k) + " [" + previous;
+    for (int copy = 1; copy < 9; ++copy) laughs += ", " + previous;
+    laughs += "]\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> graphs = {
+      {in.dir / "missing.yaml", "cannot read graph file"},
+      {in.file("empty.yaml", ""), "empty.yaml"},
+      {in.file("truncated.yaml", text.substr(0, text.find("out_features: 100") + 5)), "truncated.yaml:"},
+      {in.file("garbage.yaml", garbage), "garbage.yaml:"},
+      {in.file("nul.yaml", replaced(text, "name: feedforward", std::string("name: feed\0forward", 17))), "nul.yaml:"},
+      {in.dir.path(), "cannot read graph file"},
+      {in.file("list.yaml", "- 1\n- 2\n"), "list.yaml:1:1:"},
+      {in.file("channels_text.yaml", graph_text({{"channels: 1", "channels: one"}})), "input.channels must be"},
+      {in.file("layers_int.yaml", graph_text({{"layers:\n", "layers: 5\nold_layers:\n"}})), "layers_int.yaml:"},
+      {in.file("fraction.yaml", graph_text({{"out_features: 100", "out_features: 1.5"}})), "out_features must be"},
+      {in.file("negative.yaml", graph_text({{"height: 28", "height: -28"}})), "input.height must be"},
+      {in.file("channels_2_40.yaml", graph_text({{"channels: 1", "channels: 1099511627776"}})), "in_features is 784"},
+      {in.file("overflow.yaml", graph_text({{"out_features: 100", "out_features: 9223372036854775807"}})),
+       "overflows 64 bits"},
+      {in.file("twice.yaml", graph_text({{"loss: cross_entropy", "loss: cross_entropy\nloss: cross_entropy"}})),
+       "given twice"},
+      {in.file("laughs.yaml", laughs), "laughs.yaml:"},
+  };
+  std::vector<Case> table;
+  for (const auto& [g, message] : graphs) {
+    table.push_back({"graph " + g + " (summary)", in.summary(g), message});
+    table.push_back({"graph " + g + " (train)", in.train(g), message});
+    table.push_back({"graph " + g + " (eval)", in.eval(g), message});
+  }
+  // Sizes a description can hold but no compiled buffer can.
+  const std::string wide =
+      in.file("wide.yaml", graph_text({{"in_features: 784, out_features: 100", "out_features: 1099511627776"}}));
+  table.push_back({"a layer of 2^40 features (train)", in.train(wide), "more than the"});
+  table.push_back({"a layer of 2^40 features (eval)", in.eval(wide), "more than the"});
+  const std::string huge_image = in.file(
+      "huge_image.yaml", graph_text({{"height: 28, width: 28", "height: 65536, width: 65536"}, {"in_features: 784, ", ""}}));
+  table.push_back({"images of 65536 x 65536 (train)", in.train(huge_image), "more than the"});
+  check_table(in, table);
+}
+
+TEST_CASE("bad inputs: flags of every command", "[bad_inputs]") {
+  Inputs in;
+  const std::string g = in.graph;
+  auto train = [&](const std::string& flag, const std::string& value) { return with_flag(in.train(g), flag, value); };
+  const std::vector<Case> table = {
+      {"no command", {}, "required"},
+      {"unknown command", {"frobnicate"}, "unknown command 'frobnicate'"},
+      {"summary without a graph", {"summary"}, "GRAPH"},
+      {"summary: unknown flag", {"summary", g, "--bogus"}, "--bogus"},
+      {"summary: two graphs", {"summary", g, g}, "not expected"},
+      {"train without a graph", {"train", "--iterations", "3"}, "GRAPH"},
+      {"train: unknown flag", with_flag(in.train(g), "--bogus", "1"), "--bogus"},
+      {"train: a flag twice", {"train", g, "--iterations", "3", "--iterations", "4"}, "--iterations"},
+      {"train: a flag without its value", {"train", g, "--lr"}, "--lr"},
+      {"--iterations -1", train("--iterations", "-1"), "--iterations"},
+      {"--iterations abc", train("--iterations", "abc"), "--iterations"},
+      {"--iterations 1e99", train("--iterations", "1e99"), "--iterations"},
+      {"--iterations 2^41", train("--iterations", "2199023255552"), "--iterations"},
+      {"--iterations 2^64", train("--iterations", "18446744073709551616"), "--iterations"},
+      {"--batch-size 0", train("--batch-size", "0"), "--batch-size"},
+      {"--batch-size -5", train("--batch-size", "-5"), "--batch-size"},
+      {"--batch-size 2^21", train("--batch-size", "2097152"), "--batch-size"},
+      {"--batch-size 2^20 (no compiled buffer holds it)", train("--batch-size", "1048576"), "more than the"},
+      {"--batch-size x", train("--batch-size", "x"), "--batch-size"},
+      {"--lr 0", train("--lr", "0"), "--lr"},
+      {"--lr -1", train("--lr", "-1"), "--lr"},
+      {"--lr nan", train("--lr", "nan"), "--lr: nan is not a finite float32 number"},
+      {"--lr inf", train("--lr", "inf"), "--lr"},
+      {"--lr 1e300 (Inf as float32)", train("--lr", "1e300"), "--lr: 1e300 is not a finite float32 number"},
+      {"--lr 1e-60 (0 as float32)", train("--lr", "1e-60"), "--lr"},
+      {"--lr abc", train("--lr", "abc"), "--lr"},
+      {"--momentum -0.5", train("--momentum", "-0.5"), "--momentum"},
+      {"--momentum nan", train("--momentum", "nan"), "--momentum"},
+      {"--momentum 2e6", train("--momentum", "2e6"), "--momentum"},
+      {"--seed -1", train("--seed", "-1"), "--seed"},
+      {"--seed abc", train("--seed", "abc"), "--seed"},
+      {"--seed 2^64", train("--seed", "18446744073709551616"), "--seed"},
+      {"--eval-every -1", train("--eval-every", "-1"), "--eval-every"},
+      {"--threads 0", train("--threads", "0"), "--threads"},
+      {"--threads 5000", train("--threads", "5000"), "--threads"},
+      {"--threads two", train("--threads", "two"), "--threads"},
+      {"--target tpu", train("--target", "tpu"), "--target"},
+      {"--schedule missing", train("--schedule", in.dir / "missing.schedule"), "--schedule"},
+      {"--checkpoint-every 0", with_flag(train("--checkpoint", in.dir / "c"), "--checkpoint-every", "0"),
+       "--checkpoint-every"},
+      {"--checkpoint-every without --checkpoint", train("--checkpoint-every", "5"), "requires --checkpoint"},
+      {"--resume with --init", with_flag(train("--init", in.weights), "--resume", in.checkpoint), "excludes"},
+      {"--data missing", train("--data", in.dir / "missing"), "no such folder"},
+      {"--data a file", train("--data", in.weights), "no such folder"},
+      {"--init missing", train("--init", in.dir / "missing.safetensors"), "cannot read"},
+      {"--save into a missing folder", train("--save", in.dir / "missing/w.safetensors"), "there is no folder"},
+      {"--metrics a folder", train("--metrics", in.dir.path()), "that is a folder"},
+      {"--checkpoint into a missing folder", train("--checkpoint", in.dir / "missing/c"), "there is no folder"},
+      {"eval without --weights", {"eval", g, "--data", in.dir / "data"}, "--weights"},
+      {"eval: --batch-size 0", with_flag(in.eval(g), "--batch-size", "0"), "--batch-size"},
+      {"eval: --threads -1", with_flag(in.eval(g), "--threads", "-1"), "--threads"},
+      {"eval: unknown flag", with_flag(in.eval(g), "--lr", "0.1"), "--lr"},
+  };
+  check_table(in, table);
+}
+
+TEST_CASE("bad inputs: data files", "[bad_inputs]") {
+  Inputs in;
+  const std::string images = "train-images-idx3-ubyte", labels = "train-labels-idx1-ubyte";
+  const std::string test_images = "t10k-images-idx3-ubyte", test_labels = "t10k-labels-idx1-ubyte";
+  const std::string good_images = read_bytes(in.dir / ("data/" + images));
+  const std::string good_labels = read_bytes(in.dir / ("data/" + labels));
+  auto train_on = [&](const std::string& file, const std::string& bytes) {
+    return with_flag(in.train(in.graph), "--data", in.data_with(file, bytes));
+  };
+  auto eval_on = [&](const std::string& file, const std::string& bytes) {
+    return with_flag(in.eval(in.graph), "--data", in.data_with(file, bytes));
+  };
+  std::string one_ten = good_labels;
+  one_ten[8 + 17] = 10;
+  std::string gzip = netc::gzip_compress(good_images);
+  std::string corrupt_gzip = gzip;
+  for (size_t k = 40; k < 80; ++k) corrupt_gzip[k] = char(k);
+  const std::vector<Case> table = {
+      {"images: empty", train_on(images, ""), "the file is empty"},
+      {"images: 3 bytes", train_on(images, std::string("\0\0\x08", 3)), "too short"},
+      {"images: header only, count 200", train_on(images, good_images.substr(0, 16)), "truncated"},
+      {"images: truncated", train_on(images, good_images.substr(0, good_images.size() / 2)), "truncated"},
+      {"images: trailing bytes", train_on(images, good_images + "xyz"), "more data than its header declares"},
+      {"images: labels' magic", train_on(images, good_labels), "it is an IDX label file"},
+      {"images: wrong magic", train_on(images, "GIF89a" + good_images), "magic number"},
+      {"images: count 2^31 - 1, tiny file", train_on(images, idx_images(0x7fffffff, 28, 28, 784)), "more than"},
+      {"images: count 2^32 - 1, tiny file", train_on(images, idx_images(0xffffffff, 28, 28, 784)), "more than"},
+      {"images: count 2^21, tiny file", train_on(images, idx_images(1 << 21, 28, 28, 784)), "truncated"},
+      {"images: 0 rows", train_on(images, idx_images(200, 0, 28, 0)), "0 x 28 pixels"},
+      {"images: 65536 x 65536", train_on(images, idx_images(1, 65536, 65536, 100)), "more than"},
+      {"images: 2^32-1 x 2^32-1", train_on(images, idx_images(1, 0xffffffff, 0xffffffff, 100)), "more than"},
+      {"images: 27 x 28 for a 28 x 28 graph", train_on(images, idx_images(200, 27, 28, 200 * 27 * 28)), "27"},
+      {"images: none", train_on(images, idx_images(0, 28, 28, 0)), "no images"},
+      {"images: corrupt gzip", train_on(images, corrupt_gzip), "gzip"},
+      {"images: truncated gzip", train_on(images, gzip.substr(0, gzip.size() / 2)), "truncated"},
+      {"images: gzip header only", train_on(images, gzip.substr(0, 10)), images},
+      {"images: a folder", with_flag(in.train(in.graph), "--data", in.data_folder(images, [](const std::string& path) {
+         std::filesystem::create_directory(path);
+       })), images},
+      {"labels: empty", train_on(labels, ""), "empty"},
+      {"labels: truncated", train_on(labels, good_labels.substr(0, 100)), "truncated"},
+      {"labels: count 2^31, tiny file", train_on(labels, idx_labels(0x80000000, "\1\2\3")), "truncated"},
+      {"labels: count 2^32 - 1, tiny file", train_on(labels, idx_labels(0xffffffff, "\1\2\3")), "more than"},
+      {"labels: 199 for 200 images", train_on(labels, idx_labels(199, good_labels.substr(8, 199))), "199"},
+      {"labels: 201 for 200 images", train_on(labels, idx_labels(201, good_labels.substr(8) + "\1")), "201"},
+      {"labels: label 10 of 10 classes", train_on(labels, one_ten), "label 10 (of item 17) is out of range"},
+      {"labels: label 255", train_on(labels, replaced(good_labels, good_labels.substr(8, 1), "\xff")), "255"},
+      {"labels: images' magic", train_on(labels, good_images), "it is an IDX image file"},
+      {"test images: truncated (eval)", eval_on(test_images, read_bytes(in.dir / ("data/" + test_images)).substr(0, 500)),
+       "truncated"},
+      {"test labels: one too few (eval)", eval_on(test_labels, idx_labels(49, std::string(49, '\1'))), "49"},
+      {"test labels: missing (eval)",
+       with_flag(in.eval(in.graph), "--data", in.data_folder(test_labels, [](const std::string&) {})), test_labels},
+  };
+  check_table(in, table);
+}
+
+TEST_CASE("bad inputs: weights files, for eval --weights and train --init", "[bad_inputs]") {
+  Inputs in;
+  const std::string good = read_bytes(in.weights);
+  const uint64_t header_bytes = good.size() < 8 ? 0 : uint64_t(uint8_t(good[0])) | uint64_t(uint8_t(good[1])) << 8;
+  const std::string header = good.substr(8, header_bytes), data = good.substr(8 + header_bytes);
+  using Tensors = std::map<std::string, netc::SafeTensor>;
+  using Metadata = std::map<std::string, std::string>;
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {in.dir / "missing.safetensors", "cannot read"},
+      {in.dir.path(), "folder"},
+      {in.file("empty.st", ""), "too short"},
+      {in.file("seven.st", good.substr(0, 7)), "too short"},
+      {in.file("truncated.st", good.substr(0, good.size() / 2)), "go past the end of the data"},
+      {in.file("header_cut.st", good.substr(0, 100)), "more than the"},
+      {in.file("short_data.st", good.substr(0, good.size() - 4)), "past the end of the data"},
+      {in.file("trailing.st", good + "abcd"), "bytes after the last tensor"},
+      {in.file("length_lies.st", le64(good.size()) + good.substr(8)), "more than the"},
+      {in.file("length_2_63.st", le64(uint64_t(1) << 63) + good.substr(8)), "header length"},
+      {in.file("length_max.st", le64(~uint64_t(0)) + good.substr(8)), "header length"},
+      {in.file("png.st", "\x89PNG\r\n\x1a\n" + good.substr(8)), "header length"},
+      {in.file("not_json.st", safetensors("{{{{{{{{", "")), "not valid JSON"},
+      {in.file("array.st", safetensors("[1, 2, 3]", "")), "not a JSON object"},
+      {in.file("no_dtype.st", replaced(good, "\"dtype\":\"F32\",", std::string(14, ' '))), "has no dtype"},
+      {in.file("f64.st", replaced(good, "F32", "F64")), "dtype F64"},
+      {in.file("i32.st", replaced(good, "F32", "I32")), "dtype I32"},
+      {in.file("shape_swapped.st", replaced(good, "[100,784]", "[784,100]")), "has shape [784, 100]"},
+      {in.file("shape_2_40.st",
+               safetensors(R"({"fc2.bias":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,40]}})",
+                           std::string(40, '\0'))),
+       "takes 4398046511104 bytes as F32 but data_offsets [0, 40] span 40"},
+      {in.file("shape_2_62.st",
+               safetensors(R"({"fc2.bias":{"dtype":"F32","shape":[4611686018427387904,2],"data_offsets":[0,40]}})",
+                           std::string(40, '\0'))),
+       "absurdly large"},
+      {in.file("offsets_2_63.st",
+               safetensors(R"({"fc2.bias":{"dtype":"F32","shape":[10],"data_offsets":[9223372036854775808,9223372036854775848]}})",
+                           std::string(40, '\0'))),
+       "go past the end of the data"},
+      {in.file("shape_negative.st", replaced(good, "[100]", "[-10]")), "non-negative integers"},
+      {in.file("renamed.st", replaced(good, "fc1.weight", "fc9.weight")), "no tensor 'fc1.weight'"},
+      {in.file("offsets_overlap.st", safetensors(R"({"fc2.bias":{"dtype":"F32","shape":[10],"data_offsets":[0,40]},)"
+                                                 R"("fc1.bias":{"dtype":"F32","shape":[10],"data_offsets":[20,60]}})",
+                                                 std::string(60, '\0'))),
+       "overlap"},
+      {in.file("duplicate.st", safetensors(R"({"fc2.bias":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                           R"("fc2.bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                           std::string(8, '\0'))),
+       "twice"},
+      {in.edited(in.weights, "missing_tensor.st", [](Tensors& t, Metadata&) { t.erase("fc2.bias"); }),
+       "no tensor 'fc2.bias'"},
+      {in.edited(in.weights, "extra_tensor.st", [](Tensors& t, Metadata&) { t["fc3.weight"] = {{1}, {1.f}}; }),
+       "'fc3.weight' is not a parameter"},
+      {in.edited(in.weights, "nan.st", [](Tensors& t, Metadata&) { t["fc1.weight"].data[123] = NAN; }),
+       "'fc1.weight' holds NaN or Inf"},
+      {in.edited(in.weights, "inf.st", [](Tensors& t, Metadata&) { t["fc2.bias"].data[0] = -INFINITY; }),
+       "'fc2.bias' holds NaN or Inf"},
+      {in.checkpoint, "momentum_buffer"},
+  };
+  CHECK(!header.empty());
+  CHECK(!data.empty());
+  std::vector<Case> table;
+  for (const auto& [file, message] : files) {
+    table.push_back({"weights " + file + " (eval)", with_flag(in.eval(in.graph), "--weights", file), message});
+    table.push_back({"weights " + file + " (train --init)", in.train(in.graph, {"--init", file}), message});
+  }
+  check_table(in, table);
+}
+
+TEST_CASE("bad inputs: checkpoints, for train --resume", "[bad_inputs]") {
+  Inputs in;
+  const std::string good = read_bytes(in.checkpoint);
+  using Tensors = std::map<std::string, netc::SafeTensor>;
+  using Metadata = std::map<std::string, std::string>;
+  auto edited = [&](const std::string& name, const std::function<void(Tensors&, Metadata&)>& edit) {
+    return in.edited(in.checkpoint, name, edit);
+  };
+  std::string flipped_data = good, flipped_order = good;
+  flipped_data[good.size() - 3] ^= 0x40;
+  const size_t generator_state = good.find("netc-batch-order/1 200 100 1 0 0 ");  // epoch 0 of 200 images
+  REQUIRE(generator_state != std::string::npos);
+  flipped_order[generator_state + 33] ^= 1;
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {in.dir / "missing.ckpt", "cannot read"},
+      {in.file("empty.ckpt", ""), "too short"},
+      {in.file("truncated.ckpt", good.substr(0, good.size() - 100)), "past the end of the data"},
+      {in.file("header_cut.ckpt", good.substr(0, 200)), "more than the"},
+      {in.file("length_2_63.ckpt", le64(uint64_t(1) << 63) + good.substr(8)), "header length"},
+      {in.file("not_json.ckpt", safetensors("{\"__metadata__\": {\"netc_checkpoint\": ", "")), "not valid JSON"},
+      {in.weights, "not a netc checkpoint"},
+      {edited("version.ckpt", [](Tensors&, Metadata& m) { m["netc_checkpoint"] = "netc-checkpoint/99"; }),
+       "format 'netc-checkpoint/99'"},
+      {edited("no_step.ckpt", [](Tensors&, Metadata& m) { m.erase("step"); }), "no 'step'"},
+      {edited("unknown_key.ckpt", [](Tensors&, Metadata& m) { m["epoch"] = "3"; }), "unknown entry 'epoch'"},
+      {edited("other_graph.ckpt", [](Tensors&, Metadata& m) { m["graph"] = "model_a"; }), "damaged"},
+      {edited("step_huge.ckpt", [](Tensors&, Metadata& m) { m["step"] = "99999999999999999999999"; }), "damaged"},
+      {edited("nan.ckpt", [](Tensors& t, Metadata&) { t["momentum_buffer.fc1.bias"].data[3] = NAN; }), "damaged"},
+      {edited("no_momentum.ckpt", [](Tensors& t, Metadata&) { t.erase("momentum_buffer.fc2.weight"); }), "damaged"},
+      {edited("f_shape.ckpt", [](Tensors& t, Metadata&) { t["fc2.bias"] = {{2, 5}, std::vector<float>(10)}; }),
+       "damaged"},
+      {in.file("flipped_data.ckpt", flipped_data), "damaged"},
+      {in.file("flipped_order.ckpt", flipped_order), "damaged"},
+      {in.file("f64.ckpt", replaced(good, "F32", "F64")), "dtype F64"},
+  };
+  std::vector<Case> table;
+  for (const auto& [file, message] : files)
+    table.push_back({"checkpoint " + file, in.train(in.graph, {"--resume", file}), message});
+  table.push_back({"a checkpoint past --iterations", with_flag(in.train(in.graph, {"--resume", in.checkpoint}),
+                                                                "--iterations", "1"),
+                   "at step 2, past --iterations 1"});
+  table.push_back({"a checkpoint of other settings", in.train(in.graph, {"--resume", in.checkpoint, "--lr", "0.5"}),
+                   "lr 0.1; this run has 0.5"});
+  check_table(in, table);
+}
+
+TEST_CASE("bad inputs: schedule files, for train, eval and bench --schedule", "[bad_inputs]") {
+  Inputs in;
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {in.file("empty.yaml", ""), "empty.yaml:1:1: a schedule file is a map"},
+      {in.file("binary.yaml", std::string("\x00\xff\xfe\x01garbage", 11)), "binary.yaml:"},
+      {in.file("not_yaml.yaml", "target: [host\n"), "not_yaml.yaml:"},
+      {in.file("list.yaml", "- target\n- host\n"), "a schedule file is a map"},
+      {in.file("huge.yaml", "target: host\n#" + std::string(2 << 20, 'x') + "\n"), "more than the limit"},
+      {in.file("no_target.yaml", "stages: {\"*\": plain}\n"), "no_target.yaml:1:1: missing `target`"},
+      {in.file("target.yaml", "target: tpu\nstages: {}\n"), "target.yaml:1:9: unknown target 'tpu'"},
+      {in.file("cuda.yaml", "target: cuda\nstages: {\"*\": plain}\n"), "cuda.yaml:1:9: this schedule is for target"},
+      {in.file("key.yaml", "target: host\nstagez: {}\n"), "key.yaml:2:1: unknown key 'stagez'"},
+      {in.file("dup.yaml", "target: host\ntarget: host\nstages: {}\n"), "dup.yaml:2:1: duplicate key 'target'"},
+      {in.file("recipe.yaml", "target: host\nstages: {\"*\": turbo}\n"), "recipe.yaml:2:15: unknown recipe 'turbo'"},
+      {in.file("stage.yaml", "target: host\nstages: {fc9.forward: plain}\n"),
+       "stage.yaml:2:10: no stage is named 'fc9.forward'"},
+      {in.file("kind.yaml", "target: host\nstages: {linear.foward: plain}\n"),
+       "kind.yaml:2:10: no stage is named 'linear.foward'"},
+      {in.file("directive.yaml", "target: host\nstages: {\"*\": {pure: [{tile_it: x}]}}\n"),
+       "directive.yaml:2:23: unknown directive 'tile_it'"},
+      {in.file("args.yaml", "target: host\nstages: {\"*\": {pure: [{split: [x]}]}}\n"), "'split' takes"},
+      {in.file("factor.yaml", "target: host\nstages: {\"*\": {pure: [{vectorize: [x, -4]}]}}\n"),
+       "factor.yaml:2:39: a factor must be at least 1, not -4"},
+      {in.file("big_factor.yaml", "target: host\nstages: {\"*\": {pure: [{vectorize: [x, 99999999999999999999]}]}}\n"),
+       "a factor must be an integer"},
+      {in.file("var.yaml", "target: host\nstages: {\"*\": plain, fc1.forward: {pure: [{vectorize: z}]}}\n"),
+       "'z' is not a loop variable of the pure definition of fc1.forward"},
+      {in.file("inline.yaml", "target: host\nstages: {\"*\": plain, fc1.forward: inline}\n"),
+       "fc1.forward is a reduction and cannot be inlined"},
+      {in.file("lowering.yaml", "target: host\nstages: {fc1.forward: {lowering: im2col}}\n"),
+       "has no im2col lowering"},
+      {in.file("autoscheduler.yaml", "target: host\nautoscheduler: {name: Adams2020}\n"),
+       "unknown autoscheduler 'Adams2020'"},
+      {in.file("deep.yaml", "target: host\nstages: " + std::string(5000, '[') + "\n"), "deep.yaml:"},
+  };
+  std::vector<Case> table;
+  for (const auto& [file, message] : files) {
+    table.push_back({"schedule " + file, in.train(in.graph, {"--schedule", file}), message});
+    table.push_back({"schedule " + file + " (eval)", in.eval(in.graph, {"--schedule", file}), message});
+  }
+  table.push_back({"schedule for bench", {"bench", in.graph, "--schedule", in.dir / "recipe.yaml", "--steps", "1"},
+                   "unknown recipe 'turbo'"});
+  check_table(in, table);
+}

@@ -1,0 +1,63 @@
+// What the fuzz harnesses share. Each harness defines LLVMFuzzerTestOneInput:
+// bad input must end in netc::InputError (or an exception its reader
+// documents for it); anything else (another exception, a crash, a sanitizer
+// report, a leak, a hang) is a defect. Built with clang as libFuzzer targets
+// (tools/fuzz.sh), or with replay_main.cpp to run the corpus in the test suite.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace netc::fuzz {
+
+// Stops the run when a harness's own check fails, so that libFuzzer keeps the
+// input (abort is a crash to it) and the replay test fails.
+inline void require(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "fuzz check failed: %s\n", what.c_str());
+  std::abort();
+}
+
+// Error messages end up on one line after "netc: error: " (spec/cli.md).
+inline void require_one_line(const std::string& message) {
+  require(message.find('\n') == std::string::npos, "message spans several lines: " + message);
+}
+
+// netc's readers open files by name; libFuzzer hands out bytes. An in-memory
+// file (memfd), opened through its /proc/self/fd name, joins the two without
+// touching the disk.
+class InMemoryFile {
+ public:
+  InMemoryFile() : fd_(memfd_create("netc-fuzz-input", MFD_CLOEXEC)) {
+    require(fd_ >= 0, "memfd_create failed");
+    path_ = "/proc/self/fd/" + std::to_string(fd_);
+  }
+  ~InMemoryFile() { close(fd_); }
+  InMemoryFile(const InMemoryFile&) = delete;
+  InMemoryFile& operator=(const InMemoryFile&) = delete;
+
+  // Makes `bytes` the whole file; returns its name.
+  const std::string& hold(const void* bytes, size_t size) {
+    require(ftruncate(fd_, 0) == 0, "ftruncate failed");
+    const auto* p = static_cast<const char*>(bytes);
+    for (size_t done = 0; done < size;) {
+      ssize_t n = pwrite(fd_, p + done, size - done, off_t(done));
+      require(n > 0, "pwrite failed");
+      done += size_t(n);
+    }
+    return path_;
+  }
+  const std::string& hold(const std::string& bytes) { return hold(bytes.data(), bytes.size()); }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace netc::fuzz

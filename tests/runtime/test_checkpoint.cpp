@@ -1,0 +1,212 @@
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+
+#include <catch2/catch.hpp>
+
+#include "batches.h"
+#include "checkpoint.h"
+#include "input_error.h"
+#include "safetensors.h"
+#include "temp_dir.h"
+
+using namespace netc;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::vector<ParamInfo> tiny_params() { return {{"fc1.weight", {3, 4}, 4}, {"fc1.bias", {3}, 4}}; }
+
+RunIdentity tiny_run() {
+  RunIdentity run;
+  run.graph = "tiny";
+  run.graph_fingerprint = "0123456789abcdef";
+  run.batch_size = 2;
+  run.shuffle = true;
+  run.seed = 7;
+  run.sgd = SgdSettings{0.1f, 0.9f, 0.001f, true};
+  run.train_images = 10;
+  run.train_data_fingerprint = "fedcba9876543210";
+  run.target = "host";
+  run.pipelines = "00000000deadbeef";
+  run.threads = 2;
+  return run;
+}
+
+// A state five steps in: the batch order in its second epoch.
+TrainingState tiny_state() {
+  BatchOrder order(10, 2, true, 7);
+  order.batch(6);
+  TrainingState s = {5, Parameters::initialize(tiny_params(), 1), Parameters::initialize(tiny_params(), 2),
+                     order.state(), 123, "0011223344556677"};
+  s.momenta[1][2] = -0.0f;  // bits, not just values, survive
+  return s;
+}
+
+bool same_bits(const Parameters& a, const Parameters& b) {
+  if (a.count() != b.count()) return false;
+  for (size_t k = 0; k < a.count(); ++k)
+    if (a[k].size() != b[k].size() || std::memcmp(a[k].data(), b[k].data(), a[k].size() * sizeof(float)) != 0)
+      return false;
+  return true;
+}
+
+TrainingState read_back(const std::string& path, const RunIdentity& run = tiny_run(),
+                        const std::vector<ParamInfo>& params = tiny_params()) {
+  std::vector<std::string> notes;
+  TrainingState s = read_checkpoint(path, run, params, &notes);
+  CHECK(notes.empty());
+  return s;
+}
+
+// The checkpoint file with its metadata changed by `edit` (tensors kept).
+void edit_metadata(const std::string& path, const std::function<void(std::map<std::string, std::string>&)>& edit) {
+  std::map<std::string, std::string> metadata;
+  auto tensors = read_safetensors(path, &metadata);
+  edit(metadata);
+  write_safetensors(path, tensors, metadata);
+}
+
+// The message of the InputError that `f` throws ("" if it throws none).
+std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: everything round-trips, bit for bit", "[checkpoint]") {
+  test::TempDir dir;
+  const TrainingState saved = tiny_state();
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), saved);
+  TrainingState s = read_back(dir / "ck");
+  CHECK(s.step == 5);
+  CHECK(same_bits(s.params, saved.params));
+  CHECK(same_bits(s.momenta, saved.momenta));
+  CHECK(s.batch_order == saved.batch_order);
+  CHECK(s.metrics_bytes == 123);
+  CHECK(s.metrics_fingerprint == "0011223344556677");
+}
+
+TEST_CASE("checkpoint: a plain safetensors file, parameters under their own names", "[checkpoint]") {
+  test::TempDir dir;
+  const TrainingState saved = tiny_state();
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), saved);
+  std::map<std::string, std::string> metadata;
+  auto tensors = read_safetensors(dir / "ck", &metadata);
+  CHECK(tensors.size() == 4);
+  CHECK(tensors.at("fc1.weight").shape == std::vector<int64_t>{3, 4});
+  CHECK(tensors.at("momentum_buffer.fc1.bias").data[2] == saved.momenta[1][2]);
+  CHECK(metadata.at("format") == "pt");
+  CHECK(metadata.at("netc_checkpoint") == kCheckpointFormat);
+  CHECK(metadata.at("graph") == "tiny");
+  CHECK(metadata.at("step") == "5");
+  CHECK(metadata.at("lr") == "0.1");
+}
+
+TEST_CASE("checkpoint: a different target, thread count or build is a note, not an error", "[checkpoint]") {
+  test::TempDir dir;
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+  RunIdentity now = tiny_run();
+  now.threads = 8;
+  now.pipelines = "1111111111111111";
+  std::vector<std::string> notes;
+  read_checkpoint(dir / "ck", now, tiny_params(), &notes);
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0], Contains("2 threads (now 8)") && Contains("other compiled pipelines") &&
+                           Contains("not bit-identical"));
+}
+
+TEST_CASE("checkpoint: another run's checkpoint is refused, saying what differs", "[checkpoint]") {
+  test::TempDir dir;
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+  const std::vector<std::pair<std::function<void(RunIdentity&)>, std::string>> cases = {
+      {[](RunIdentity& r) { r.graph = "other"; }, "a checkpoint of graph 'tiny', not of 'other'"},
+      {[](RunIdentity& r) { r.graph_fingerprint = "x"; }, "another version of graph 'tiny'"},
+      {[](RunIdentity& r) { r.batch_size = 3; }, "batch size 2; this run has 3"},
+      {[](RunIdentity& r) { r.shuffle = false; }, "shuffle true; this run has false"},
+      {[](RunIdentity& r) { r.seed = 8; }, "seed 7; this run has 8"},
+      {[](RunIdentity& r) { r.sgd.lr = 0.2f; }, "lr 0.1; this run has 0.2"},
+      {[](RunIdentity& r) { r.sgd.momentum = 0; }, "momentum 0.9; this run has 0"},
+      {[](RunIdentity& r) { r.sgd.weight_decay = 0; }, "weight_decay 0.001; this run has 0"},
+      {[](RunIdentity& r) { r.sgd.nesterov = false; }, "nesterov true; this run has false"},
+      {[](RunIdentity& r) { r.train_images = 11; }, "training images 10; this run has 11"},
+      {[](RunIdentity& r) { r.train_data_fingerprint = "x"; }, "other training data"},
+  };
+  for (const auto& [change, message] : cases) {
+    RunIdentity now = tiny_run();
+    change(now);
+    std::vector<std::string> notes;
+    CHECK_THAT(input_error([&] { read_checkpoint(dir / "ck", now, tiny_params(), &notes); }),
+                         Contains(dir / "ck: ") && Contains(message));
+  }
+  std::vector<ParamInfo> wider = tiny_params();
+  wider[0].shape = {3, 5};
+  std::vector<std::string> notes;
+  CHECK_THAT(input_error([&] { read_checkpoint(dir / "ck", tiny_run(), wider, &notes); }),
+                       Contains("parameter names and shapes are not those of graph 'tiny'"));
+}
+
+TEST_CASE("checkpoint: a damaged file is noticed", "[checkpoint]") {
+  test::TempDir dir;
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+  const std::string good = test::read_bytes(dir / "ck");
+  std::vector<std::string> notes;
+  // One bit of the last tensor value; then one character of a metadata value.
+  std::string bytes = good;
+  bytes[bytes.size() - 1] ^= 1;
+  test::write_bytes(dir / "ck", bytes);
+  CHECK_THAT(input_error([&] { read_back(dir / "ck"); }), Contains("damaged: its checksum does not match"));
+  bytes = good;
+  bytes[bytes.find("\"seed\":\"7\"") + 8] = '8';
+  test::write_bytes(dir / "ck", bytes);
+  CHECK_THAT(input_error([&] { read_back(dir / "ck"); }), Contains("damaged"));
+  test::write_bytes(dir / "ck", good.substr(0, good.size() - 4));
+  CHECK_THROWS_AS(read_back(dir / "ck"), InputError);
+}
+
+TEST_CASE("checkpoint: the metadata must be this version's, complete, with nothing unknown", "[checkpoint]") {
+  test::TempDir dir;
+  const std::vector<std::pair<std::function<void(std::map<std::string, std::string>&)>, std::string>> cases = {
+      {[](auto& m) { m.erase("netc_checkpoint"); }, "not a netc checkpoint"},
+      {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/2"; },
+       "a checkpoint of format 'netc-checkpoint/2'; this netc reads 'netc-checkpoint/1'"},
+      {[](auto& m) { m.erase("step"); }, "the checkpoint's metadata has no 'step'"},
+      {[](auto& m) { m.erase("checksum"); }, "has no 'checksum'"},
+      {[](auto& m) { m["learning_rate"] = "1"; }, "an unknown entry 'learning_rate'"},
+  };
+  for (const auto& [edit, message] : cases) {
+    write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+    edit_metadata(dir / "ck", edit);
+    CHECK_THAT(input_error([&] { read_back(dir / "ck"); }), Contains(message));
+  }
+  // A weights file is not a checkpoint.
+  tiny_state().params.save(dir / "weights");
+  CHECK_THAT(input_error([&] { read_back(dir / "weights"); }), Contains("not a netc checkpoint"));
+}
+
+TEST_CASE("checkpoint: a state with NaN or Inf is never written", "[checkpoint]") {
+  test::TempDir dir;
+  TrainingState s = tiny_state();
+  s.momenta[0][3] = INFINITY;
+  CHECK_THROWS_AS(write_checkpoint(dir / "ck", tiny_run(), tiny_params(), s), std::logic_error);
+  CHECK_FALSE(std::filesystem::exists(dir / "ck"));
+}
+
+TEST_CASE("checkpoint: the training data's fingerprint covers pixels, labels and shape", "[checkpoint]") {
+  Dataset a;
+  a.train_images = IdxImages{2, 2, 3, std::vector<uint8_t>(12, 1)};
+  a.train_labels = {0, 1};
+  Dataset pixel = a, label = a, shape = a;
+  pixel.train_images.pixels[11] = 2;
+  label.train_labels[0] = 1;
+  shape.train_images.rows = 3, shape.train_images.cols = 2;
+  const std::string fp = train_data_fingerprint(a);
+  CHECK(fp == train_data_fingerprint(a));
+  for (const Dataset* d : {&pixel, &label, &shape}) CHECK(train_data_fingerprint(*d) != fp);
+}
