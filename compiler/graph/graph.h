@@ -125,6 +125,11 @@ struct Graph {
   int find_layer(const std::string& name) const;  // -1 if absent
 };
 
+// Everything about the graph that decides what it computes, as a 64-bit hex
+// fingerprint: layers, attributes, shapes, parameters (not the train
+// section). Checkpoints and tuning logs of another graph are refused by it.
+std::string graph_fingerprint(const Graph& g);
+
 // Reads, validates and shape-checks a graph file. Throws InputError with
 // FILE:LINE:COLUMN for every problem in it.
 Graph load_graph(const std::string& path);

@@ -8,11 +8,9 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "checkpoint.h"
 #include "commands.h"
-#include "fingerprint.h"
 #include "model_session.h"
 #include "trainer.h"
 
@@ -86,24 +84,6 @@ void check_output_path(const char* flag, const std::string& path) {
     throw InputError(fmt::format("{} {}: that is a folder, not a file", flag, path));
   if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
     throw InputError(fmt::format("{} {}: there is no folder {}", flag, path, folder.string()));
-}
-
-// Everything about the graph that decides what training computes: a
-// checkpoint of a graph whose layers changed since must not be continued.
-// (Not the train section: the settings a checkpoint must match are checked
-// one by one, with clearer messages.)
-std::string graph_fingerprint(const Graph& g) {
-  Fingerprint fp;
-  fp.add(fmt::format("graph {} input {} output {} loss {}", g.name, g.input.str(), g.output, g.loss));
-  for (const Layer& l : g.layers) {
-    std::string s = fmt::format("layer {} op {} out {}{} in", l.name, l.op, l.output.str(), l.output.flat ? " flat" : "");
-    for (int in : l.inputs) s += fmt::format(" {}", in);
-    for (const auto& [name, v] : l.attrs)
-      s += fmt::format(" {}={}/{}/{}x{}/{}/{}/{}", name, int(v.kind), v.i, v.pair.h, v.pair.w, v.f, v.b, v.s);
-    fp.add(s);
-  }
-  for (const ParamSpec& p : g.params) fp.add(fmt::format("param {} [{}] fan_in {}", p.name, fmt::join(p.shape, ","), p.fan_in));
-  return fp.hex();
 }
 
 RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const Dataset& data,
