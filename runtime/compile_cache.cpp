@@ -11,6 +11,8 @@
 
 #include "atomic_file.h"
 #include "compiled_model.h"
+#include "fingerprint.h"
+#include "host_target.h"
 
 namespace fs = std::filesystem;
 
@@ -21,6 +23,16 @@ std::string cache_root() {
   if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/netc";
   if (const char* d = std::getenv("HOME"); d && *d) return std::string(d) + "/.cache/netc";
   return "/tmp/netc-cache";
+}
+
+std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, int64_t batch,
+                        const std::string& target, bool profile, const std::string& schedule_file,
+                        const std::string& compiler_fingerprint) {
+  Fingerprint fp;
+  fp.add(graph_fingerprint).add(std::to_string(batch)).add(halide_target_string(target, profile));
+  fp.add(schedule_file.empty() ? std::string("default") : read_file(schedule_file, 1 << 20));
+  fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint);
+  return fmt::format("{}-b{}-{}-{}", graph_name, batch, target, fp.hex());
 }
 
 std::string cached_model(const std::string& entry, const std::string& what,

@@ -12,21 +12,27 @@
 
 #include "aot/model_cache.h"
 #include "graph/graph.h"
+#include "tune/trial.h"
+#include "tune/tuner.h"
 
 namespace netc {
 
-inline constexpr int kCompilerApiVersion = 2;
+inline constexpr int kCompilerApiVersion = 3;
 
 struct CompilerApi {
   int version;
   // parse_graph of graph/graph.h: InputError at FILE:LINE:COLUMN.
   Graph (*parse_graph)(const std::string& text, const std::string& file);
   // The functions of aot/model_cache.h.
-  std::string (*graph_fingerprint)(const Graph& graph);
   void (*check_schedule)(const BuildOptions& options);
   void (*compile_model)(const Graph& graph, const BuildOptions& options, const std::string& folder);
   // export_model of aot/export.h (netc compile).
   void (*export_model)(const Graph& graph, const BuildOptions& options, const std::string& folder);
+  // netc tune (tune/tuner.h): the search; one trial, its result as JSON
+  // (tune/trial.h); the SVG report of a tuning log (tune/report_svg.h).
+  void (*tune)(const TuneOptions& options);
+  std::string (*run_trial)(const TrialRequest& request);
+  std::string (*tuning_report_svg)(const std::string& log_path);
 };
 
 }  // namespace netc

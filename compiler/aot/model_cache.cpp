@@ -1,10 +1,11 @@
 #include "aot/model_cache.h"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "Halide.h"
@@ -25,23 +26,6 @@ namespace netc {
 Halide::Target target_for(const std::string& name, bool profile) {
   return Halide::Target(halide_target_string(name, profile));
 }
-
-namespace {
-
-// Everything about the graph that changes the generated code.
-std::string canonical_graph(const Graph& g) {
-  std::string s = fmt::format("graph {} input {} output {} loss {}\n", g.name, g.input.str(), g.output, g.loss);
-  for (const Layer& l : g.layers) {
-    s += fmt::format("layer {} op {} out {}{} in", l.name, l.op, l.output.str(), l.output.flat ? " flat" : "");
-    for (int in : l.inputs) s += fmt::format(" {}", in);
-    for (const auto& [name, v] : l.attrs)
-      s += fmt::format(" {}={}/{}/{}x{}/{}/{}/{}", name, int(v.kind), v.i, v.pair.h, v.pair.w, v.f, v.b, v.s);
-    s += "\n";
-  }
-  return s;
-}
-
-}  // namespace
 
 ScheduleFile schedule_of(const BuildOptions& o) {
   return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
@@ -135,14 +119,6 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
   return manifest;
 }
 
-std::string graph_fingerprint(const Graph& g) {
-  Fingerprint fp;
-  fp.add(canonical_graph(g));
-  for (const ParamSpec& p : g.params)
-    fp.add(fmt::format("param {} [{}] fan_in {}", p.name, fmt::join(p.shape, ","), p.fan_in));
-  return fp.hex();
-}
-
 void check_schedule(const BuildOptions& options) { schedule_of(options); }
 
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
@@ -178,6 +154,32 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     fs::remove_all(folder);
     throw;
   }
+}
+
+namespace {
+
+// The file this code was loaded from (libnetc_compiler.so in netc, or a
+// program that links the compiler), fingerprinted as netc fingerprints the
+// compiler library, so that both find the same cache entries.
+const std::string& compiler_fingerprint() {
+  static const std::string fingerprint = [] {
+    Dl_info info{};
+    if (!dladdr(reinterpret_cast<void*>(&compiler_fingerprint), &info) || !info.dli_fname)
+      throw std::runtime_error("cannot tell which file the compiler was loaded from");
+    return file_fingerprint(info.dli_fname);
+  }();
+  return fingerprint;
+}
+
+}  // namespace
+
+std::string cached_model(const Graph& graph, const BuildOptions& options) {
+  check_schedule(options);  // a bad schedule file fails before anything is compiled
+  const std::string entry = model_entry(graph.name, graph_fingerprint(graph), options.batch, options.target,
+                                        options.profile, options.schedule_file, compiler_fingerprint());
+  const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, options.batch, options.target,
+                                       options.profile ? ", profiled" : "");
+  return netc::cached_model(entry, what, [&](const std::string& folder) { compile_model(graph, options, folder); });
 }
 
 }  // namespace netc

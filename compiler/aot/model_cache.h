@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "compile_cache.h"
 #include "graph/graph.h"
 
 namespace netc {
@@ -20,11 +21,6 @@ struct BuildOptions {
   bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
 };
 
-// A fingerprint of everything about `graph` that decides what its pipelines
-// compute (layers, attributes, shapes, parameters; not its train section):
-// the compile cache's key, and what a checkpoint must match to be continued.
-std::string graph_fingerprint(const Graph& graph);
-
 // Reads and checks the schedule file of `options` (InputError), so that a bad
 // one fails before anything is compiled.
 void check_schedule(const BuildOptions& options);
@@ -32,5 +28,9 @@ void check_schedule(const BuildOptions& options);
 // Compiles `graph` into `folder` (which must not exist): model.so and its
 // manifest. On failure nothing of the folder is left behind.
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder);
+
+// The compile cache's folder for (graph, options), the one `netc train`
+// finds (runtime/compile_cache.h), compiled now if it is missing or corrupt.
+std::string cached_model(const Graph& graph, const BuildOptions& options);
 
 }  // namespace netc

@@ -5,6 +5,9 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "fingerprint.h"
 
 namespace netc {
 
@@ -97,6 +100,21 @@ int Graph::find_layer(const std::string& name) const {
   for (size_t i = 0; i < layers.size(); ++i)
     if (layers[i].name == name) return static_cast<int>(i);
   return -1;
+}
+
+std::string graph_fingerprint(const Graph& g) {
+  Fingerprint fp;
+  fp.add(fmt::format("graph {} input {} output {} loss {}", g.name, g.input.str(), g.output, g.loss));
+  for (const Layer& l : g.layers) {
+    std::string s = fmt::format("layer {} op {} out {}{} in", l.name, l.op, l.output.str(), l.output.flat ? " flat" : "");
+    for (int in : l.inputs) s += fmt::format(" {}", in);
+    for (const auto& [name, v] : l.attrs)
+      s += fmt::format(" {}={}/{}/{}x{}/{}/{}/{}", name, int(v.kind), v.i, v.pair.h, v.pair.w, v.f, v.b, v.s);
+    fp.add(s);
+  }
+  for (const ParamSpec& p : g.params)
+    fp.add(fmt::format("param {} [{}] fan_in {}", p.name, fmt::join(p.shape, ","), p.fan_in));
+  return fp.hex();
 }
 
 }  // namespace netc

@@ -133,6 +133,11 @@ inline constexpr size_t kMaxGraphFileBytes = 1 << 20;
 // graph file PATH: reason".
 std::string read_graph_text(const std::string& path);
 
+// Everything about the graph that decides what it computes, as a 64-bit hex
+// fingerprint: layers, attributes, shapes, parameters (not the train
+// section). Checkpoints and tuning logs of another graph are refused by it.
+std::string graph_fingerprint(const Graph& g);
+
 // Reads, validates and shape-checks a graph file. Throws InputError with
 // FILE:LINE:COLUMN for every problem in it.
 Graph load_graph(const std::string& path);

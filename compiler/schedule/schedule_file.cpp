@@ -377,9 +377,18 @@ ScheduleFile load_schedule(const std::string& path) {
   return parse_schedule(text, path);
 }
 
+namespace {
+std::string shipped_path(const std::string& target, const std::string& name) {
+  return "schedules/" + std::string(target == "cuda" ? "cuda" : "cpu") + "/" + name + ".yaml";
+}
+}  // namespace
+
 ScheduleFile default_schedule(const std::string& target) {
-  return parse_schedule(default_schedule_text(target), "schedules/" + std::string(target == "cuda" ? "cuda" : "cpu") +
-                                                           "/default.yaml");
+  return parse_schedule(default_schedule_text(target), shipped_path(target, "default"));
+}
+
+ScheduleFile reference_schedule(const std::string& target) {
+  return parse_schedule(reference_schedule_text(target), shipped_path(target, "root"));
 }
 
 }  // namespace netc

@@ -81,5 +81,9 @@ ScheduleFile load_schedule(const std::string& path);
 // schedules/<cpu|cuda>/default.yaml, compiled into netc.
 const std::string& default_schedule_text(const std::string& target);
 ScheduleFile default_schedule(const std::string& target);
+// The reference schedule of a target, schedules/<cpu|cuda>/root.yaml (every
+// stage at root, serial), also compiled in: what others are checked against.
+const std::string& reference_schedule_text(const std::string& target);
+ScheduleFile reference_schedule(const std::string& target);
 
 }  // namespace netc

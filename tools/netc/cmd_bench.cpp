@@ -2,19 +2,15 @@
 // time goes: medians of timed training steps and inference batches after a
 // warm-up, GFLOP/s against the machine's measured peak, and per-stage times
 // from a second, profiled build of the same pipelines.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <random>
 #include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "aligned.h"
 #include "commands.h"
 #include "model_session.h"
-#include "parameters.h"
+#include "step_timing.h"
 
 namespace netc {
 namespace {
@@ -26,58 +22,13 @@ struct BenchFlags {
   PipelineOptions pipelines;
 };
 
-// Random images and labels of one batch; parameters as training starts.
-struct BenchData {
-  AlignedVector<float> images;
-  AlignedVector<int32_t> labels;
-  Parameters params, momenta, params_out, momenta_out;
-  AlignedVector<float> logits, losses;
-
-  explicit BenchData(const Manifest& m)
-      : images(size_t(m.batch * m.image_size())),
-        labels(size_t(m.batch)),
-        params(Parameters::initialize(m.params, 1)),
-        momenta(Parameters::zeros(m.params)),
-        params_out(Parameters::zeros(m.params)),
-        momenta_out(Parameters::zeros(m.params)),
-        logits(size_t(m.batch * m.classes)),
-        losses(size_t(m.batch)) {
-    std::mt19937 gen(1);
-    std::uniform_real_distribution<float> pixel(0, 1);
-    for (float& v : images) v = pixel(gen);
-    for (int32_t& l : labels) l = int32_t(gen() % uint32_t(m.classes));
-  }
-
-  // The same step every time: the inputs never change.
-  void train_step(CompiledModel& model) {
-    model.train_step(images.data(), labels.data(), SgdSettings{}, params.data(), momenta.data(),
-                     params_out.mutable_data(), momenta_out.mutable_data());
-  }
-  void infer(CompiledModel& model) {
-    model.infer(images.data(), labels.data(), params.data(), logits.data(), losses.data());
-  }
-};
-
-template <typename F>
-double median_ms(int warmup, int runs, F&& run) {
-  for (int i = 0; i < warmup; ++i) run();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
-}
-
 // Per-stage times of the training step, from the profiled build.
 nlohmann::json stage_table(const GraphFile& graph, const BenchFlags& f) {
   PipelineOptions o = f.pipelines;
   o.profile = true;
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, o);
   model->quiet_profile();
-  BenchData data(model->manifest());
+  RandomBatch data(model->manifest());
   for (int i = 0; i < f.warmup; ++i) data.train_step(*model);
   model->reset_profile();
   for (int i = 0; i < f.steps; ++i) data.train_step(*model);
@@ -113,7 +64,7 @@ void run_bench(const BenchFlags& f) {
   if (!o.threads) o.threads = int(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, o);
   const Manifest& m = model->manifest();
-  BenchData data(m);
+  RandomBatch data(m);
 
   double step_ms = median_ms(f.warmup, f.steps, [&] { data.train_step(*model); });
   double infer_ms = median_ms(f.warmup, f.steps, [&] { data.infer(*model); });

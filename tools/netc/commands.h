@@ -14,5 +14,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 
 }  // namespace netc

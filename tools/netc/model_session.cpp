@@ -5,11 +5,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "atomic_file.h"
 #include "compile_cache.h"
 #include "compiler_library.h"
 #include "fingerprint.h"
-#include "host_target.h"
 
 namespace netc {
 namespace {
@@ -62,14 +60,6 @@ std::string record_key(const std::string& text) {
   return "graph-" + Fingerprint().add(text).add(compiler_fingerprint()).hex();
 }
 
-std::string model_key(const GraphFile& g, int64_t batch, const PipelineOptions& o) {
-  Fingerprint fp;
-  fp.add(g.fingerprint).add(std::to_string(batch)).add(halide_target_string(o.target, o.profile));
-  fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
-  fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint());
-  return fp.hex();
-}
-
 // The compiler, or why a model must be compiled and cannot be.
 const CompilerApi& compiler_for(const std::string& what) {
   try {
@@ -100,7 +90,7 @@ GraphFile read_graph_file(const std::string& path) {
   if (std::optional<std::string> record = read_record(key); record && from_record(*record, g)) return g;
   const CompilerApi& api = compiler_for(fmt::format("graph file {} (or this version of it)", path));
   Graph graph = api.parse_graph(g.text, path);
-  g.fingerprint = api.graph_fingerprint(graph);
+  g.fingerprint = graph_fingerprint(graph);
   g.name = graph.name;
   g.train = graph.train;
   write_record(key, record_of(graph, g.fingerprint).dump(2) + "\n");
@@ -113,8 +103,8 @@ std::unique_ptr<CompiledModel> load_pipelines(const GraphFile& graph, const Pipe
   build.target = o.target;
   build.schedule_file = o.schedule_file;
   build.profile = o.profile;
-  const std::string entry =
-      fmt::format("{}-b{}-{}-{}", graph.name, build.batch, build.target, model_key(graph, build.batch, o));
+  const std::string entry = model_entry(graph.name, graph.fingerprint, build.batch, build.target, build.profile,
+                                        build.schedule_file, compiler_fingerprint());
   const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, build.batch, build.target,
                                        o.profile ? ", profiled" : "");
   std::string dir = cached_model(entry, what, [&](const std::string& folder) {

@@ -1,0 +1,258 @@
+#include "schedule/variants.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "lower/pipeline.h"
+#include "schedule/schedule.h"
+
+namespace netc {
+namespace {
+
+bool is_glob(const std::string& selector) { return selector.find_first_of("*?[") != std::string::npos; }
+
+bool one_of(const std::string& s, std::initializer_list<const char*> options) {
+  for (const char* o : options)
+    if (s == o) return true;
+  return false;
+}
+
+// Halide names a reduction variable "r$x"; files write it "r.x".
+std::string file_name(std::string halide) {
+  std::replace(halide.begin(), halide.end(), '$', '.');
+  return halide;
+}
+
+// The divisors of n below `below`, largest first.
+std::vector<int64_t> divisors_below(int64_t n, int64_t below) {
+  std::vector<int64_t> d;
+  for (int64_t k = std::min(n, below - 1); k >= 1; --k)
+    if (n % k == 0) d.push_back(k);
+  return d;
+}
+
+int64_t largest_divisor_at_most(int64_t n, int64_t limit) {
+  for (int64_t d = std::min(n, limit); d > 1; --d)
+    if (n % d == 0) return d;
+  return 1;
+}
+
+Directive directive(const std::string& name, std::vector<std::string> args = {}) { return {name, std::move(args), {}}; }
+
+Recipe recipe(const std::string& name, std::map<std::string, int64_t> options = {}) {
+  return {name, std::move(options), {}};
+}
+
+StageRule rule_for(const std::string& stage, std::optional<Recipe> r) {
+  StageRule rule;
+  rule.selector = stage;
+  rule.recipe = std::move(r);
+  return rule;
+}
+
+// A split of `var` by `factor`, guarded where the extent leaves a tail.
+Directive split(const std::string& var, int64_t extent, int64_t factor) {
+  std::vector<std::string> args = {var, var + "o", var + "i", std::to_string(factor)};
+  if (extent % factor != 0) args.push_back("guard_with_if");
+  return directive("split", args);
+}
+
+}  // namespace
+
+ScheduleVariants::ScheduleVariants(const Graph& graph, int64_t batch, const Halide::Target& target, int threads)
+    : graph_(graph), batch_(batch), target_(target), machine_(machine_of(target)), threads_(threads) {}
+
+std::vector<StageInfo> ScheduleVariants::stages(const ScheduleFile& schedule) const {
+  Scheduler scheduler(schedule, target_);
+  std::vector<LoweredPipeline> pipelines;
+  pipelines.push_back(lower_train_step(graph_, batch_, scheduler.variants()));
+  pipelines.push_back(lower_inference(graph_, batch_, scheduler.variants()));
+  std::set<std::string> outputs;
+  for (const LoweredPipeline& p : pipelines)
+    for (const Halide::Func& f : p.outputs) outputs.insert(f.name());
+
+  std::vector<StageInfo> infos;
+  std::set<std::string> seen;
+  for (const LoweredPipeline& p : pipelines)
+    for (const Stage& stage : p.stages.stages()) {
+      if (stage.reference || !seen.insert(stage.name).second) continue;
+      Halide::Func f = stage.func;
+      StageInfo s{stage.name, stage.kind, stage.extents, {}, {}, f.has_update_definition(), false,
+                  outputs.count(f.name()) != 0};
+      for (const Halide::Var& v : f.args()) s.pure_vars.push_back(v.name());
+      if (s.has_update) {
+        for (const Halide::RVar& r : f.rvars(0)) s.reduction_vars.push_back(file_name(r.name()));
+        const std::vector<Halide::Expr>& args = f.update_args(0);
+        s.update_is_pure = args.size() == s.pure_vars.size();
+        for (size_t d = 0; d < args.size() && s.update_is_pure; ++d) {
+          const auto* v = args[d].as<Halide::Internal::Variable>();
+          s.update_is_pure = v && v->name == s.pure_vars[d];
+        }
+      }
+      infos.push_back(std::move(s));
+    }
+  return infos;
+}
+
+std::set<std::string> ScheduleVariants::stage_names(const ScheduleFile& file) const {
+  Scheduler scheduler(file, target_);
+  std::set<std::string> names;
+  for (const LoweredPipeline& p :
+       {lower_train_step(graph_, batch_, scheduler.variants()), lower_inference(graph_, batch_, scheduler.variants())})
+    for (const Stage& stage : p.stages.stages()) names.insert(stage.name);
+  return names;
+}
+
+ScheduleFile ScheduleVariants::without_stale_rules(ScheduleFile file) const {
+  std::set<std::string> names = stage_names(file);
+  auto stale = [&](const StageRule& r) {
+    return !is_glob(r.selector) && !is_stage_kind(r.selector) && !names.count(r.selector);
+  };
+  file.rules.erase(std::remove_if(file.rules.begin(), file.rules.end(), stale), file.rules.end());
+  return file;
+}
+
+ScheduleFile ScheduleVariants::with_rule(const ScheduleFile& base, const StageInfo& stage, StageRule rule) const {
+  ScheduleFile f = base;
+  auto same_selector = [&](const StageRule& r) { return r.selector == rule.selector; };
+  f.rules.erase(std::remove_if(f.rules.begin(), f.rules.end(), same_selector), f.rules.end());
+  // Rules of the stage's kind or a glob still apply field by field: what the
+  // variant leaves out must not be taken from them.
+  StageRule inherited = f.merged_rule(stage.name, stage.kind);
+  if (!rule.lowering && inherited.lowering.value_or("direct") != "direct") rule.lowering = "direct";
+  if (!rule.pure && inherited.pure) rule.pure.emplace();
+  if (!rule.update && inherited.update) rule.update.emplace();
+  f.rules.push_back(std::move(rule));
+  return f;
+}
+
+std::vector<Variant> ScheduleVariants::pipeline_variants(const ScheduleFile& base) const {
+  std::vector<Variant> out;
+  if (!base.autoscheduler) {
+    ScheduleFile plain = base;
+    auto catch_all = std::find_if(plain.rules.begin(), plain.rules.end(), [](const StageRule& r) { return r.selector == "*"; });
+    if (catch_all == plain.rules.end()) {
+      plain.rules.insert(plain.rules.begin(), rule_for("*", recipe("plain")));
+    } else {
+      catch_all->recipe = recipe("plain");
+      catch_all->pure.reset();
+      catch_all->update.reset();
+    }
+    out.push_back({"pipeline", "plain for every stage without a rule of its own", plain});
+  }
+  ScheduleFile autoscheduled;
+  autoscheduled.target = base.target;
+  autoscheduled.autoscheduler = Autoscheduler{"Adams2019", threads_, 0, 0, 1, {}};
+  out.push_back({"pipeline", "Adams2019 autoscheduler (beam 1)", autoscheduled});
+  return out;
+}
+
+std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, const StageInfo& stage) const {
+  std::vector<Variant> out;
+  if (base.autoscheduler) return out;
+  add_recipe_variants(base, stage, out);
+  add_lowering_variant(base, stage, out);
+  add_directive_variants(base, stage, out);
+  for (Variant& v : out) v.file = without_stale_rules(std::move(v.file));
+  return out;
+}
+
+void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const StageInfo& stage,
+                                           std::vector<Variant>& out) const {
+  const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
+  auto add = [&](const std::string& label, Recipe r) {
+    out.push_back({stage.name, label, with_rule(base, stage, rule_for(stage.name, std::move(r)))});
+  };
+  // The register tiles, first as the recipe sizes them, then smaller: where
+  // the channels fill whole vectors (else the recipes fall back to plain).
+  if (one_of(stage.kind, {"conv2d.forward", "conv2d.grad_input"}) && stage.extents[2] % lanes == 0) {
+    const int64_t width = stage.extents[0], vectors = stage.extents[2] / lanes;
+    const int64_t fitting = largest_divisor_at_most(width, std::max<int64_t>(1, registers / vectors));
+    add("channel_tiles", recipe("channel_tiles"));
+    std::vector<int64_t> smaller = divisors_below(width, fitting);
+    for (size_t k = 0; k < smaller.size() && k < 2 && smaller[k] > 1; ++k)
+      add(fmt::format("channel_tiles x_tile={}", smaller[k]), recipe("channel_tiles", {{"x_tile", smaller[k]}}));
+  }
+  if (stage.kind == "conv2d.grad_weight" && stage.extents[3] % lanes == 0) {
+    const int64_t taps = stage.extents[0], vectors = stage.extents[3] / lanes;
+    const int64_t fitting = std::max<int64_t>(1, std::min(vectors, registers / taps));
+    add("weight_gradient_tiles", recipe("weight_gradient_tiles"));
+    for (int64_t v : divisors_below(vectors, vectors + 1))
+      if (v != fitting && v * taps <= registers)
+        add(fmt::format("weight_gradient_tiles co_vectors={}", v), recipe("weight_gradient_tiles", {{"co_vectors", v}}));
+  }
+  add("plain", recipe("plain"));
+  if (!stage.has_update && !stage.output) add("inline", recipe("inline"));
+}
+
+// Convolutions as matrix products over unrolled patches, with the matrices
+// the im2col lowering adds (shared by the layer's two passes) computed plain.
+void ScheduleVariants::add_lowering_variant(const ScheduleFile& base, const StageInfo& stage,
+                                            std::vector<Variant>& out) const {
+  if (!one_of(stage.kind, {"conv2d.forward", "conv2d.grad_weight"})) return;
+  if (base.merged_rule(stage.name, stage.kind).lowering == "im2col") return;
+  StageRule rule = rule_for(stage.name, recipe("plain"));
+  rule.lowering = "im2col";
+  ScheduleFile f = with_rule(base, stage, rule);
+  const std::string layer = stage.name.substr(0, stage.name.rfind('.'));
+  const char* matrix = stage.kind == "conv2d.forward" ? "weight_matrix" : "grad_weight_matrix";
+  for (const std::string& pass : {std::string("patches"), std::string(matrix)}) {
+    StageInfo added{layer + "." + pass, "conv2d." + pass, {}, {}, {}, false, false, false};
+    f = with_rule(f, added, rule_for(added.name, recipe("plain")));
+  }
+  out.push_back({stage.name, "im2col lowering, plain", f});
+}
+
+// Loops as directives on a stage at root: the innermost dimension in vectors
+// of `width` lanes, the next one unrolled by `unroll` (several accumulators in
+// registers while a reduction runs), and the loop over `parallel` across threads.
+void ScheduleVariants::add_directive_variants(const ScheduleFile& base, const StageInfo& stage,
+                                              std::vector<Variant>& out) const {
+  const std::vector<std::string>& v = stage.pure_vars;
+  const std::vector<int64_t>& e = stage.extents;
+  const int64_t lanes = machine_.vector_width;
+  // (A reduction into other places than its pure variables keeps Halide's
+  // serial loops: directives could not reorder them around the vectors.)
+  if (v.empty() || e[0] < lanes || (stage.has_update && !stage.update_is_pure)) return;
+  const size_t dims = v.size();
+
+  auto add = [&](int64_t width, int64_t unroll, size_t parallel) {
+    const bool unrolled = unroll > 1 && dims >= 2 && e[1] >= unroll;
+    const bool threaded = dims >= 2 && parallel < dims && e[parallel] >= threads_;
+    std::string label = fmt::format("root, vectorize {} by {}", v[0], width);
+    if (unrolled) label += fmt::format(", unroll {} by {}", v[1], unroll);
+    if (threaded) label += ", parallel " + v[parallel];
+
+    StageRule rule = rule_for(stage.name, recipe("root"));
+    rule.pure.emplace();
+    rule.pure->push_back(directive("vectorize", {v[0], std::to_string(width)}));
+    if (unrolled && !stage.has_update) rule.pure->push_back(directive("unroll", {v[1], std::to_string(unroll)}));
+    if (threaded) rule.pure->push_back(directive("parallel", {v[parallel]}));
+    if (stage.has_update) {
+      // A register tile: vector lanes times unrolled rows, the reduction
+      // outside it and the rest of the loops outside the reduction.
+      std::vector<Directive>& u = rule.update.emplace();
+      u.push_back(split(v[0], e[0], width));
+      std::vector<std::string> order = {v[0] + "i"};
+      if (unrolled) {
+        u.push_back(split(v[1], e[1], unroll));
+        order.push_back(v[1] + "i");
+      }
+      order.insert(order.end(), stage.reduction_vars.begin(), stage.reduction_vars.end());
+      order.push_back(v[0] + "o");
+      if (unrolled) order.push_back(v[1] + "o");
+      for (size_t d = unrolled ? 2 : 1; d < dims; ++d) order.push_back(v[d]);
+      u.push_back(directive("reorder", order));
+      u.push_back(directive("vectorize", {v[0] + "i"}));
+      if (unrolled) u.push_back(directive("unroll", {v[1] + "i"}));
+      if (threaded) u.push_back(directive("parallel", {unrolled && parallel == 1 ? v[1] + "o" : v[parallel]}));
+    }
+    out.push_back({stage.name, label, with_rule(base, stage, rule)});
+  };
+  add(lanes, 4, dims - 1);
+  if (e[0] >= 2 * lanes) add(2 * lanes, 1, dims - 1);
+  if (dims >= 3) add(lanes, 1, dims - 2);
+}
+
+}  // namespace netc

@@ -1,0 +1,260 @@
+#include "tune/trial.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <thread>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "aot/model_cache.h"
+#include "atomic_file.h"
+#include "step_check.h"
+#include "step_timing.h"
+
+extern char** environ;
+
+namespace netc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double time_once(RandomBatch& data, CompiledModel& model) {
+  auto start = Clock::now();
+  data.train_step(model);
+  return ms_since(start);
+}
+
+// How many timed runs of `ms` each make about a second, at least `least`;
+// odd, so that the median is one of them.
+int runs_for_a_second(double ms, int least) { return std::clamp(int(1000 / std::max(ms, 0.01)), least, 41) | 1; }
+
+double time_train_step(CompiledModel& model) {
+  RandomBatch data(model.manifest());
+  int runs = runs_for_a_second(time_once(data, model), 5);
+  return median_ms(1, runs, [&] { data.train_step(model); });
+}
+
+// The medians of `model` and `baseline` timed in alternation, so that a
+// machine busy with other work slows both alike.
+std::pair<double, double> time_against(CompiledModel& model, CompiledModel& baseline) {
+  RandomBatch a(model.manifest()), b(baseline.manifest());
+  const int runs = runs_for_a_second(time_once(a, model) + time_once(b, baseline), 5);
+  std::vector<double> ms_a, ms_b;
+  for (int i = 0; i < runs; ++i) {
+    ms_a.push_back(time_once(a, model));
+    ms_b.push_back(time_once(b, baseline));
+  }
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  return {median(ms_a), median(ms_b)};
+}
+
+// Halide's profiler samples every millisecond or so: steps for a second at
+// least, however short they are, so that every stage that matters is seen.
+std::vector<std::pair<std::string, double>> profile_train_step(CompiledModel& model) {
+  model.quiet_profile();
+  RandomBatch data(model.manifest());
+  data.train_step(model);
+  model.reset_profile();
+  const auto start = Clock::now();
+  for (int runs = 0; runs < 3 || ms_since(start) < 1000; ++runs) data.train_step(model);
+  std::vector<std::pair<std::string, double>> stages;
+  for (const StageTime& t : model.stage_times(model.manifest().train_step)) stages.emplace_back(t.name, t.ms);
+  return stages;
+}
+
+const char* mode_name(TrialRequest::Mode m) {
+  switch (m) {
+    case TrialRequest::Mode::kWriteReference: return "reference";
+    case TrialRequest::Mode::kProfile: return "profile";
+    default: return "check";
+  }
+}
+
+// A scratch file of its own in the temporary folder.
+std::string scratch_file(const std::string& suffix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / ("netc-trial-XXXXXX" + suffix)).string();
+  int fd = mkstemps(pattern.data(), int(suffix.size()));
+  if (fd < 0) throw std::runtime_error("cannot create a temporary file in " + std::filesystem::temp_directory_path().string());
+  close(fd);
+  return pattern;
+}
+
+// The last line the child printed, for a trial that died without a result.
+std::string last_line(const std::string& path) {
+  std::string text;
+  try {
+    text = read_file(path, 1 << 24);
+  } catch (const std::exception&) {
+    return "";
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::string line = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  return line.size() > 500 ? line.substr(0, 500) + " ..." : line;
+}
+
+// Waits for `pid` until `deadline`, then kills it; its wait status, or
+// nullopt when it was killed.
+std::optional<int> wait_until(pid_t pid, Clock::time_point deadline) {
+  int status = 0;
+  while (true) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) return status;
+    if (done < 0 && errno != EINTR) throw std::runtime_error("waitpid failed");
+    if (Clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+TrialResult run_trial(const TrialRequest& req) {
+  TrialResult r;
+  try {
+    Graph graph = load_graph(req.graph);
+    BuildOptions o;
+    o.batch = req.batch;
+    o.target = req.target;
+    o.schedule_file = req.schedule;
+    o.profile = req.mode == TrialRequest::Mode::kProfile;
+    CompiledModel model(cached_model(graph, o));
+    model.set_threads(req.threads);
+    if (req.mode == TrialRequest::Mode::kWriteReference) {
+      save_step_outputs(req.reference, run_check_step(model));
+      r.correct = true;
+      return r;
+    }
+    if (req.mode == TrialRequest::Mode::kProfile) {
+      r.stages = profile_train_step(model);
+      r.correct = true;
+      return r;
+    }
+    StepComparison c = compare_step_outputs(run_check_step(model), load_step_outputs(req.reference));
+    r.max_relative_error = c.max_relative_error;
+    if (!c.problem.empty()) {
+      r.error = "its outputs do not match the reference schedule's: " + c.problem;
+    } else if (!(c.max_relative_error <= req.tolerance)) {
+      r.error = fmt::format("differs from the reference schedule: relative error {:.3g} in {} (at most {:g} allowed)",
+                            c.max_relative_error, c.worst, req.tolerance);
+    } else if (req.baseline.empty()) {
+      r.correct = true;
+      r.train_step_ms = time_train_step(model);
+    } else {
+      o.schedule_file = req.baseline;
+      CompiledModel baseline(cached_model(graph, o));
+      baseline.set_threads(req.threads);
+      std::tie(r.train_step_ms, r.baseline_ms) = time_against(model, baseline);
+      r.correct = true;
+    }
+  } catch (const std::exception& e) {
+    r.correct = false;
+    r.error = e.what();
+  }
+  return r;
+}
+
+std::vector<std::string> trial_arguments(const TrialRequest& req, const std::string& result_file) {
+  std::vector<std::string> args = {"tune-trial", "--mode",   mode_name(req.mode), "--graph", req.graph, "--schedule",
+                                   req.schedule, "--reference", req.reference,    "--target", req.target, "--batch",
+                                   std::to_string(req.batch), "--threads", std::to_string(req.threads), "--result",
+                                   result_file};
+  if (!req.baseline.empty()) args.insert(args.end(), {"--baseline", req.baseline});
+  return args;
+}
+
+TrialResult run_trial_process(const TrialRequest& req, double timeout_s) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(int64_t(timeout_s * 1000));
+  const std::string result_file = scratch_file(".json"), output_file = scratch_file(".log");
+  struct Cleanup {
+    std::vector<std::string> files;
+    ~Cleanup() {
+      std::error_code ec;
+      for (const std::string& f : files) std::filesystem::remove(f, ec);
+    }
+  } cleanup{{result_file, output_file}};
+
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args = trial_arguments(req, result_file);
+  args.insert(args.begin(), exe);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  int spawned = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", exe, std::strerror(spawned)));
+
+  std::optional<int> status = wait_until(pid, deadline);
+  TrialResult r;
+  if (!status) {
+    r.out_of_time = true;
+    r.error = fmt::format("stopped after {:.0f} s", timeout_s);
+    return r;
+  }
+  std::string text;
+  try {
+    text = read_file(result_file, 1 << 24);
+  } catch (const std::exception&) {
+  }
+  if (!text.empty()) return trial_result_of(nlohmann::json::parse(text));
+  std::string line = last_line(output_file);
+  if (WIFSIGNALED(*status))
+    r.error = fmt::format("the trial died of signal {} ({}){}", WTERMSIG(*status), strsignal(WTERMSIG(*status)),
+                          line.empty() ? "" : ": " + line);
+  else
+    r.error = fmt::format("the trial exited with code {}{}", WEXITSTATUS(*status), line.empty() ? "" : ": " + line);
+  return r;
+}
+
+nlohmann::json to_json(const TrialResult& r) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& [name, ms] : r.stages) stages.push_back({name, ms});
+  return {{"correct", r.correct},
+          {"train_step_ms", r.train_step_ms},
+          {"baseline_ms", r.baseline_ms},
+          {"max_relative_error", std::isfinite(r.max_relative_error) ? nlohmann::json(r.max_relative_error) : nlohmann::json()},
+          {"error", r.error},
+          {"stages", stages}};
+}
+
+TrialResult trial_result_of(const nlohmann::json& j) {
+  TrialResult r;
+  r.correct = j.at("correct").get<bool>();
+  r.train_step_ms = j.at("train_step_ms").get<double>();
+  r.baseline_ms = j.at("baseline_ms").get<double>();
+  r.max_relative_error = j.at("max_relative_error").is_null() ? INFINITY : j.at("max_relative_error").get<double>();
+  r.error = j.at("error").get<std::string>();
+  for (const auto& s : j.at("stages")) r.stages.emplace_back(s.at(0).get<std::string>(), s.at(1).get<double>());
+  return r;
+}
+
+}  // namespace netc

@@ -1,0 +1,32 @@
+// `netc tune GRAPH`: a search for a faster schedule of a graph's training
+// step (docs/tuning.md). From a start schedule (by default the reference,
+// schedules/cpu/root.yaml) it profiles the training step, tries the
+// whole-pipeline variants, then the variants of one stage at a time, the most
+// expensive stages first, keeping whatever is faster than the best so far,
+// until the time budget is spent. Every variant is checked against the
+// reference schedule before it is timed; every trial goes to a resumable log.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace netc {
+
+struct TuneOptions {
+  std::string graph;             // graph file
+  std::string target = "host";
+  double budget_s = 600;         // wall time of the whole search
+  std::string log;               // tuning log (JSON Lines); empty: <graph name>.tune.jsonl
+  std::string out;               // the schedule found; empty: <graph name>.schedule.yaml
+  std::string start;             // the start schedule file; empty: the built-in reference schedule
+  int threads = 0;               // 0: every core
+  int64_t batch = 0;             // 0: the graph's
+  int max_trials = 0;            // 0: as many as the budget allows; trials found in the log count
+};
+
+// Runs the search, printing each trial and a table of the best trials per
+// stage, and writes the best schedule to `out` (atomically). Bad input
+// (graph, start schedule, a log of another run) is an InputError.
+void tune(const TuneOptions& options);
+
+}  // namespace netc

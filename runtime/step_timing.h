@@ -1,0 +1,62 @@
+// Timing a compiled model: one batch of random images and labels with the
+// parameters as training starts, run again and again (the inputs never
+// change), and the median of timed runs after a warm-up. Shared by
+// `netc bench` and `netc tune`.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "aligned.h"
+#include "compiled_model.h"
+#include "parameters.h"
+
+namespace netc {
+
+struct RandomBatch {
+  AlignedVector<float> images;
+  AlignedVector<int32_t> labels;
+  Parameters params, momenta, params_out, momenta_out;
+  AlignedVector<float> logits, losses;
+
+  explicit RandomBatch(const Manifest& m)
+      : images(size_t(m.batch * m.image_size())),
+        labels(size_t(m.batch)),
+        params(Parameters::initialize(m.params, 1)),
+        momenta(Parameters::zeros(m.params)),
+        params_out(Parameters::zeros(m.params)),
+        momenta_out(Parameters::zeros(m.params)),
+        logits(size_t(m.batch * m.classes)),
+        losses(size_t(m.batch)) {
+    std::mt19937 gen(1);
+    std::uniform_real_distribution<float> pixel(0, 1);
+    for (float& v : images) v = pixel(gen);
+    for (int32_t& l : labels) l = int32_t(gen() % uint32_t(m.classes));
+  }
+
+  void train_step(CompiledModel& model) {
+    model.train_step(images.data(), labels.data(), SgdSettings{}, params.data(), momenta.data(),
+                     params_out.mutable_data(), momenta_out.mutable_data());
+  }
+  void infer(CompiledModel& model) {
+    model.infer(images.data(), labels.data(), params.data(), logits.data(), losses.data());
+  }
+};
+
+// `warmup` untimed runs, then the median of `runs` timed ones, in ms.
+template <typename F>
+double median_ms(int warmup, int runs, F&& run) {
+  for (int i = 0; i < warmup; ++i) run();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace netc

@@ -1,0 +1,119 @@
+// The variants `netc tune` tries: valid schedule files that the scheduler
+// applies to the graph, each changing what it says it changes.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "lower/pipeline.h"
+#include "schedule/schedule.h"
+#include "schedule/schedule_writer.h"
+#include "schedule/variants.h"
+
+namespace netc {
+namespace {
+
+Graph graph(const std::string& name) { return load_graph(std::string(NETC_SOURCE_DIR) + "/graphs/" + name + ".yaml"); }
+
+// Written and read back, then applied to both pipelines as netc compiles them.
+void check_applies(const Graph& g, int64_t batch, const Variant& v) {
+  INFO(v.stage << ": " << v.label << "\n" << write_schedule(v.file));
+  ScheduleFile file = parse_schedule(write_schedule(v.file), "variant.yaml");
+  Scheduler scheduler(file, Halide::get_host_target());
+  LoweredPipeline train = lower_train_step(g, batch, scheduler.variants());
+  LoweredPipeline inference = lower_inference(g, batch, scheduler.variants());
+  CHECK_NOTHROW(scheduler.apply(train));
+  CHECK_NOTHROW(scheduler.apply(inference));
+  CHECK_NOTHROW(scheduler.check_every_rule_used());
+}
+
+const StageInfo& stage_named(const std::vector<StageInfo>& stages, const std::string& name) {
+  for (const StageInfo& s : stages)
+    if (s.name == name) return s;
+  FAIL("no stage " << name);
+  throw;
+}
+
+std::vector<std::string> labels(const std::vector<Variant>& variants) {
+  std::vector<std::string> l;
+  for (const Variant& v : variants) l.push_back(v.label);
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("every variant of every stage of Model A is a schedule the scheduler applies", "[schedule][variants]") {
+  Graph g = graph("model_a");
+  ScheduleVariants variants(g, 8, Halide::get_host_target(), 2);
+  ScheduleFile root = reference_schedule("host");
+  for (const Variant& v : variants.pipeline_variants(root)) check_applies(g, 8, v);
+  size_t count = 0;
+  for (const StageInfo& stage : variants.stages(root))
+    for (const Variant& v : variants.stage_variants(root, stage)) {
+      CHECK(v.stage == stage.name);
+      check_applies(g, 8, v);
+      ++count;
+    }
+  CHECK(count > 60);
+}
+
+TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[schedule][variants]") {
+  Graph g = graph("model_a");
+  Halide::Target target = Halide::get_host_target();
+  const int lanes = machine_of(target).vector_width;
+  ScheduleVariants variants(g, 8, target, 2);
+  ScheduleFile root = reference_schedule("host");
+  std::vector<StageInfo> stages = variants.stages(root);
+
+  const StageInfo& forward = stage_named(stages, "cnn2.forward");
+  CHECK(forward.has_update);
+  CHECK(forward.update_is_pure);
+  CHECK(forward.reduction_vars == std::vector<std::string>{"r.x", "r.y", "r.z"});
+  std::vector<std::string> l = labels(variants.stage_variants(root, forward));
+  CHECK(l[0] == "channel_tiles");
+  CHECK(std::count(l.begin(), l.end(), "im2col lowering, plain") == 1);
+  CHECK(std::find(l.begin(), l.end(), "inline") == l.end());  // a reduction
+  for (const Variant& v : variants.stage_variants(root, forward)) {
+    StageRule r = v.file.merged_rule("cnn2.forward", "conv2d.forward");
+    if (r.recipe->name == "channel_tiles" && r.recipe->options.count("x_tile"))
+      CHECK(14 % r.recipe->options.at("x_tile") == 0);  // cnn2's output is 14 wide
+  }
+
+  // The im2col variant computes the matrices it adds, and names no stage the
+  // pipelines lack once the other variants go back to the direct lowering.
+  Variant im2col = variants.stage_variants(root, forward)[std::find(l.begin(), l.end(), "im2col lowering, plain") - l.begin()];
+  CHECK(im2col.file.merged_rule("cnn2.patches", "conv2d.patches").recipe->name == "plain");
+  for (const Variant& v : variants.stage_variants(im2col.file, forward)) {
+    if (v.file.merged_rule("cnn2.forward", "conv2d.forward").lowering.value_or("direct") != "direct") continue;
+    for (const StageRule& r : v.file.rules) CHECK(r.selector != "cnn2.patches");
+  }
+
+  const StageInfo& padded = stage_named(stages, "cnn1.padded_input");
+  l = labels(variants.stage_variants(root, padded));
+  CHECK(std::find(l.begin(), l.end(), "inline") != l.end());
+  INFO(fmt::format("{}", fmt::join(l, "; ")));
+  CHECK(std::find(l.begin(), l.end(), fmt::format("root, vectorize x by {}, unroll y by 4, parallel n", lanes)) != l.end());
+
+  for (const StageInfo& s : stages)
+    if (s.output) {
+      l = labels(variants.stage_variants(root, s));
+      CHECK(std::find(l.begin(), l.end(), "inline") == l.end());
+    }
+}
+
+TEST_CASE("pipeline variants: plain for the rest, and the Adams2019 autoscheduler", "[schedule][variants]") {
+  Graph g = graph("model_c");
+  ScheduleVariants variants(g, 8, Halide::get_host_target(), 3);
+  ScheduleFile base = parse_schedule("target: host\nstages:\n  '*': root\n  cnn1.forward: channel_tiles\n", "s.yaml");
+  std::vector<Variant> v = variants.pipeline_variants(base);
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].file.merged_rule("relu1.forward", "relu.forward").recipe->name == "plain");
+  CHECK(v[0].file.merged_rule("cnn1.forward", "conv2d.forward").recipe->name == "channel_tiles");
+  REQUIRE(v[1].file.autoscheduler);
+  CHECK(v[1].file.autoscheduler->name == "Adams2019");
+  CHECK(v[1].file.autoscheduler->parallelism == 3);
+  CHECK(v[1].file.autoscheduler->beam_size == 1);
+  CHECK(variants.stage_variants(v[1].file, variants.stages(base)[0]).empty());
+}
+
+}  // namespace netc

@@ -1,0 +1,80 @@
+// netc tune GRAPH: searches for a faster schedule (compiler/tune/tuner.h,
+// docs/tuning.md); netc tune --report LOG -o FILE.svg: the picture of a
+// search. And `netc tune-trial`, hidden: one trial in a process of its own,
+// which `netc tune` starts (compiler/tune/trial.h).
+#include <CLI/CLI.hpp>
+
+#include "atomic_file.h"
+#include "commands.h"
+#include "compiler_library.h"
+#include "graph/graph.h"
+
+namespace netc {
+namespace {
+
+struct TuneFlags {
+  TuneOptions options;
+  std::string report;
+};
+
+void run_tune(const TuneFlags& f) {
+  if (!f.report.empty()) {
+    if (!f.options.graph.empty()) throw InputError("give either GRAPH (to tune) or --report LOG, not both");
+    if (f.options.out.empty()) throw InputError("--report needs -o FILE.svg");
+    write_file_atomically(f.options.out, compiler().tuning_report_svg(f.report));
+    return;
+  }
+  if (f.options.graph.empty()) throw InputError("give a GRAPH to tune, or --report LOG -o FILE.svg");
+  compiler().tune(f.options);
+}
+
+void add_trial_command(CLI::App& app) {
+  auto r = std::make_shared<TrialRequest>();
+  auto mode = std::make_shared<std::string>("check");
+  auto result = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("tune-trial", "One trial of netc tune (started by it)");
+  cmd->group("");  // not for people: hidden from --help
+  cmd->add_option("--mode", *mode)->check(CLI::IsMember({"check", "reference", "profile"}))->required();
+  cmd->add_option("--graph", r->graph)->required();
+  cmd->add_option("--schedule", r->schedule)->required();
+  cmd->add_option("--reference", r->reference)->required();
+  cmd->add_option("--baseline", r->baseline);
+  cmd->add_option("--target", r->target);
+  cmd->add_option("--batch", r->batch)->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  cmd->add_option("--threads", r->threads)->check(CLI::Range(1, 1024));
+  cmd->add_option("--result", *result)->required();
+  cmd->callback([r, mode, result] {
+    r->mode = *mode == "reference" ? TrialRequest::Mode::kWriteReference
+              : *mode == "profile" ? TrialRequest::Mode::kProfile
+                                   : TrialRequest::Mode::kCheckAndTime;
+    write_file_atomically(*result, compiler().run_trial(*r) + "\n");
+  });
+}
+
+}  // namespace
+
+void add_tune_command(CLI::App& app) {
+  auto f = std::make_shared<TuneFlags>();
+  TuneOptions& o = f->options;
+  CLI::App* cmd = app.add_subcommand("tune", "Search for a faster schedule of a graph's training step");
+  cmd->add_option("GRAPH", o.graph, "graph file (YAML)");
+  cmd->add_option("--target", o.target, "host (default) or cuda")->check(CLI::IsMember({"host", "cuda"}));
+  cmd->add_option("--budget", o.budget_s, "seconds the search may take (default 600)")
+      ->check(CLI::Range(1.0, 7 * 24 * 3600.0));
+  cmd->add_option("--log", o.log, "tuning log, JSON Lines; resumed if it exists (default: GRAPHNAME.tune.jsonl)");
+  cmd->add_option("-o,--out", o.out,
+                  "the schedule found (default: GRAPHNAME.schedule.yaml); with --report, the SVG file");
+  cmd->add_option("--start", o.start, "schedule to start from (default: the reference schedule, all at root)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--threads", o.threads, "CPU threads the schedules run with (default: every core)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--batch-size", o.batch, "images per batch (default: the graph's)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  cmd->add_option("--trials", o.max_trials, "stop after this many trials, those in the log included")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--report", f->report, "draw the tuning log LOG as an SVG picture (with -o FILE.svg)");
+  cmd->callback([f] { run_tune(*f); });
+  add_trial_command(app);
+}
+
+}  // namespace netc
