@@ -8,8 +8,8 @@
 namespace netc {
 namespace {
 
-constexpr double kWidth = 960, kHeight = 590;
-constexpr double kLeft = 80, kRight = 24, kTop = 86, kBottom = 170;
+constexpr double kWidth = 960, kHeight = 620;
+constexpr double kLeft = 80, kRight = 24, kTop = 86, kBottom = 200;
 constexpr double kFailedRow = kTop - 22;  // red dots of trials without a time, above the plot
 const char* kCorrectColor = "#2a6fb0";
 const char* kFailedColor = "#d62728";
@@ -133,7 +133,7 @@ std::string best_line(const Axes& a, const std::vector<Trial>& trials) {
 }
 
 std::string legend() {
-  const double y = kHeight - 16;
+  const double y = kHeight - 12;
   return fmt::format(
       R"svg(<circle cx="{0:.0f}" cy="{1:.0f}" r="4" fill="{2}"/><text class="tick" x="{3:.0f}" y="{4:.0f}">correct (median training step)</text>)svg"
       R"svg(<circle cx="{5:.0f}" cy="{1:.0f}" r="4" fill="{6}"/><text class="tick" x="{7:.0f}" y="{4:.0f}">incorrect or failed (no time)</text>)svg"
@@ -199,7 +199,7 @@ std::string tuning_report_svg(const TuningRecords& log) {
                      (kTop + kHeight - kBottom) / 2);
   svg += fmt::format(R"svg(<text class="axis" x="{:.0f}" y="{:.0f}" text-anchor="middle">trials in search order, )svg"
                      "under the stage each varied</text>\n",
-                     (kLeft + kWidth - kRight) / 2, kHeight - 36);
+                     (kLeft + kWidth - kRight) / 2, kHeight - 32);
   svg += best_line(a, trials);
   svg += trial_dots(a, trials);
   svg += legend();

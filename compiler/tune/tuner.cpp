@@ -86,11 +86,10 @@ class Tuner {
     fs::create_directories(work_);
     try {
       write_reference_outputs();
-      std::optional<Tried> first = attempt("start", start_label(), start);
-      if (!first->trial.correct)
-        throw InputError(fmt::format("the start schedule {} cannot be tuned: {}", start_label(), first->trial.error));
-      start_ = base_ = *first;
-      try_pipeline_variants();
+      Tried first = attempt("start", start_label(), start);
+      if (!first.trial.correct)
+        throw InputError(fmt::format("the start schedule {} cannot be tuned: {}", start_label(), first.trial.error));
+      start_ = base_ = first;
       tune_stages();
     } catch (const SearchOver&) {
       std::printf("%s\n", trials_ >= options_.max_trials && options_.max_trials ? "trial limit reached"
@@ -137,9 +136,9 @@ class Tuner {
     return r;
   }
 
-  // Runs a trial process within the budget; nullopt when the budget ran out
-  // first (nothing was learned about the schedule).
-  std::optional<TrialResult> run_process(const TrialRequest& r) {
+  // Runs a trial process within the budget; ends the search when the budget
+  // ran out first (nothing was learned about the schedule).
+  TrialResult run_process(const TrialRequest& r) {
     if (remaining_s() <= 0) throw SearchOver{};
     double limit = std::min(remaining_s(), kTrialLimitS);
     TrialResult result = run_trial_process(r, limit);
@@ -149,13 +148,14 @@ class Tuner {
   }
 
   void write_reference_outputs() {
-    TrialResult r = *run_process(request(TrialRequest::Mode::kWriteReference,
+    TrialResult r = run_process(request(TrialRequest::Mode::kWriteReference,
                                          write_schedule(reference_schedule(options_.target))));
     if (!r.correct) throw std::runtime_error("the reference schedule does not run: " + r.error);
   }
 
-  // The trial of `file`: from the log if it was tried before, else run now.
-  std::optional<Tried> attempt(const std::string& stage, const std::string& label, const ScheduleFile& file) {
+  // The trial of `file`: from the log if it was tried before, else run now;
+  // ends the search when the budget or --trials is spent.
+  Tried attempt(const std::string& stage, const std::string& label, const ScheduleFile& file) {
     Tried t{file, stage, label, write_schedule(file), {}, false};
     const std::string hash = schedule_hash(t.text);
     if (auto seen = tried_.find(hash); seen != tried_.end()) return seen->second;  // once per run
@@ -165,7 +165,7 @@ class Tuner {
       t.from_log = true;
     } else {
       auto begin = Clock::now();
-      TrialResult r = *run_process(request(TrialRequest::Mode::kCheckAndTime, t.text));
+      TrialResult r = run_process(request(TrialRequest::Mode::kCheckAndTime, t.text));
       t.trial = {stage,
                  label,
                  t.text,
@@ -223,7 +223,7 @@ class Tuner {
   void try_pipeline_variants() {
     std::vector<Tried> rule_based;
     for (const Variant& v : variants_.pipeline_variants(base_->file)) {
-      Tried t = *attempt(v.stage, v.label, v.file);
+      Tried t = attempt(v.stage, v.label, v.file);
       if (v.file.autoscheduler) {
         if (t.trial.correct && (!autoscheduled_ || t.trial.train_step_ms < autoscheduled_->trial.train_step_ms))
           autoscheduled_ = t;
@@ -240,7 +240,7 @@ class Tuner {
     const std::string hash = schedule_hash(base_->text);
     const StageProfile* p = log_.profile(hash);
     if (!p) {
-      TrialResult r = *run_process(request(TrialRequest::Mode::kProfile, base_->text));
+      TrialResult r = run_process(request(TrialRequest::Mode::kProfile, base_->text));
       if (!r.correct) throw std::runtime_error("cannot profile the best schedule so far: " + r.error);
       log_.append(StageProfile{hash, r.stages});
       p = log_.profile(hash);
@@ -263,11 +263,16 @@ class Tuner {
 
   // Rounds of a few stages each, the most expensive untuned ones by the
   // latest profile; when none is left, another pass over all of them if the
-  // last pass found something.
+  // last pass found something. Each round starts with the whole-pipeline
+  // variants of the best so far: once the expensive stages have rules of
+  // their own, one trial may move all the others at once.
   void tune_stages() {
     std::set<std::string> tuned;
     bool improved_in_pass = false;
     while (true) {
+      const std::string before_pipeline = base_->text;
+      try_pipeline_variants();
+      improved_in_pass |= base_->text != before_pipeline;
       std::vector<std::pair<std::string, double>> ranked = stage_times();
       double total = 0;
       for (const auto& [name, ms] : ranked) total += ms;
@@ -299,7 +304,7 @@ class Tuner {
     auto stage = std::find_if(stages.begin(), stages.end(), [&](const StageInfo& s) { return s.name == name; });
     if (stage == stages.end()) return;
     std::vector<Tried> tried;
-    for (const Variant& v : variants_.stage_variants(base_->file, *stage)) tried.push_back(*attempt(v.stage, v.label, v.file));
+    for (const Variant& v : variants_.stage_variants(base_->file, *stage)) tried.push_back(attempt(v.stage, v.label, v.file));
     keep_best(name, tried);
   }
 
@@ -312,16 +317,16 @@ class Tuner {
     r.baseline = schedule_path(start_->text);
     TrialResult result = run_trial_process(r, options_.budget_s - elapsed_s() + 1);
     if (!result.correct || result.baseline_ms <= 0) return 0;
-    std::printf("timed alternately with the start: %.2f ms against %.2f ms, %.2fx faster\n", result.train_step_ms,
+    std::printf("best and start timed alternately: %.2f ms against %.2f ms, %.2fx faster\n", result.train_step_ms,
                 result.baseline_ms, result.baseline_ms / result.train_step_ms);
     return result.baseline_ms / result.train_step_ms;
   }
 
   void finish() {
-    if (!start_) {
-      std::printf("no schedule was timed: the budget ended first\n");
-      return;
-    }
+    if (!start_)
+      throw std::runtime_error(fmt::format("the budget of {:.0f} s ended before the start schedule was timed; nothing "
+                                           "was written",
+                                           options_.budget_s));
     const Tried& best = autoscheduled_ && autoscheduled_->trial.train_step_ms < base_->trial.train_step_ms
                             ? *autoscheduled_
                             : *base_;
@@ -331,8 +336,9 @@ class Tuner {
       from_log += tried_.at(h).from_log;
       failed += !tried_.at(h).trial.correct;
     }
-    std::printf("\nbest: %.2f ms per training step, %.2fx faster than the start (%.2f ms)\n", best.trial.train_step_ms,
-                speedup(best.trial), start_->trial.train_step_ms);
+    std::printf("\nbest: %.2f ms per training step, %.2fx faster than the start (%.2f ms), as each was timed in its "
+                "trial\n",
+                best.trial.train_step_ms, speedup(best.trial), start_->trial.train_step_ms);
     const double confirmed = closing_speedup(best);
     std::string header = fmt::format(
         "# Found by `netc tune` for {} (batch {}, {} thread{}, target {}, {}):\n"

@@ -42,20 +42,51 @@ class NetcProcess {
     std::vector<char*> argv;
     for (std::string& a : argv_strings) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env_strings = environment(memory_limit_bytes);
+    std::vector<char*> envp;
+    for (std::string& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {  // only async-signal-safe calls until exec
-      if (memory_limit_bytes) {
+      if (memory_limit_bytes && !kSanitized) {
         struct rlimit limit = {memory_limit_bytes, memory_limit_bytes};
         setrlimit(RLIMIT_AS, &limit);
       }
       int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(126);
-      execv(argv[0], argv.data());
+      execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
   }
+  // AddressSanitizer reserves terabytes of address space for its shadow
+  // memory, so an address-space limit stops a sanitized netc before main; its
+  // allocator enforces the same promise instead: no single allocation beyond
+  // the limit (it then fails, and netc reports "out of memory", not exit 2).
+#if defined(__SANITIZE_ADDRESS__)
+  static constexpr bool kSanitized = true;
+#else
+  static constexpr bool kSanitized = false;
+#endif
+
+  static std::vector<std::string> environment(uint64_t memory_limit_bytes) {
+    std::vector<std::string> env;
+    std::string asan_options;
+    for (char** e = environ; *e; ++e) {
+      std::string entry = *e;
+      if (entry.rfind("ASAN_OPTIONS=", 0) == 0)
+        asan_options = entry.substr(13);
+      else
+        env.push_back(entry);
+    }
+    if (kSanitized && memory_limit_bytes)
+      asan_options += (asan_options.empty() ? "" : ":") + std::string("allocator_may_return_null=1:max_allocation_size_mb=") +
+                      std::to_string(memory_limit_bytes >> 20);
+    if (!asan_options.empty()) env.push_back("ASAN_OPTIONS=" + asan_options);
+    return env;
+  }
+
   ~NetcProcess() {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);

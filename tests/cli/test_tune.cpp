@@ -67,7 +67,7 @@ void write(const std::string& path, const std::string& text) { std::ofstream(pat
 
 }  // namespace
 
-TEST_CASE("tune: a rerun resumes the log without repeating a trial; the schedule found trains as the default does",
+TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the schedule found trains as the default does",
           "[tune]") {
   TempDir dir;
   Outcome first = tune(dir, 4);
@@ -112,7 +112,7 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial; the schedule
   for (size_t k = 0; k < 5; ++k) CHECK(runs[0][k] == Approx(runs[1][k]).epsilon(1e-4));
 }
 
-TEST_CASE("tune: a log of another graph, batch, thread count or Halide is refused; a cut last line is dropped",
+TEST_CASE("tune: a log of another graph, batch, thread count or Halide is refused, a cut last line is dropped",
           "[tune]") {
   TempDir dir;
   Outcome start = tune(dir, 1);
@@ -209,7 +209,9 @@ assert any("16.00x" in t for t in texts), texts
        {std::vector<std::string>{"tune", "--report", dir / "missing.jsonl", "-o", dir / "r.svg"},
         {"tune", "--report", dir / "log.jsonl"},
         {"tune", graph_file("feedforward"), "--report", dir / "log.jsonl", "-o", dir / "r.svg"},
-        {"tune"}}) {
+        {"tune"},
+        {"tune", graph_file("feedforward"), "-o", dir / "no-such-folder/best.yaml"},
+        {"tune", graph_file("feedforward"), "--log", dir.path()}}) {
     Outcome e = run_netc(bad, dir.path());
     INFO(e.err);
     CHECK(e.exit_code == 2);

@@ -74,18 +74,6 @@ CLI::Validator unsigned_64_bits() {
       "UINT64");
 }
 
-// A file that the run will write: its folder must exist now, not only when
-// the file is written after hours of training.
-void check_output_path(const char* flag, const std::string& path) {
-  if (path.empty()) return;
-  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(fmt::format("{} {}: that is a folder, not a file", flag, path));
-  if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
-    throw InputError(fmt::format("{} {}: there is no folder {}", flag, path, folder.string()));
-}
-
 RunIdentity identify_run(const GraphFile& graph, const CompiledModel& model, const Dataset& data,
                          const TrainOptions& options, const PipelineOptions& pipelines) {
   const Manifest& m = model.manifest();

@@ -3,11 +3,13 @@
 // search. And `netc tune-trial`, hidden: one trial in a process of its own,
 // which `netc tune` starts (compiler/tune/trial.h).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "atomic_file.h"
 #include "commands.h"
 #include "compiler_library.h"
 #include "graph/graph.h"
+#include "model_session.h"
 
 namespace netc {
 namespace {
@@ -18,6 +20,8 @@ struct TuneFlags {
 };
 
 void run_tune(const TuneFlags& f) {
+  check_output_path("--out", f.options.out);
+  check_output_path("--log", f.options.log);
   if (!f.report.empty()) {
     if (!f.options.graph.empty()) throw InputError("give either GRAPH (to tune) or --report LOG, not both");
     if (f.options.out.empty()) throw InputError("--report needs -o FILE.svg");

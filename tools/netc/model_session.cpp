@@ -1,5 +1,6 @@
 #include "model_session.h"
 
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -115,6 +116,16 @@ std::unique_ptr<CompiledModel> load_pipelines(const GraphFile& graph, const Pipe
   auto model = std::make_unique<CompiledModel>(dir);
   model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   return model;
+}
+
+void check_output_path(const char* flag, const std::string& path) {
+  if (path.empty()) return;
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{} {}: that is a folder, not a file", flag, path));
+  if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
+    throw InputError(fmt::format("{} {}: there is no folder {}", flag, path, folder.string()));
 }
 
 std::string dataset_spec(const GraphFile& graph, const std::string& data_flag) {

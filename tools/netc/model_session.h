@@ -52,6 +52,11 @@ GraphFile read_graph_file(const std::string& path);
 // on any machine, then fails to load where no GPU is (runtime/cuda_driver.h).
 std::unique_ptr<CompiledModel> load_pipelines(const GraphFile& graph, const PipelineOptions& o);
 
+// A file a command will write (`flag` names it): its folder must exist now,
+// not only when it is written after hours of training or tuning; a folder is
+// no file. InputError if not.
+void check_output_path(const char* flag, const std::string& path);
+
 // The dataset spec: --data if given, else the graph's train.dataset.
 std::string dataset_spec(const GraphFile& graph, const std::string& data_flag);
 
