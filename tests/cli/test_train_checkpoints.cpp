@@ -119,7 +119,7 @@ TEST_CASE("train: killed by SIGKILL after a checkpoint, the resumed run ends bit
   CHECK(step_of(checkpoint) == kIterations);  // the final checkpoint
 }
 
-TEST_CASE("train: SIGTERM and SIGINT finish the step, checkpoint, exit 143 and 130; resumed, bit-identical",
+TEST_CASE("train: SIGTERM and SIGINT finish the step, checkpoint, exit 143 and 130, and resume bit-identically",
           "[checkpoint]") {
   Runs runs;
   runs.run_reference();

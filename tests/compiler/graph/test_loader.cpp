@@ -223,7 +223,7 @@ TEST_CASE("attribute values keep their kinds and locations") {
   CHECK(g.layers[1].attr("negative_slope").kind == AttrValue::Kind::Float);
 }
 
-TEST_CASE("parse_single_layer: flow, block and JSON; names, inputs and parameters") {
+TEST_CASE("parse_single_layer: flow, block and JSON: names, inputs and parameters") {
   std::vector<InputInfo> in = {describe_output("x", image(3, 8, 8))};
   std::vector<ParamSpec> params;
   Layer flow = parse_single_layer("{name: c, op: conv2d, out_channels: 4, kernel_size: 3}", in, &params);
