@@ -17,6 +17,7 @@
 #include "HalideBuffer.h"
 #include "aligned.h"
 #include "HalideRuntime.h"
+#include "cuda_driver.h"
 #include "fingerprint.h"
 
 namespace netc {
@@ -96,6 +97,11 @@ std::string stage_name(const std::string& func) {
   return name;
 }
 
+// Halide's runtime reports a failure's reason through its error handler, then
+// returns an error code; the handler keeps the reason for the exception.
+thread_local std::string last_halide_error;
+void keep_halide_error(void*, const char* message) { last_halide_error = message; }
+
 }  // namespace
 
 int64_t ParamInfo::size() const {
@@ -118,6 +124,8 @@ Manifest Manifest::read(const std::string& dir) {
     j.at("inference").get_to(m.inference);
     j.at("library").get_to(m.library);
     j.at("library_fingerprint").get_to(m.library_fingerprint);
+    j.at("halide_target").get_to(m.halide_target);
+    if (j.contains("gather")) j.at("gather").get_to(m.gather);
     j.at("batch").get_to(m.batch);
     j.at("classes").get_to(m.classes);
     j.at("input").get_to(m.input);
@@ -134,6 +142,7 @@ Manifest Manifest::read(const std::string& dir) {
       j.at("peak_probe").at("output").get_to(m.peak_probe_output);
     }
     if (m.input.size() != 3 || m.batch < 1 || m.classes < 1) throw std::runtime_error("bad shapes");
+    if (m.on_gpu() && m.gather.empty()) throw std::runtime_error("a GPU model without a batch gatherer");
     return m;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}/manifest.json is malformed: {}", dir, e.what()));
@@ -158,19 +167,24 @@ CompiledModel::CompiledModel(const std::string& dir) {
   std::string why;
   if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot load {}: {}", dir, why));
   manifest_ = Manifest::read(dir);
+  if (manifest_.on_gpu()) require_cuda_device();
   std::string path = dir + "/" + manifest_.library;
   library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_) throw std::runtime_error(fmt::format("cannot load {}: {}", path, dlerror()));
   const size_t params = manifest_.params.size();
   train_step_ = lookup(manifest_.train_step, 6 + 2 * params + 1 + 2 * params);
   inference_ = lookup(manifest_.inference, 2 + params + 2);
+  if (manifest_.on_gpu()) gather_ = lookup(manifest_.gather, 4 + 2);
   using SetMalloc = halide_malloc_t (*)(halide_malloc_t);
   using SetFree = halide_free_t (*)(halide_free_t);
-  auto set_malloc = reinterpret_cast<SetMalloc>(dlsym(library_, "halide_set_custom_malloc"));
-  auto set_free = reinterpret_cast<SetFree>(dlsym(library_, "halide_set_custom_free"));
-  if (!set_malloc || !set_free) throw std::runtime_error(path + " has no Halide runtime");
+  using SetErrorHandler = halide_error_handler_t (*)(halide_error_handler_t);
+  auto set_malloc = reinterpret_cast<SetMalloc>(runtime_function("halide_set_custom_malloc"));
+  auto set_free = reinterpret_cast<SetFree>(runtime_function("halide_set_custom_free"));
+  auto set_error_handler = reinterpret_cast<SetErrorHandler>(runtime_function("halide_set_error_handler"));
+  if (!set_malloc || !set_free || !set_error_handler) throw std::runtime_error(path + " has no Halide runtime");
   set_malloc(pool_malloc);
   set_free(pool_free);
+  set_error_handler(keep_halide_error);
 }
 
 CompiledModel::~CompiledModel() {
@@ -187,6 +201,31 @@ CompiledModel::Argv CompiledModel::lookup(const std::string& function, size_t ex
   return argv;
 }
 
+void* CompiledModel::runtime_function(const std::string& name) const { return dlsym(library_, name.c_str()); }
+
+void CompiledModel::check(int error, const std::string& what) const {
+  if (error == 0) return;
+  std::string reason = last_halide_error.empty() ? fmt::format("Halide error {}", error) : last_halide_error;
+  last_halide_error.clear();
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  throw std::runtime_error(fmt::format("{} failed: {}", what, reason));
+}
+
+void CompiledModel::call(Pipeline pipeline, std::vector<void*>& args) const {
+  switch (pipeline) {
+    case Pipeline::TrainStep: return check(train_step_(args.data()), "the train step");
+    case Pipeline::Inference: return check(inference_(args.data()), "inference");
+    case Pipeline::Gather:
+      if (!gather_) throw std::logic_error(manifest_.library + " has no batch gatherer");
+      return check(gather_(args.data()), "gathering a batch");
+  }
+}
+
+void CompiledModel::require_host_model() const {
+  // A GPU pipeline leaves its outputs on the device: host pointers would not see them.
+  if (manifest_.on_gpu()) throw std::logic_error("host buffers passed to a model compiled for " + manifest_.target);
+}
+
 void CompiledModel::set_threads(int threads) {
   auto set = reinterpret_cast<int (*)(int)>(dlsym(library_, "halide_set_num_threads"));
   if (set) set(threads);
@@ -196,6 +235,7 @@ float CompiledModel::train_step(const float* images, const int32_t* labels, cons
                                 const std::vector<const float*>& params, const std::vector<const float*>& momenta,
                                 const std::vector<float*>& params_out, const std::vector<float*>& momenta_out) {
   const Manifest& m = manifest_;
+  require_host_model();
   FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
   alignas(kBufferAlignment) float loss = 0;
@@ -218,13 +258,14 @@ float CompiledModel::train_step(const float* images, const int32_t* labels, cons
     add(params_out[k], m.params[k].shape);
     add(momenta_out[k], m.params[k].shape);
   }
-  if (int err = train_step_(args.data())) throw std::runtime_error(fmt::format("the train step failed (Halide error {})", err));
+  call(Pipeline::TrainStep, args);
   return loss;
 }
 
 void CompiledModel::infer(const float* images, const int32_t* labels, const std::vector<const float*>& params,
                           float* logits, float* losses) {
   const Manifest& m = manifest_;
+  require_host_model();
   FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
   std::vector<FloatBuffer> buffers;
@@ -238,7 +279,7 @@ void CompiledModel::infer(const float* images, const int32_t* labels, const std:
   args.push_back(buffers.back().raw_buffer());
   buffers.push_back(view(losses, {m.batch}));
   args.push_back(buffers.back().raw_buffer());
-  if (int err = inference_(args.data())) throw std::runtime_error(fmt::format("inference failed (Halide error {})", err));
+  call(Pipeline::Inference, args);
 }
 
 double CompiledModel::measure_peak_gflops() {

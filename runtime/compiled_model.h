@@ -10,7 +10,7 @@
 
 namespace netc {
 
-inline constexpr const char* kManifestFormat = "netc-model/1";
+inline constexpr const char* kManifestFormat = "netc-model/2";
 
 struct ParamInfo {
   std::string name;             // "cnn1.weight"
@@ -21,6 +21,8 @@ struct ParamInfo {
 
 struct Manifest {
   std::string graph, target, train_step, inference, library, library_fingerprint;
+  std::string halide_target;  // what the code was compiled for (runtime/host_target.h)
+  std::string gather;         // the batch gatherer of a GPU target; empty on the host
   int64_t batch = 0, classes = 0;
   std::vector<int64_t> input;   // C, H, W
   std::vector<ParamInfo> params;
@@ -32,6 +34,7 @@ struct Manifest {
   std::vector<int> peak_probe_output;  // its output's extents
 
   int64_t image_size() const { return input.at(0) * input.at(1) * input.at(2); }
+  bool on_gpu() const { return target != "host"; }
   // Reads dir/manifest.json; throws std::runtime_error when it is unusable.
   static Manifest read(const std::string& dir);
 };
@@ -60,14 +63,16 @@ class CompiledModel {
   const Manifest& manifest() const { return manifest_; }
   void set_threads(int threads);
 
-  // One SGD step on a batch: images (batch x C x H x W), labels (batch).
+  // One SGD step on a batch in host memory (a host target's model only):
+  // images (batch x C x H x W), labels (batch).
   // Reads params/momenta, writes the updated values to params_out/momenta_out
   // (which must not alias the inputs). Returns the batch's mean loss.
   float train_step(const float* images, const int32_t* labels, const SgdSettings& sgd,
                    const std::vector<const float*>& params, const std::vector<const float*>& momenta,
                    const std::vector<float*>& params_out, const std::vector<float*>& momenta_out);
 
-  // Logits (batch x classes) and each image's loss (batch).
+  // Logits (batch x classes) and each image's loss (batch), in host memory
+  // (a host target's model only).
   void infer(const float* images, const int32_t* labels, const std::vector<const float*>& params, float* logits,
              float* losses);
 
@@ -84,13 +89,25 @@ class CompiledModel {
   // .inference) since the last reset, longest first.
   std::vector<StageTime> stage_times(const std::string& function) const;
 
+  // The pipelines' own entry points (arguments as compiler/lower/pipeline.h
+  // says: halide_buffer_t pointers and scalars), for callers that keep their
+  // buffers on a GPU (runtime/device_training.h). A failure throws
+  // std::runtime_error with Halide's message.
+  enum class Pipeline { TrainStep, Inference, Gather };
+  void call(Pipeline pipeline, std::vector<void*>& args) const;
+  // A function of the Halide runtime inside model.so, or nullptr.
+  void* runtime_function(const std::string& name) const;
+  // Throws std::runtime_error "<what> failed: <Halide's last message>" if `error` is not 0.
+  void check(int error, const std::string& what) const;
+
  private:
   using Argv = int (*)(void**);
   Argv lookup(const std::string& function, size_t expected_args);
+  void require_host_model() const;
 
   Manifest manifest_;
   void* library_ = nullptr;
-  Argv train_step_ = nullptr, inference_ = nullptr;
+  Argv train_step_ = nullptr, inference_ = nullptr, gather_ = nullptr;
 };
 
 }  // namespace netc

@@ -6,12 +6,15 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
 #include "batches.h"
+#include "device_training.h"
 #include "fingerprint.h"
 
 namespace netc {
@@ -166,9 +169,10 @@ std::string float_str(float v) {
 }
 
 // Why training must stop at step k ("" if it need not): the loss or the
-// updated state is not finite. Nothing of such a state is ever written.
-std::string divergence(int64_t k, float loss, const TrainingState& state, const Checkpointer& checkpoints) {
-  const std::string bad_tensor = non_finite_tensor(state.params, state.momenta);
+// updated state (when `state` is given) is not finite. Nothing of such a
+// state is ever written.
+std::string divergence(int64_t k, float loss, const TrainingState* state, const Checkpointer& checkpoints) {
+  const std::string bad_tensor = state ? non_finite_tensor(state->params, state->momenta) : "";
   if (std::isfinite(loss) && bad_tensor.empty()) return "";
   std::string what = std::isfinite(loss)
                          ? fmt::format("the loss was {} but its update made {} NaN or Inf", float_str(loss), bad_tensor)
@@ -177,38 +181,134 @@ std::string divergence(int64_t k, float loss, const TrainingState& state, const 
   return fmt::format("training diverged at step {}: {}; {}. A smaller --lr may help", k, what, checkpoints.status(k));
 }
 
+// Where the steps of a training run: the host, or a GPU holding everything.
+class StepRunner {
+ public:
+  virtual ~StepRunner() = default;
+  // Steps whose losses may wait before they are read: 1 on the host, where
+  // reading them is free.
+  virtual int64_t steps_per_sync() const = 0;
+  // Whether the TrainingState holds the current values after every step.
+  virtual bool state_is_current() const = 0;
+  // One SGD step per batch, in order.
+  virtual void run(const std::vector<std::vector<int32_t>>& batches) = 0;
+  // The losses of the steps run since the last call, in order.
+  virtual std::vector<float> take_losses() = 0;
+  virtual Evaluation evaluate_test_set() = 0;
+  // Brings the state's parameters and momentum buffers up to date.
+  virtual void fetch(TrainingState& state) = 0;
+};
+
+// Steps on the host, updating the state in place.
+class HostSteps : public StepRunner {
+ public:
+  HostSteps(CompiledModel& model, TrainingState& state, const Dataset& data, const SgdSettings& sgd)
+      : model_(model),
+        state_(state),
+        data_(data),
+        sgd_(sgd),
+        next_params_(Parameters::zeros(model.manifest().params)),
+        next_momenta_(Parameters::zeros(model.manifest().params)),
+        images_(size_t(model.manifest().batch * model.manifest().image_size())),
+        labels_(size_t(model.manifest().batch)) {}
+
+  int64_t steps_per_sync() const override { return 1; }
+  bool state_is_current() const override { return true; }
+
+  void run(const std::vector<std::vector<int32_t>>& batches) override {
+    for (const std::vector<int32_t>& batch : batches) {
+      gather_batch(data_.train_images, data_.train_labels, batch, images_.data(), labels_.data());
+      losses_.push_back(model_.train_step(images_.data(), labels_.data(), sgd_, state_.params.data(),
+                                          state_.momenta.data(), next_params_.mutable_data(),
+                                          next_momenta_.mutable_data()));
+      // The step wrote the new values into a second set; the two swap.
+      std::swap(state_.params, next_params_);
+      std::swap(state_.momenta, next_momenta_);
+    }
+  }
+
+  std::vector<float> take_losses() override { return std::exchange(losses_, {}); }
+  Evaluation evaluate_test_set() override {
+    return evaluate(model_, state_.params, data_.test_images, data_.test_labels);
+  }
+  void fetch(TrainingState&) override {}
+
+ private:
+  CompiledModel& model_;
+  TrainingState& state_;
+  const Dataset& data_;
+  SgdSettings sgd_;
+  Parameters next_params_, next_momenta_;
+  AlignedVector<float> images_;
+  AlignedVector<int32_t> labels_;
+  std::vector<float> losses_;
+};
+
+class DeviceSteps : public StepRunner {
+ public:
+  DeviceSteps(CompiledModel& model, const TrainingState& state, const Dataset& data, const SgdSettings& sgd)
+      : training_(model, state.params, state.momenta, data, sgd) {}
+  int64_t steps_per_sync() const override { return DeviceTraining::kMaxSteps; }
+  bool state_is_current() const override { return false; }
+  void run(const std::vector<std::vector<int32_t>>& batches) override { training_.run(batches); }
+  std::vector<float> take_losses() override { return training_.take_losses(); }
+  Evaluation evaluate_test_set() override { return training_.evaluate_test_set(); }
+  void fetch(TrainingState& state) override { training_.download(state.params, state.momenta); }
+
+ private:
+  DeviceTraining training_;
+};
+
+int64_t next_multiple(int64_t k, int64_t m) { return (k + m - 1) / m * m; }
+
 }  // namespace
+
+std::vector<int32_t> evaluation_order(int64_t count, int64_t batch) {
+  std::vector<int32_t> order;
+  for (int64_t start = 0; start < count; start += batch) {
+    const int64_t real = std::min(batch, count - start);
+    for (int64_t k = 0; k < batch; ++k) order.push_back(int32_t(start + std::min(k, real - 1)));
+  }
+  return order;
+}
+
+void EvalTally::add(const float* logits, const float* losses, const int32_t* labels, int64_t real, int64_t classes) {
+  for (int64_t k = 0; k < real; ++k) {
+    loss_sum_ += losses[k];
+    const float* row = logits + k * classes;
+    int64_t best = 0;  // the first maximum, as torch.argmax
+    for (int64_t c = 1; c < classes; ++c)
+      if (row[c] > row[best]) best = c;
+    correct_ += best == labels[k];
+  }
+  images_ += real;
+}
+
+Evaluation EvalTally::result() const {
+  Evaluation e;
+  e.images = images_;
+  e.loss = images_ ? loss_sum_ / double(images_) : 0;
+  e.accuracy = images_ ? 100.0 * double(correct_) / double(images_) : 0;
+  return e;
+}
 
 Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxImages& images,
                     const std::vector<uint8_t>& labels) {
+  if (model.manifest().on_gpu()) return evaluate_on_device(model, params, images, labels);
   const Manifest& m = model.manifest();
   const int64_t batch = m.batch;
   AlignedVector<float> image_buf(static_cast<size_t>(batch * m.image_size()));
   AlignedVector<int32_t> label_buf(static_cast<size_t>(batch));
   AlignedVector<float> logits(static_cast<size_t>(batch * m.classes)), losses(static_cast<size_t>(batch));
-  std::vector<const float*> param_data = params.data();
-  double loss_sum = 0;
-  int64_t correct = 0;
+  const std::vector<int32_t> order = evaluation_order(images.count, batch);
+  EvalTally tally;
   for (int64_t start = 0; start < images.count; start += batch) {
-    const int64_t real = std::min(batch, images.count - start);
-    std::vector<int32_t> idx(static_cast<size_t>(batch));
-    for (int64_t k = 0; k < batch; ++k) idx[size_t(k)] = int32_t(start + std::min(k, real - 1));
+    std::vector<int32_t> idx(order.begin() + start, order.begin() + start + batch);
     gather_batch(images, labels, idx, image_buf.data(), label_buf.data());
-    model.infer(image_buf.data(), label_buf.data(), param_data, logits.data(), losses.data());
-    for (int64_t k = 0; k < real; ++k) {
-      loss_sum += losses[size_t(k)];
-      const float* row = &logits[size_t(k * m.classes)];
-      int64_t best = 0;  // the first maximum, as torch.argmax
-      for (int64_t c = 1; c < m.classes; ++c)
-        if (row[c] > row[best]) best = c;
-      correct += best == label_buf[size_t(k)];
-    }
+    model.infer(image_buf.data(), label_buf.data(), params.data(), logits.data(), losses.data());
+    tally.add(logits.data(), losses.data(), label_buf.data(), std::min(batch, images.count - start), m.classes);
   }
-  Evaluation e;
-  e.images = images.count;
-  e.loss = images.count ? loss_sum / double(images.count) : 0;
-  e.accuracy = images.count ? 100.0 * double(correct) / double(images.count) : 0;
-  return e;
+  return tally.result();
 }
 
 TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& specs) {
@@ -223,57 +323,83 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
                                             options.iterations));
   BatchOrder order(data.train_images.count, batch, options.shuffle, options.seed);
   if (!state.batch_order.empty()) order.restore(state.batch_order);
-  // The step writes new values into a second set; the two swap every step.
-  Parameters next_params = Parameters::zeros(m.params), next_momenta = Parameters::zeros(m.params);
-  AlignedVector<float> image_buf(static_cast<size_t>(batch * m.image_size()));
-  AlignedVector<int32_t> label_buf(static_cast<size_t>(batch));
+  std::unique_ptr<StepRunner> steps;
+  if (m.on_gpu())
+    steps = std::make_unique<DeviceSteps>(model, state, data, options.sgd);
+  else
+    steps = std::make_unique<HostSteps>(model, state, data, options.sgd);
   Progress progress(state.step + 1, options.iterations, batch);
   Metrics metrics(options.metrics_file, metrics_history(options.metrics_file, state, progress));
   Checkpointer checkpoints(options, m, state.step + 1);
   TrainResult result;
 
   auto run_eval = [&](int64_t k) {
-    Evaluation e = evaluate(model, state.params, data.test_images, data.test_labels);
+    Evaluation e = steps->evaluate_test_set();
     metrics.add({{"iter", k}, {"test_loss", e.loss}, {"test_accuracy", e.accuracy}});
     metrics.flush();
     progress.message(fmt::format("step {}: test loss {:.4f}, test accuracy {:.2f}% ({} images)", k, e.loss,
                                  e.accuracy, e.images));
     return e;
   };
-
-  for (int64_t k = state.step + 1; k <= options.iterations; ++k) {
-    gather_batch(data.train_images, data.train_labels, order.batch(k - 1), image_buf.data(), label_buf.data());
-    auto start = Clock::now();
-    float loss = model.train_step(image_buf.data(), label_buf.data(), options.sgd, state.params.data(),
-                                  state.momenta.data(), next_params.mutable_data(), next_momenta.mutable_data());
-    result.seconds += seconds_since(start);
-    ++result.steps;
-    std::swap(state.params, next_params);
-    std::swap(state.momenta, next_momenta);
-    state.step = k;
-    metrics.add({{"iter", k}, {"loss", loss}});
-    progress.step(k, loss, result.seconds);
-    if (std::string why = divergence(k, loss, state, checkpoints); !why.empty()) {
+  // The state brought up to date, checked (a GPU's values are seen only
+  // now), then written.
+  auto fetch_state = [&] {
+    steps->fetch(state);
+    if (const std::string bad = non_finite_tensor(state.params, state.momenta); !bad.empty()) {
       metrics.flush();
-      throw TrainingDiverged(why);
+      throw TrainingDiverged(fmt::format("training diverged by step {}: {} is NaN or Inf; {}. A smaller --lr may help",
+                                         state.step, bad, checkpoints.status(state.step)));
     }
-    if (options.eval_every > 0 && k % options.eval_every == 0 && k != options.iterations) run_eval(k);
+  };
+  auto checkpoint_now = [&] {
+    fetch_state();
+    checkpoints.write(state, order, metrics);
+  };
+
+  for (int64_t first = state.step + 1; first <= options.iterations;) {
+    // Up to where losses are read next, the next evaluation or checkpoint.
+    int64_t last = std::min(options.iterations, next_multiple(first, steps->steps_per_sync()));
+    if (options.eval_every > 0) last = std::min(last, next_multiple(first, options.eval_every));
+    if (checkpoints.enabled() && options.checkpoint_every > 0)
+      last = std::min(last, next_multiple(first, options.checkpoint_every));
+    std::vector<std::vector<int32_t>> batches;
+    for (int64_t k = first; k <= last; ++k) batches.push_back(order.batch(k - 1));
+    auto start = Clock::now();
+    steps->run(batches);
+    std::vector<float> losses = steps->take_losses();
+    result.seconds += seconds_since(start);
+    result.steps += last - first + 1;
+    state.step = last;
+    for (int64_t k = first; k <= last; ++k) {
+      const float loss = losses[size_t(k - first)];
+      metrics.add({{"iter", k}, {"loss", loss}});
+      progress.step(k, loss, result.seconds);
+      // The host's state is current after each step (then one per batch).
+      const TrainingState* current = steps->state_is_current() ? &state : nullptr;
+      if (std::string why = divergence(k, loss, current, checkpoints); !why.empty()) {
+        metrics.flush();
+        throw TrainingDiverged(why);
+      }
+    }
+    if (options.eval_every > 0 && last % options.eval_every == 0 && last != options.iterations) run_eval(last);
     if (const int stop = options.stop_signal ? int(*options.stop_signal) : 0) {
       if (checkpoints.enabled())
-        checkpoints.write(state, order, metrics);
+        checkpoint_now();
       else
         metrics.flush();
-      throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), k,
+      throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), last,
                                         options.iterations,
                                         checkpoints.enabled()
                                             ? fmt::format("continue with --resume {}", options.checkpoint_file)
                                             : std::string("no checkpoint written (see --checkpoint)")),
                             stop);
     }
-    if (checkpoints.due(k)) checkpoints.write(state, order, metrics);
+    if (checkpoints.due(last)) checkpoint_now();
+    first = last + 1;
   }
-  if (checkpoints.enabled() && !checkpoints.written_at(options.iterations)) checkpoints.write(state, order, metrics);
+  if (checkpoints.enabled() && !checkpoints.written_at(options.iterations)) checkpoint_now();
   result.final_eval = run_eval(options.iterations);
+  fetch_state();
   result.checkpoints = checkpoints.count();
   result.checkpoint_seconds = checkpoints.seconds();
   return result;

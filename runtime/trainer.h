@@ -40,9 +40,27 @@ struct Evaluation {
 };
 
 // Loss and accuracy of `params` on every image of a labelled set, in batches
-// of the model's batch size (the last one padded, the padding ignored).
+// of the model's batch size (the last one padded, the padding ignored); on
+// the GPU for a GPU target.
 Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxImages& images,
                     const std::vector<uint8_t>& labels);
+
+// The images of every evaluation batch of a set of `count`, in order: each
+// batch of `batch`, the last one padded with its last image.
+std::vector<int32_t> evaluation_order(int64_t count, int64_t batch);
+
+// Loss and accuracy summed over the batches of an evaluation.
+class EvalTally {
+ public:
+  // The first `real` images of a batch: their logits (`classes` each),
+  // losses and labels.
+  void add(const float* logits, const float* losses, const int32_t* labels, int64_t real, int64_t classes);
+  Evaluation result() const;
+
+ private:
+  double loss_sum_ = 0;
+  int64_t correct_ = 0, images_ = 0;
+};
 
 struct TrainResult {
   Evaluation final_eval;
@@ -76,7 +94,10 @@ TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& spe
 // one (same target and thread count); so does its metrics file, if it still
 // starts with the records the checkpoint covers (TrainingState::metrics_bytes).
 // TrainingDiverged when a loss or value becomes NaN or Inf; TrainingStopped
-// when *options.stop_signal is set.
+// when *options.stop_signal is set. On a GPU target everything stays on the
+// device (runtime/device_training.h): losses are read back, checked and
+// logged every 100 steps, a stop request is seen within as many, and `state`
+// is brought back for checkpoints and at the end.
 TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options);
 
 }  // namespace netc

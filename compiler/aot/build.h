@@ -5,6 +5,7 @@
 // (runtime/compiled_model.h). Defined in model_cache.cpp.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,7 +17,9 @@
 
 namespace netc {
 
-// `profile` (or NETC_PROFILE=1) adds Halide's sampling profiler.
+// The Halide target of runtime/host_target.h's halide_target_string: what
+// the compile cache is keyed by. `profile` (or NETC_PROFILE=1) adds Halide's
+// sampling profiler.
 Halide::Target target_for(const std::string& name, bool profile = false);
 
 // The schedule file of `options`, else the target's default.
@@ -24,6 +27,7 @@ ScheduleFile schedule_of(const BuildOptions& options);
 
 struct ScheduledPipelines {
   LoweredPipeline train, inference;
+  std::optional<LoweredPipeline> gather;  // the batch gatherer, on a GPU target
   bool autoscheduled = false;
 };
 
@@ -37,9 +41,11 @@ ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o
                                        const BuildOptions& options, bool autoscheduled);
 
 // manifest.json of a compiled model; `library` is relative to its folder;
-// `probe` is the peak probe compiled into it, if any.
+// `probe` is the peak probe compiled into it, if any; `gather_fn` the batch
+// gatherer of a GPU target.
 nlohmann::json manifest_json(const Graph& graph, const BuildOptions& options, const std::string& train_fn,
                              const std::string& inference_fn, const std::string& library,
-                             const std::string& library_fingerprint, const PeakProbe* probe = nullptr);
+                             const std::string& library_fingerprint, const PeakProbe* probe = nullptr,
+                             const std::string& gather_fn = "");
 
 }  // namespace netc

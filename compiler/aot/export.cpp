@@ -154,8 +154,9 @@ void write_output(const Graph& graph, const BuildOptions& options, const Halide:
   for (const char* sub : {"include", "lib/pkgconfig"}) fs::create_directories(dir + "/" + sub);
   fs::create_directories(fs::path(dir + "/" + package.cmake_config()).parent_path());
 
-  auto [train, inference, autoscheduled] = scheduled_pipelines(graph, options, target);
-  compile_library({&train, &inference}, target, dir, package, options, autoscheduled);
+  ScheduledPipelines p = scheduled_pipelines(graph, options, target);
+  LoweredPipeline &train = p.train, &inference = p.inference;
+  compile_library({&train, &inference}, target, dir, package, options, p.autoscheduled);
 
   for (const EmbeddedFile& f : embedded_files()) write_file_atomically(dir + "/include/" + f.name, f.text);
   write_file_atomically(dir + "/" + package.header(),
@@ -201,6 +202,9 @@ void export_model(const Graph& graph, const BuildOptions& options, const std::st
     throw InputError(fmt::format("-o {}: exists and is neither empty nor an earlier output of netc compile; "
                                  "not replacing it",
                                  folder_name));
+  // netc_model.hpp passes host buffers and reads results on the host.
+  if (options.target != "host")
+    throw std::runtime_error(fmt::format("netc compile supports the host target only, not {}", options.target));
   schedule_of(options);  // a bad schedule file fails before anything is compiled
   const Halide::Target target = target_for(options.target);
   std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch, options.target);

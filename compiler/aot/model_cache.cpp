@@ -1,13 +1,9 @@
 #include "aot/model_cache.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
+#include <dlfcn.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,6 +13,7 @@
 #include "atomic_file.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
+#include "host_target.h"
 #include "lower/pipeline.h"
 #include "ops/op.h"
 #include "schedule/peak_probe.h"
@@ -27,43 +24,8 @@ namespace fs = std::filesystem;
 namespace netc {
 
 Halide::Target target_for(const std::string& name, bool profile) {
-  Halide::Target host = Halide::get_host_target();
-  if (profile || std::getenv("NETC_PROFILE")) host = host.with_feature(Halide::Target::Profile);
-  if (name == "host") return host;
-  throw std::runtime_error(fmt::format("target {} is not supported by this build of netc", name));
+  return Halide::Target(halide_target_string(name, profile));
 }
-
-namespace {
-
-// Everything about the graph that changes the generated code.
-std::string canonical_graph(const Graph& g) {
-  std::string s = fmt::format("graph {} input {} output {} loss {}\n", g.name, g.input.str(), g.output, g.loss);
-  for (const Layer& l : g.layers) {
-    s += fmt::format("layer {} op {} out {}{} in", l.name, l.op, l.output.str(), l.output.flat ? " flat" : "");
-    for (int in : l.inputs) s += fmt::format(" {}", in);
-    for (const auto& [name, v] : l.attrs)
-      s += fmt::format(" {}={}/{}/{}x{}/{}/{}/{}", name, int(v.kind), v.i, v.pair.h, v.pair.w, v.f, v.b, v.s);
-    s += "\n";
-  }
-  return s;
-}
-
-// This netc build: a rebuilt compiler must not reuse code the old one made.
-const std::string& self_fingerprint() {
-  static const std::string fp = file_fingerprint("/proc/self/exe");
-  return fp;
-}
-
-std::string cache_key(const Graph& g, const BuildOptions& o) {
-  Fingerprint fp;
-  fp.add(canonical_graph(g)).add(std::to_string(o.batch)).add(target_for(o.target, o.profile).to_string());
-  fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
-  fp.add("halide " NETC_HALIDE_VERSION);
-  fp.add(self_fingerprint());
-  return fp.hex();
-}
-
-}  // namespace
 
 ScheduleFile schedule_of(const BuildOptions& o) {
   return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
@@ -72,10 +34,12 @@ ScheduleFile schedule_of(const BuildOptions& o) {
 ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
   Scheduler scheduler(schedule_of(o), target);
   ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
-                       lower_inference(graph, o.batch, scheduler.variants()),
+                       lower_inference(graph, o.batch, scheduler.variants()), std::nullopt,
                        scheduler.file().autoscheduler.has_value()};
+  if (target.has_gpu_feature()) p.gather = lower_gather_batch(graph, o.batch);
   scheduler.apply(p.train);
   scheduler.apply(p.inference);
+  if (p.gather) scheduler.apply(*p.gather);
   scheduler.check_every_rule_used();
   return p;
 }
@@ -130,12 +94,14 @@ nlohmann::json model_flops(const Graph& g, int64_t batch) {
 
 nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
                              const std::string& inference_fn, const std::string& library,
-                             const std::string& library_fingerprint, const PeakProbe* probe) {
+                             const std::string& library_fingerprint, const PeakProbe* probe,
+                             const std::string& gather_fn) {
   nlohmann::json params = nlohmann::json::array();
   for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
   nlohmann::json manifest = {{"format", kManifestFormat},
           {"graph", g.name},
           {"target", o.target},
+          {"halide_target", target_for(o.target, o.profile).to_string()},
           {"batch", o.batch},
           {"input", g.input.dims()},
           {"classes", g.num_classes()},
@@ -145,6 +111,7 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
           {"flops", model_flops(g, o.batch)},
           {"library", library},
           {"library_fingerprint", library_fingerprint}};
+  if (!gather_fn.empty()) manifest["gather"] = gather_fn;
   if (probe)
     manifest["peak_probe"] = {{"function", probe->function_name},
                               {"flops_per_iteration", probe->flops_per_iteration},
@@ -152,30 +119,36 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
   return manifest;
 }
 
-namespace {
+void check_schedule(const BuildOptions& options) { schedule_of(options); }
 
-// Compiles `graph` into `folder` (which must not exist): model.so and its
-// manifest. On failure nothing of the folder is left behind.
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
   fs::create_directories(folder);
   try {
     Halide::Target target = target_for(options.target, options.profile);
-    auto [train, inference, autoscheduled] = scheduled_pipelines(graph, options, target);
+    ScheduledPipelines p = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    compile_pipeline(train, folder + "/train_step.o", no_runtime, options, autoscheduled);
-    compile_pipeline(inference, folder + "/inference.o", no_runtime, options, autoscheduled);
+    std::vector<std::string> objects = {folder + "/train_step.o", folder + "/inference.o"};
+    compile_pipeline(p.train, objects[0], no_runtime, options, p.autoscheduled);
+    compile_pipeline(p.inference, objects[1], no_runtime, options, p.autoscheduled);
+    if (p.gather) {
+      objects.push_back(folder + "/gather.o");
+      compile_pipeline(*p.gather, objects.back(), no_runtime, options, p.autoscheduled);
+    }
     PeakProbe probe = lower_peak_probe(target);
-    probe.pipeline.compile_to_object(folder + "/peak_probe.o", probe.arguments, probe.function_name, no_runtime);
-    Halide::compile_standalone_runtime(folder + "/runtime.o", target);
+    objects.push_back(folder + "/peak_probe.o");
+    probe.pipeline.compile_to_object(objects.back(), probe.arguments, probe.function_name, no_runtime);
+    objects.push_back(folder + "/runtime.o");
+    Halide::compile_standalone_runtime(objects.back(), target);
     // -Bsymbolic: the pipelines must call their own runtime, never a same-named
     // symbol of the program that loads them.
     const char* cxx = std::getenv("CXX");
-    run_command(fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so' '{}/train_step.o' '{}/inference.o' "
-                            "'{}/peak_probe.o' '{}/runtime.o' -lpthread -ldl",
-                            cxx && *cxx ? cxx : "c++", folder, folder, folder, folder, folder));
-    for (const char* obj : {"train_step.o", "inference.o", "peak_probe.o", "runtime.o"}) fs::remove(folder + "/" + obj);
-    nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name, "model.so",
-                                            file_fingerprint(folder + "/model.so"), &probe);
+    std::string command = fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so'", cxx && *cxx ? cxx : "c++", folder);
+    for (const std::string& object : objects) command += " '" + object + "'";
+    run_command(command + " -lpthread -ldl");
+    for (const std::string& object : objects) fs::remove(object);
+    nlohmann::json manifest = manifest_json(graph, options, p.train.function_name, p.inference.function_name,
+                                            "model.so", file_fingerprint(folder + "/model.so"), &probe,
+                                            p.gather ? p.gather->function_name : "");
     write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
   } catch (...) {
     fs::remove_all(folder);
@@ -183,43 +156,30 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
   }
 }
 
-}  // namespace
+namespace {
 
-std::string cache_root() {
-  if (const char* d = std::getenv("NETC_CACHE_DIR"); d && *d) return d;
-  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/netc";
-  if (const char* d = std::getenv("HOME"); d && *d) return std::string(d) + "/.cache/netc";
-  return "/tmp/netc-cache";
+// The file this code was loaded from (libnetc_compiler.so in netc, or a
+// program that links the compiler), fingerprinted as netc fingerprints the
+// compiler library, so that both find the same cache entries.
+const std::string& compiler_fingerprint() {
+  static const std::string fingerprint = [] {
+    Dl_info info{};
+    if (!dladdr(reinterpret_cast<void*>(&compiler_fingerprint), &info) || !info.dli_fname)
+      throw std::runtime_error("cannot tell which file the compiler was loaded from");
+    return file_fingerprint(info.dli_fname);
+  }();
+  return fingerprint;
 }
 
+}  // namespace
+
 std::string cached_model(const Graph& graph, const BuildOptions& options) {
-  schedule_of(options);  // a bad schedule file fails before anything is compiled
-  std::string dir = fmt::format("{}/models/{}-b{}-{}-{}", cache_root(), graph.name, options.batch, options.target,
-                                cache_key(graph, options));
-  std::string why;
-  if (fs::exists(dir)) {
-    if (compiled_model_is_valid(dir, &why)) return dir;
-    std::cerr << fmt::format("netc: cached pipelines in {} are unusable ({}); recompiling\n", dir, why);
-    fs::remove_all(dir);
-  }
-  fs::create_directories(fs::path(dir).parent_path());
-  auto start = std::chrono::steady_clock::now();
-  std::cerr << fmt::format("netc: compiling {} (batch {}, target {}{}) ...\n", graph.name, options.batch,
-                           options.target, options.profile ? ", profiled" : "");
-  // Built under a name of its own, then renamed into place: another netc
-  // compiling the same entry at the same time wins or loses whole.
-  std::string staging = fmt::format("{}.staging.{}", dir, getpid());
-  fs::remove_all(staging);
-  compile_model(graph, options, staging);
-  std::error_code ec;
-  fs::rename(staging, dir, ec);
-  if (ec) {
-    fs::remove_all(staging);
-    if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot cache {}: {}", dir, why));
-  }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << fmt::format("netc: compiled in {:.1f} s, cached in {}\n", seconds, dir);
-  return dir;
+  check_schedule(options);  // a bad schedule file fails before anything is compiled
+  const std::string entry = model_entry(graph.name, graph_fingerprint(graph), options.batch, options.target,
+                                        options.profile, options.schedule_file, compiler_fingerprint());
+  const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, options.batch, options.target,
+                                       options.profile ? ", profiled" : "");
+  return netc::cached_model(entry, what, [&](const std::string& folder) { compile_model(graph, options, folder); });
 }
 
 }  // namespace netc

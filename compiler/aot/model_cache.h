@@ -1,29 +1,36 @@
-// Ahead-of-time compilation of a graph's pipelines into a loadable library,
-// and the on-disk cache that makes the second run of a graph start at once.
+// Ahead-of-time compilation of a graph's pipelines into a loadable library:
+// what one entry of the compile cache (runtime/compile_cache.h) holds.
 //
 // A compiled model is a folder holding
-//   model.so       the train step and inference pipelines with one Halide runtime
+//   model.so       the pipelines (train step, inference, the peak probe, and
+//                  on a GPU target the batch gatherer) with one Halide runtime
 //   manifest.json  what the runtime needs to call them (runtime/compiled_model.h)
 #pragma once
 
 #include <string>
 
+#include "compile_cache.h"
 #include "graph/graph.h"
 
 namespace netc {
 
 struct BuildOptions {
   int64_t batch = 100;
-  std::string target = "host";   // host or cuda
+  std::string target = "host";   // host or cuda (runtime/host_target.h)
   std::string schedule_file;     // empty: the built-in default for the target
   bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
 };
 
-// The cache folder: $NETC_CACHE_DIR, else $XDG_CACHE_HOME/netc, else ~/.cache/netc.
-std::string cache_root();
+// Reads and checks the schedule file of `options` (InputError), so that a bad
+// one fails before anything is compiled.
+void check_schedule(const BuildOptions& options);
 
-// The folder of a compiled model for (graph, options) in the cache, compiled
-// now if it is missing, stale or corrupt. Says on stderr when it compiles.
+// Compiles `graph` into `folder` (which must not exist): model.so and its
+// manifest. On failure nothing of the folder is left behind.
+void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder);
+
+// The compile cache's folder for (graph, options), the one `netc train`
+// finds (runtime/compile_cache.h), compiled now if it is missing or corrupt.
 std::string cached_model(const Graph& graph, const BuildOptions& options);
 
 }  // namespace netc

@@ -125,6 +125,14 @@ struct Graph {
   int find_layer(const std::string& name) const;  // -1 if absent
 };
 
+// The most bytes a graph file may have (1 MiB).
+inline constexpr size_t kMaxGraphFileBytes = 1 << 20;
+
+// The text of a graph file, at most kMaxGraphFileBytes + 1 bytes of it (so
+// that parse_graph sees an oversized file as such); InputError "cannot read
+// graph file PATH: reason".
+std::string read_graph_text(const std::string& path);
+
 // Everything about the graph that decides what it computes, as a 64-bit hex
 // fingerprint: layers, attributes, shapes, parameters (not the train
 // section). Checkpoints and tuning logs of another graph are refused by it.

@@ -26,7 +26,6 @@ namespace {
 
 // Graph files are a few hundred bytes; the cap bounds yaml-cpp's time and
 // memory on hostile input (yaml-cpp itself caps the nesting depth).
-constexpr size_t kMaxFileBytes = 1 << 20;
 
 const std::vector<std::string> kTopKeys = {"name", "description", "input", "layers", "output", "loss", "train"};
 const std::vector<std::string> kInputKeys = {"channels", "height", "width"};
@@ -216,9 +215,9 @@ class Reader {
 
   // The single YAML document in `text`.
   YAML::Node load(const std::string& text) const {
-    if (text.size() > kMaxFileBytes)
+    if (text.size() > kMaxGraphFileBytes)
       fail(loc(YAML::Mark()),
-           fmt::format("the file has {} bytes; a graph file may have at most {} (1 MiB)", text.size(), kMaxFileBytes));
+           fmt::format("the file has {} bytes; a graph file may have at most {} (1 MiB)", text.size(), kMaxGraphFileBytes));
     YAML::Node root;
     try {
       check_single_document(text);
@@ -687,18 +686,6 @@ class GraphReader {
   std::vector<InputInfo> infos_;          // per layer read so far
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("cannot read graph file {}: {}", path, std::strerror(errno)));
-  // One byte more than allowed, so that load() sees an oversized file as such
-  // without reading all of it.
-  std::string text(kMaxFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw InputError(fmt::format("cannot read graph file {}: {}", path, std::strerror(errno)));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
 }  // namespace
 
 InputInfo describe_output(const std::string& name, const Shape& shape, const Shape* flattened_from) {
@@ -710,7 +697,7 @@ InputInfo describe_output(const std::string& name, const Shape& shape, const Sha
 
 Graph parse_graph(const std::string& text, const std::string& file) { return GraphReader(text, file).read(); }
 
-Graph load_graph(const std::string& path) { return parse_graph(read_file(path), path); }
+Graph load_graph(const std::string& path) { return parse_graph(read_graph_text(path), path); }
 
 Layer parse_single_layer(const std::string& yaml_text, const std::vector<InputInfo>& inputs,
                          std::vector<ParamSpec>* params) {

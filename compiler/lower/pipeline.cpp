@@ -41,11 +41,13 @@ void bound_output(Func f, const std::vector<int64_t>& extents) {
 }
 
 // A copy of `f` as a Func of its own: a pipeline output must be defined in the
-// pipeline (not be one of its inputs) and must not be an output twice.
-Func output_copy(const Func& f, const std::string& name, size_t dims) {
+// pipeline (not be one of its inputs) and must not be an output twice. It is
+// the stage "output.<name>" of kind "output.copy", so that schedules place it
+// too (on a GPU target, an unscheduled copy would run on the host).
+Func output_copy(const Func& f, const std::string& name, const std::vector<int64_t>& extents, StageTable& stages) {
   std::vector<Halide::Var> args;
-  for (size_t d = 0; d < dims; ++d) args.push_back(Halide::Var("d" + std::to_string(d)));
-  Func out(name);
+  for (size_t d = 0; d < extents.size(); ++d) args.push_back(Halide::Var("d" + std::to_string(d)));
+  Func out = stages.add("output." + name, "output.copy", extents);
   out(args) = f(args);
   return out;
 }
@@ -210,8 +212,8 @@ LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const Varian
       param_out = u.param;
       momentum_out = u.momentum;
     } else {  // no gradient: PyTorch's SGD leaves the parameter alone
-      param_out = output_copy(Func(g.params()[k]), "param_" + std::to_string(k) + "_unchanged", extents.size());
-      momentum_out = output_copy(Func(buf), "momentum_" + std::to_string(k) + "_unchanged", extents.size());
+      param_out = output_copy(Func(g.params()[k]), "param_" + std::to_string(k) + "_unchanged", extents, g.stages());
+      momentum_out = output_copy(Func(buf), "momentum_" + std::to_string(k) + "_unchanged", extents, g.stages());
     }
     bound_output(param_out, extents);
     bound_output(momentum_out, extents);
@@ -232,12 +234,43 @@ LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const Variant
   p.function_name = symbol(graph, "inference");
   p.arguments = {g.images(), g.labels()};
   for (const ImageParam& param : g.params()) p.arguments.push_back(param);
-  Func logits = output_copy(g.logits(), "logits", 2);
+  Func logits = output_copy(g.logits(), "logits", {graph.num_classes(), batch}, g.stages());
   bound_output(logits, {graph.num_classes(), batch});
   bound_output(ce.losses, {batch});
   p.outputs = {logits, ce.losses};
   p.pipeline = Halide::Pipeline(p.outputs);
   p.stages = std::move(g.stages());
+  return p;
+}
+
+LoweredPipeline lower_gather_batch(const Graph& graph, int64_t batch) {
+  const auto& v = kVars;
+  const int width = int(graph.input.w), height = int(graph.input.h);
+  // MNIST's training set, for the autoschedulers' estimates.
+  const int typical_images = 60000;
+  ImageParam pixels(Halide::UInt(8), 3, "pixels"), labels(Halide::UInt(8), 1, "dataset_labels");
+  pixels.dim(0).set_bounds(0, width).set_stride(1).set_estimate(0, width);
+  pixels.dim(1).set_bounds(0, height).set_stride(width).set_estimate(0, height);
+  pixels.dim(2).set_min(0).set_stride(width * height).set_estimate(0, typical_images);
+  labels.dim(0).set_min(0).set_stride(1).set_estimate(0, typical_images);
+  ImageParam order(Halide::Int(32), 1, "order");
+  order.dim(0).set_min(0).set_stride(1).set_estimate(0, int(batch));
+  Halide::Param<int32_t> first("first");
+  first.set_estimate(0);
+
+  LoweredPipeline p;
+  p.function_name = symbol(graph, "gather");
+  p.arguments = {pixels, labels, order, first};
+  // Clamped, so that a bad index reads some image rather than past the set.
+  Halide::Expr image = Halide::clamp(order(first + v.n), 0, pixels.dim(2).extent() - 1);
+  Func images = p.stages.add("gather.images", "gather.images", extents_of(graph.input, batch));
+  images(v.x, v.y, v.c, v.n) = Halide::cast<float>(pixels(v.x, v.y, image)) / 255.0f;
+  Func batch_labels = p.stages.add("gather.labels", "gather.labels", {batch});
+  batch_labels(v.n) = Halide::cast<int32_t>(labels(Halide::clamp(image, 0, labels.dim(0).extent() - 1)));
+  bound_output(images, extents_of(graph.input, batch));
+  bound_output(batch_labels, {batch});
+  p.outputs = {images, batch_labels};
+  p.pipeline = Halide::Pipeline(p.outputs);
   return p;
 }
 
@@ -255,14 +288,14 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
   }
   std::vector<InputInfo> infos;
   for (const Shape& s : in_shapes) infos.push_back({"x", s, s.str()});
-  std::vector<std::string> roles;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> roles;  // with their extents
   for (const ParamSpec& spec : find_op(layer.op)->params(layer, infos)) {
     std::string role = spec.name.substr(layer.name.size() + 1);
     ImageParam w = static_input(type, role, halide_extents(spec.shape));
     l.params[role] = Func(w);
     p.arguments.push_back(w);
     p.buffers.push_back(w);
-    roles.push_back(role);
+    roles.emplace_back(role, halide_extents(spec.shape));
   }
   find_op(layer.op)->forward(l);
   ImageParam gy = static_input(type, "gy", extents_of(l.out_shape, batch));
@@ -271,11 +304,11 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
   l.grad_output = Func(gy);
   find_op(layer.op)->adjoint(l);
 
-  p.outputs.push_back(output_copy(l.output, "y", extents_of(l.out_shape, batch).size()));
+  p.outputs.push_back(output_copy(l.output, "y", extents_of(l.out_shape, batch), p.stages));
   for (size_t k = 0; k < in_shapes.size(); ++k)
-    p.outputs.push_back(output_copy(l.grad_inputs[k], "gx" + std::to_string(k), extents_of(in_shapes[k], batch).size()));
-  for (const std::string& role : roles)
-    p.outputs.push_back(output_copy(l.grad_params.at(role), "g" + role, l.grad_params.at(role).dimensions()));
+    p.outputs.push_back(output_copy(l.grad_inputs[k], "gx" + std::to_string(k), extents_of(in_shapes[k], batch), p.stages));
+  for (const auto& [role, extents] : roles)
+    p.outputs.push_back(output_copy(l.grad_params.at(role), "g" + role, extents, p.stages));
   p.pipeline = Halide::Pipeline(p.outputs);
   return p;
 }

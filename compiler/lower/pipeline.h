@@ -12,6 +12,7 @@
 //                      then for each k: param_k_out, momentum_k_out
 // inference,  inputs:  images, labels, then param_k for each k
 //             outputs: logits (classes, n), losses (n): each image's loss
+// gather,     see lower_gather_batch (GPU targets only)
 #pragma once
 
 #include <string>
@@ -35,6 +36,13 @@ struct LoweredPipeline {
 LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
 // Forward with logits and each image's loss, for a fixed batch size.
 LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
+
+// The batch gatherer of GPU targets, which keep a whole data set on the
+// device: inputs pixels (x, y, image) u8 and labels (image) u8 of every
+// image of a set, order (i32): the images of consecutive batches, and first
+// (i32 scalar): where this batch starts in `order`; outputs images (x, y, c, n)
+// f32 = pixel / 255 and labels (n) i32 of order[first .. first + batch).
+LoweredPipeline lower_gather_batch(const Graph& graph, int64_t batch);
 
 // One layer alone, for op tests: inputs x0.., the layer's parameters
 // ("weight", "bias"), and the output's gradient gy; outputs y, then the

@@ -10,10 +10,14 @@ SgdUpdate lower_sgd(const std::string& param_name, const Halide::Func& param, co
   for (size_t d = 0; d < extents.size(); ++d) args.push_back(Halide::Var("d" + std::to_string(d)));
 
   Halide::Expr d_p = grad(args) + hyper.weight_decay * param(args);
+  Halide::Expr new_momentum = hyper.momentum * momentum(args) + d_p;
   SgdUpdate u;
   u.momentum = stages.add("update." + param_name + ".momentum", "update.momentum", extents);
-  u.momentum(args) = hyper.momentum * momentum(args) + d_p;
-  Halide::Expr step = Halide::select(hyper.nesterov, d_p + hyper.momentum * u.momentum(args), u.momentum(args));
+  u.momentum(args) = new_momentum;
+  // The same expression again rather than a read of u.momentum: with no
+  // dependency between them, a schedule may compute both in one loop (one
+  // GPU kernel per parameter).
+  Halide::Expr step = Halide::select(hyper.nesterov, d_p + hyper.momentum * new_momentum, new_momentum);
   u.param = stages.add("update." + param_name, "update.param", extents);
   u.param(args) = param(args) - hyper.lr * step;
   return u;

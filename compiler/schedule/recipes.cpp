@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "schedule/cuda_schedule.h"
+
 namespace netc {
 namespace {
 
@@ -213,6 +215,9 @@ void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, co
     if (!whole_vectors(stage, 3, m)) return;
     schedule_weight_gradient_tiles(stage, r, m);
     repack_for(*sibling(table, stage, "grad_output"), stage.func, 2, m);
+  } else if (r.name == "gpu") {
+    check_options(r, {});
+    schedule_gpu_stage(stage, table);
   } else {
     fail_at(r.loc, fmt::format("unknown recipe '{}'", r.name));
   }

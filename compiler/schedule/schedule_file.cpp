@@ -24,9 +24,9 @@ constexpr size_t kMaxFileBytes = 1 << 20;
 
 // The stage kinds that are not "<op>.<pass>" of a layer, and the pass every
 // layer with several consumers may get.
-const std::set<std::string> kLossAndUpdateKinds = {"loss.max",        "loss.log_sum_exp", "loss.per_image",
-                                                    "loss.mean",       "loss.grad_logits", "update.param",
-                                                    "update.momentum"};
+const std::set<std::string> kNonLayerKinds = {"loss.max",        "loss.log_sum_exp", "loss.per_image", "loss.mean",
+                                              "loss.grad_logits", "update.param",    "update.momentum", "output.copy",
+                                              "gather.images",   "gather.labels"};
 const std::string kGradSumPass = "grad_sum";
 
 // Argument signatures: v a variable of the stage, n a new variable name,
@@ -66,7 +66,8 @@ const std::vector<DirectiveSpec>& directive_specs() {
 }
 
 const std::vector<std::string> kRecipes = {"root",          "inline",         "plain",
-                                           "channel_tiles", "position_tiles", "weight_gradient_tiles"};
+                                           "channel_tiles", "position_tiles", "weight_gradient_tiles",
+                                           "gpu"};
 const std::vector<std::string> kAutoschedulers = {"Adams2019", "Mullapudi2016", "Li2018"};
 const std::vector<std::string> kTails = {"auto", "round_up", "guard_with_if", "shift_inwards"};
 
@@ -354,7 +355,7 @@ StageRule ScheduleFile::merged_rule(const std::string& name, const std::string& 
 }
 
 bool is_stage_kind(const std::string& selector) {
-  if (kLossAndUpdateKinds.count(selector)) return true;
+  if (kNonLayerKinds.count(selector)) return true;
   size_t dot = selector.find('.');
   if (dot == std::string::npos) return false;
   const Op* op = find_op(selector.substr(0, dot));

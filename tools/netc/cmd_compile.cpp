@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "aot/export.h"
 #include "commands.h"
+#include "compiler_library.h"
 #include "model_session.h"
 
 namespace netc {
@@ -18,13 +18,14 @@ struct CompileFlags {
 };
 
 void run_compile(const CompileFlags& f) {
-  Graph graph = load_graph(f.graph);
+  const CompilerApi& api = compiler();
+  Graph graph = api.parse_graph(read_graph_text(f.graph), f.graph);
   BuildOptions build;
   build.batch = f.pipelines.batch_size ? f.pipelines.batch_size : graph.train.batch_size;
   build.target = f.pipelines.target;
   build.schedule_file = f.pipelines.schedule_file;
   auto start = std::chrono::steady_clock::now();
-  export_model(graph, build, f.output);
+  api.export_model(graph, build, f.output);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: compiled into %s in %.1f s; link it with find_package(netc_%s) and netc::%s, "
               "or pkg-config netc_%s\n",

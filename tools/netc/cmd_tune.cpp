@@ -7,11 +7,9 @@
 
 #include "atomic_file.h"
 #include "commands.h"
+#include "compiler_library.h"
 #include "graph/graph.h"
 #include "model_session.h"
-#include "tune/report_svg.h"
-#include "tune/trial.h"
-#include "tune/tuner.h"
 
 namespace netc {
 namespace {
@@ -27,11 +25,11 @@ void run_tune(const TuneFlags& f) {
   if (!f.report.empty()) {
     if (!f.options.graph.empty()) throw InputError("give either GRAPH (to tune) or --report LOG, not both");
     if (f.options.out.empty()) throw InputError("--report needs -o FILE.svg");
-    write_file_atomically(f.options.out, tuning_report_svg(read_tuning_log(f.report)));
+    write_file_atomically(f.options.out, compiler().tuning_report_svg(f.report));
     return;
   }
   if (f.options.graph.empty()) throw InputError("give a GRAPH to tune, or --report LOG -o FILE.svg");
-  tune(f.options);
+  compiler().tune(f.options);
 }
 
 void add_trial_command(CLI::App& app) {
@@ -53,7 +51,7 @@ void add_trial_command(CLI::App& app) {
     r->mode = *mode == "reference" ? TrialRequest::Mode::kWriteReference
               : *mode == "profile" ? TrialRequest::Mode::kProfile
                                    : TrialRequest::Mode::kCheckAndTime;
-    write_file_atomically(*result, to_json(run_trial(*r)).dump() + "\n");
+    write_file_atomically(*result, compiler().run_trial(*r) + "\n");
   });
 }
 

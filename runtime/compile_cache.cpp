@@ -1,0 +1,81 @@
+#include "compile_cache.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "atomic_file.h"
+#include "compiled_model.h"
+#include "fingerprint.h"
+#include "host_target.h"
+
+namespace fs = std::filesystem;
+
+namespace netc {
+
+std::string cache_root() {
+  if (const char* d = std::getenv("NETC_CACHE_DIR"); d && *d) return d;
+  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/netc";
+  if (const char* d = std::getenv("HOME"); d && *d) return std::string(d) + "/.cache/netc";
+  return "/tmp/netc-cache";
+}
+
+std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, int64_t batch,
+                        const std::string& target, bool profile, const std::string& schedule_file,
+                        const std::string& compiler_fingerprint) {
+  Fingerprint fp;
+  fp.add(graph_fingerprint).add(std::to_string(batch)).add(halide_target_string(target, profile));
+  fp.add(schedule_file.empty() ? std::string("default") : read_file(schedule_file, 1 << 20));
+  fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint);
+  return fmt::format("{}-b{}-{}-{}", graph_name, batch, target, fp.hex());
+}
+
+std::string cached_model(const std::string& entry, const std::string& what,
+                         const std::function<void(const std::string& folder)>& compile) {
+  std::string dir = cache_root() + "/models/" + entry;
+  std::string why;
+  if (fs::exists(dir)) {
+    if (compiled_model_is_valid(dir, &why)) return dir;
+    std::cerr << fmt::format("netc: cached pipelines in {} are unusable ({}); recompiling\n", dir, why);
+    fs::remove_all(dir);
+  }
+  fs::create_directories(fs::path(dir).parent_path());
+  auto start = std::chrono::steady_clock::now();
+  std::cerr << fmt::format("netc: compiling {} ...\n", what);
+  // Built under a name of its own, then renamed into place: another netc
+  // compiling the same entry at the same time wins or loses whole.
+  std::string staging = fmt::format("{}.staging.{}", dir, getpid());
+  fs::remove_all(staging);
+  compile(staging);
+  std::error_code ec;
+  fs::rename(staging, dir, ec);
+  if (ec) {
+    fs::remove_all(staging);
+    if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot cache {}: {}", dir, why));
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << fmt::format("netc: compiled in {:.1f} s, cached in {}\n", seconds, dir);
+  return dir;
+}
+
+std::optional<std::string> read_record(const std::string& key) {
+  std::string path = cache_root() + "/records/" + key + ".json";
+  if (!fs::exists(path)) return std::nullopt;
+  try {
+    return read_file(path, 1 << 20);
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable: made again
+  }
+}
+
+void write_record(const std::string& key, const std::string& text) {
+  fs::create_directories(cache_root() + "/records");
+  write_file_atomically(cache_root() + "/records/" + key + ".json", text);
+}
+
+}  // namespace netc

@@ -1,0 +1,76 @@
+#include "cuda_driver.h"
+
+#include <dlfcn.h>
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "host_target.h"
+
+namespace netc {
+namespace {
+
+// The few driver API functions needed, declared here: no CUDA header is
+// needed to build netc.
+using CuInit = int (*)(unsigned);
+using CuDeviceGetCount = int (*)(int*);
+using CuDeviceGet = int (*)(int*, int);
+using CuDeviceGetName = int (*)(char*, int, int);
+using CuDeviceGetAttribute = int (*)(int*, int, int);
+using CuDriverGetVersion = int (*)(int*);
+using CuGetErrorString = int (*)(int, const char**);
+constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76;  // CUdevice_attribute
+
+template <typename F>
+F symbol(void* library, const char* name) {
+  auto f = reinterpret_cast<F>(dlsym(library, name));
+  if (!f) throw std::runtime_error(fmt::format("the CUDA driver library has no {}", name));
+  return f;
+}
+
+std::string check_device() {
+  // RTLD_GLOBAL: the Halide runtime looks the driver's functions up in the
+  // whole process before it tries to open "libcuda.so", which a machine with
+  // only the driver (libcuda.so.1) lacks.
+  void* library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+  if (!library) {
+    throw std::runtime_error(fmt::format("--target cuda needs an NVIDIA GPU and its driver, and this machine has no "
+                                         "CUDA driver ({})",
+                                         dlerror()));
+  }
+  auto error_text = [&](int code) {
+    const char* text = nullptr;
+    auto get_error_string = reinterpret_cast<CuGetErrorString>(dlsym(library, "cuGetErrorString"));
+    if (get_error_string) get_error_string(code, &text);
+    return fmt::format("CUDA error {}{}", code, text ? std::string(": ") + text : "");
+  };
+  if (int err = symbol<CuInit>(library, "cuInit")(0))
+    throw std::runtime_error(fmt::format("--target cuda: the CUDA driver does not start ({})", error_text(err)));
+  int count = 0;
+  if (int err = symbol<CuDeviceGetCount>(library, "cuDeviceGetCount")(&count))
+    throw std::runtime_error(fmt::format("--target cuda: cannot count the GPUs ({})", error_text(err)));
+  if (count == 0) throw std::runtime_error("--target cuda: the CUDA driver sees no GPU");
+  int device = 0, major = 0, minor = 0, driver = 0;
+  char name[256] = {};
+  symbol<CuDeviceGet>(library, "cuDeviceGet")(&device, 0);
+  symbol<CuDeviceGetName>(library, "cuDeviceGetName")(name, int(sizeof name) - 1, device);
+  symbol<CuDeviceGetAttribute>(library, "cuDeviceGetAttribute")(&major, kComputeCapabilityMajor, device);
+  symbol<CuDeviceGetAttribute>(library, "cuDeviceGetAttribute")(&minor, kComputeCapabilityMinor, device);
+  symbol<CuDriverGetVersion>(library, "cuDriverGetVersion")(&driver);
+  if (major * 10 + minor < kCudaCapability)
+    throw std::runtime_error(fmt::format("--target cuda: {} has compute capability {}.{}; netc compiles for {}.{} "
+                                         "and newer",
+                                         name, major, minor, kCudaCapability / 10, kCudaCapability % 10));
+  return fmt::format("{}, compute capability {}.{}, driver {}.{}", name, major, minor, driver / 1000,
+                     driver % 1000 / 10);
+}
+
+}  // namespace
+
+const std::string& require_cuda_device() {
+  static const std::string description = check_device();
+  return description;
+}
+
+}  // namespace netc

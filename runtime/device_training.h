@@ -1,0 +1,71 @@
+// Training and evaluation of a model compiled for a GPU target with
+// everything on the device: the data sets are uploaded once, each batch is
+// gathered there by the compiled gatherer from the batch order, parameters and
+// momentum buffers never leave it during training, and the losses of the
+// steps stay there until they are read (when they are logged).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "compiled_model.h"
+#include "dataset.h"
+#include "device.h"
+#include "parameters.h"
+#include "trainer.h"
+
+namespace netc {
+
+// A labelled image set on the device, in the gatherer's layout.
+class DeviceImageSet {
+ public:
+  DeviceImageSet(const Device& device, const IdxImages& images, const std::vector<uint8_t>& labels);
+  DeviceBuffer& pixels() { return *pixels_; }
+  DeviceBuffer& labels() { return *labels_; }
+  int64_t count() const { return count_; }
+
+ private:
+  std::unique_ptr<DeviceBuffer> pixels_, labels_;
+  int64_t count_;
+};
+
+class DeviceTraining {
+ public:
+  // The most steps run() takes at once.
+  static constexpr int64_t kMaxSteps = 100;
+
+  // Uploads `params`, `momenta` and the data set.
+  DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta, const Dataset& data,
+                 const SgdSettings& sgd);
+
+  // Enqueues one SGD step per batch (at most kMaxSteps); returns without
+  // waiting for the GPU.
+  void run(const std::vector<std::vector<int32_t>>& batches);
+  // The losses of the steps run since the last call, in order; waits for them.
+  std::vector<float> take_losses();
+  Evaluation evaluate_test_set();
+  // The current parameters and momentum buffers, copied to the host.
+  void download(Parameters& params, Parameters& momenta);
+
+ private:
+  CompiledModel& model_;
+  Device device_;
+  SgdSettings sgd_;
+  DeviceImageSet train_, test_;
+  const std::vector<uint8_t>& test_labels_;
+  // params_[0] and momenta_[0] are current; the step writes the [1]s, then they swap.
+  std::vector<std::unique_ptr<DeviceBuffer>> params_[2], momenta_[2];
+  std::unique_ptr<DeviceBuffer> order_, images_, labels_;
+  // Step k's loss: element k of losses_ on the device, or host_losses_[k]
+  // where the schedule computes it on the host.
+  std::unique_ptr<DeviceBuffer> losses_;
+  std::vector<float> host_losses_ = std::vector<float>(kMaxSteps);
+  std::vector<bool> loss_on_host_ = std::vector<bool>(kMaxSteps);
+  int64_t pending_losses_ = 0;
+};
+
+// Evaluation of `params` on a labelled set on the GPU, as evaluate() on the host.
+Evaluation evaluate_on_device(CompiledModel& model, const Parameters& params, const IdxImages& images,
+                              const std::vector<uint8_t>& labels);
+
+}  // namespace netc
