@@ -35,22 +35,8 @@ const std::vector<std::string> kOptimizerKeys = {"type", "lr", "momentum", "weig
 
 // ---------------------------------------------------------------- text
 
-// `text` with control characters escaped (a newline as \x0a), so that a message that
-// quotes the file stays one readable line.
-std::string escape_controls(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    auto ch = static_cast<unsigned char>(c);
-    if (ch < 0x20 || ch == 0x7F)
-      out += fmt::format("\\x{:02x}", ch);
-    else
-      out += c;
-  }
-  return out;
-}
-
-// `text` for a message: cut short (on a UTF-8 character boundary), control
-// characters escaped.
+// `text` for a message: cut short (on a UTF-8 character boundary). Control
+// characters are escaped by SourceLoc::format, like the rest of the message.
 std::string shorten(const std::string& text) {
   constexpr size_t kMax = 40;
   size_t end = text.size();
@@ -58,7 +44,7 @@ std::string shorten(const std::string& text) {
     end = kMax;
     while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   }
-  const std::string out = escape_controls(std::string_view(text).substr(0, end));
+  const std::string out = text.substr(0, end);
   return end < text.size() ? out + "..." : out;
 }
 
@@ -225,7 +211,7 @@ class Reader {
     } catch (const YAML::DeepRecursion& e) {
       fail(loc(e.mark), "YAML nested too deeply");
     } catch (const YAML::Exception& e) {
-      fail(loc(e.mark), "invalid YAML: " + escape_controls(e.msg));  // yaml-cpp quotes raw characters
+      fail(loc(e.mark), "invalid YAML: " + e.msg);
     }
     if (root.IsNull()) fail(loc(YAML::Mark()), "the file is empty; expected a YAML map");
     return root;
