@@ -28,8 +28,8 @@ int vector_lanes(const Func& f, int64_t extent, const Machine& m) {
   return lanes <= extent ? lanes : 1;
 }
 
-// Every stage at root, vectorized along its innermost dimension where it is
-// wide enough, parallel over its outermost, reductions with the vector
+// Every stage at root, vectorized along its innermost dimension (vector_lanes),
+// parallel over its outermost, reductions with the vector
 // dimension innermost: sound for any stage, fast for none in particular.
 void schedule_plain(const Stage& stage, const Machine& m) {
   Func f = stage.func;
