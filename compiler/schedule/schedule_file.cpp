@@ -67,7 +67,7 @@ const std::vector<DirectiveSpec>& directive_specs() {
 
 const std::vector<std::string> kRecipes = {"root",          "inline",         "plain",
                                            "channel_tiles", "position_tiles", "weight_gradient_tiles",
-                                           "gpu"};
+                                           "row_sums",      "gpu"};
 const std::vector<std::string> kAutoschedulers = {"Adams2019", "Mullapudi2016", "Li2018"};
 const std::vector<std::string> kTails = {"auto", "round_up", "guard_with_if", "shift_inwards"};
 

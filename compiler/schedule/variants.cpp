@@ -180,6 +180,7 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
       if (v != fitting && v * taps <= registers)
         add(fmt::format("weight_gradient_tiles co_vectors={}", v), recipe("weight_gradient_tiles", {{"co_vectors", v}}));
   }
+  if (stage.kind == "conv2d.grad_bias") add("row_sums", recipe("row_sums"));
   add("plain", recipe("plain"));
   if (!stage.has_update && !stage.output) add("inline", recipe("inline"));
 }
