@@ -28,9 +28,29 @@ int vector_lanes(const Func& f, int64_t extent, const Machine& m) {
   return lanes <= extent ? lanes : 1;
 }
 
+// The multiply-adds (or other operations) one run of f's definitions takes,
+// roughly: its points times the longest reduction.
+int64_t work_of(const Func& f, const std::vector<int64_t>& extents) {
+  int64_t points = 1, reduction = 1;
+  for (int64_t e : extents) points *= e;
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    int64_t terms = 1;
+    for (const Halide::RVar& r : f.rvars(u)) {
+      const int64_t* extent = Halide::Internal::as_const_int(r.extent());
+      terms *= extent ? *extent : 1;
+    }
+    reduction = std::max(reduction, terms);
+  }
+  return points * reduction;
+}
+
+// Below this much work a stage runs on one thread: waking the others costs
+// more than they save (a step has dozens of small stages: updates, biases, the loss).
+constexpr int64_t kParallelWork = 1 << 16;
+
 // Every stage at root, vectorized along its innermost dimension (vector_lanes),
-// parallel over its outermost, reductions with the vector
-// dimension innermost: sound for any stage, fast for none in particular.
+// parallel over its outermost when there is work enough, reductions with the
+// vector dimension innermost: sound for any stage, fast for none in particular.
 void schedule_plain(const Stage& stage, const Machine& m) {
   Func f = stage.func;
   f.compute_root();
@@ -38,8 +58,9 @@ void schedule_plain(const Stage& stage, const Machine& m) {
   std::vector<Var> vars = f.args();
   const int lanes = vector_lanes(f, stage.extents[0], m);
   const bool vectorize = lanes > 1;
+  const bool parallel = vars.size() > 1 && work_of(f, stage.extents) >= kParallelWork;
   if (vectorize) f.vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
-  if (vars.size() > 1) f.parallel(vars.back());
+  if (parallel) f.parallel(vars.back());
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     std::vector<VarOrRVar> order;
     if (vectorize) order.push_back(vars[0]);
@@ -47,7 +68,7 @@ void schedule_plain(const Stage& stage, const Machine& m) {
     for (size_t d = vectorize ? 1 : 0; d < vars.size(); ++d) order.push_back(vars[d]);
     f.update(u).reorder(order);
     if (vectorize) f.update(u).vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
-    if (vars.size() > 1) f.update(u).parallel(vars.back());
+    if (parallel) f.update(u).parallel(vars.back());
   }
 }
 
