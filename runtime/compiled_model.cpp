@@ -19,6 +19,7 @@
 #include "HalideRuntime.h"
 #include "cuda_driver.h"
 #include "fingerprint.h"
+#include "thread_pool.h"
 
 namespace netc {
 namespace {
@@ -178,13 +179,17 @@ CompiledModel::CompiledModel(const std::string& dir) {
   using SetMalloc = halide_malloc_t (*)(halide_malloc_t);
   using SetFree = halide_free_t (*)(halide_free_t);
   using SetErrorHandler = halide_error_handler_t (*)(halide_error_handler_t);
+  using SetDoParFor = halide_do_par_for_t (*)(halide_do_par_for_t);
   auto set_malloc = reinterpret_cast<SetMalloc>(runtime_function("halide_set_custom_malloc"));
   auto set_free = reinterpret_cast<SetFree>(runtime_function("halide_set_custom_free"));
   auto set_error_handler = reinterpret_cast<SetErrorHandler>(runtime_function("halide_set_error_handler"));
-  if (!set_malloc || !set_free || !set_error_handler) throw std::runtime_error(path + " has no Halide runtime");
+  auto set_do_par_for = reinterpret_cast<SetDoParFor>(runtime_function("halide_set_custom_do_par_for"));
+  if (!set_malloc || !set_free || !set_error_handler || !set_do_par_for)
+    throw std::runtime_error(path + " has no Halide runtime");
   set_malloc(pool_malloc);
   set_free(pool_free);
   set_error_handler(keep_halide_error);
+  set_do_par_for(pool_do_par_for);
 }
 
 CompiledModel::~CompiledModel() {
@@ -226,10 +231,7 @@ void CompiledModel::require_host_model() const {
   if (manifest_.on_gpu()) throw std::logic_error("host buffers passed to a model compiled for " + manifest_.target);
 }
 
-void CompiledModel::set_threads(int threads) {
-  auto set = reinterpret_cast<int (*)(int)>(dlsym(library_, "halide_set_num_threads"));
-  if (set) set(threads);
-}
+void CompiledModel::set_threads(int threads) { set_pool_threads(threads); }
 
 float CompiledModel::train_step(const float* images, const int32_t* labels, const SgdSettings& sgd,
                                 const std::vector<const float*>& params, const std::vector<const float*>& momenta,
