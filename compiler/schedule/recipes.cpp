@@ -28,6 +28,15 @@ int vector_lanes(const Func& f, int64_t extent, const Machine& m) {
   return lanes <= extent ? lanes : 1;
 }
 
+// The extent of reduction variable `index` of update `u` of f, or 0 when it
+// is not a constant. (Func::rvars gives names without extents.)
+int64_t reduction_extent(const Func& f, int u, size_t index) {
+  const auto& rvars = f.function().update(u).schedule().rvars();
+  if (index >= rvars.size()) return 0;
+  const int64_t* extent = Halide::Internal::as_const_int(rvars[index].extent);
+  return extent ? *extent : 0;
+}
+
 // The multiply-adds (or other operations) one run of f's definitions takes,
 // roughly: its points times the longest reduction.
 int64_t work_of(const Func& f, const std::vector<int64_t>& extents) {
@@ -35,10 +44,7 @@ int64_t work_of(const Func& f, const std::vector<int64_t>& extents) {
   for (int64_t e : extents) points *= e;
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     int64_t terms = 1;
-    for (const Halide::RVar& r : f.rvars(u)) {
-      const int64_t* extent = Halide::Internal::as_const_int(r.extent());
-      terms *= extent ? *extent : 1;
-    }
+    for (size_t k = 0; k < f.rvars(u).size(); ++k) terms *= std::max<int64_t>(1, reduction_extent(f, u, k));
     reduction = std::max(reduction, terms);
   }
   return points * reduction;
@@ -98,12 +104,12 @@ int largest_divisor_at_most(int64_t n, int64_t limit) {
 // stays in a register for the whole reduction; `outer` are f's other
 // dimensions (extent 1 inside the tile).
 void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
-                             const Machine& m) {
+                             const std::vector<Halide::RVar>& reduction, const Machine& m) {
   Var vectors("vectors"), lane("lane");
   f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
   f.vectorize(lane).unroll(unrolled).unroll(vectors);
   std::vector<VarOrRVar> order = {lane, unrolled, vectors};
-  for (const Halide::RVar& r : f.rvars(0)) order.push_back(r);
+  order.insert(order.end(), reduction.begin(), reduction.end());
   order.insert(order.end(), outer.begin(), outer.end());
   f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
   f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
@@ -136,7 +142,7 @@ void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& 
   Func out = f.in();
   out.compute_root().split(v[0], xo, xi, int(tile)).reorder(xi, v[2], xo, v[1], v[3]).parallel(v[3]).vectorize(xi);
   f.compute_at(out, xo).reorder_storage(v[2], v[0], v[1], v[3]);
-  accumulate_in_registers(f, v[2], v[0], {v[1], v[3]}, m);
+  accumulate_in_registers(f, v[2], v[0], {v[1], v[3]}, f.rvars(0), m);
 }
 
 // An image stage f(x, y, c, n) += weight(...) * input(...) whose reduction
@@ -162,11 +168,15 @@ void schedule_position_tiles(const Stage& stage, const Recipe& r, const Machine&
   f.update().vectorize(xi).unroll(cb).parallel(v[3]);
 }
 
-// The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): tiles of
-// every kx times a block of `co_vectors` vectors of output channels, parallel
-// over kernel rows and input channels (a first layer has one input channel),
-// each tile accumulated over the whole batch in registers.
-void schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const Machine& m) {
+// The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): partial
+// sums over `batch_blocks` blocks of images (an rfactor), summed at the end;
+// each in tiles of every kx times a block of `co_vectors` vectors of output
+// channels accumulated in registers over its images. Parallel over image
+// blocks, kernel rows and input channels, images outermost: a thread reads
+// the images it made in the forward pass (the thread pool gives each thread
+// the same contiguous share of every loop), and a first layer with one input
+// channel still has parallel work. Returns the Func that reads the gradient.
+Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const Machine& m) {
   Func f = stage.func;
   const int64_t taps = stage.extents[0], out_channels = stage.extents[3];
   const int64_t fitting = std::max(1, std::min(int(out_channels / m.vector_width), m.accumulators / int(taps)));
@@ -174,14 +184,28 @@ void schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   if (out_channels % block != 0)
     fail_at(r.loc, fmt::format("co_vectors x {} lanes does not divide the {} output channels", m.vector_width,
                                out_channels));
-  std::vector<Var> v = f.args();  // kx, ky, ci, co
-  Var bo("co_block"), bi("co_in_block"), rows("ky_ci");
+  const std::vector<Halide::RVar> reduction = f.rvars(0);  // ro.x, ro.y, ro.z (images)
+  const Halide::RVar images = reduction[2];
+  const int64_t batch = reduction_extent(f, 0, 2);
+  const int64_t blocks = option(r, "batch_blocks", largest_divisor_at_most(batch, 4));
+  if (blocks < 1 || batch % blocks != 0)
+    fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
 
-  Func out = f.in();
-  out.compute_root().split(v[3], bo, bi, int(block)).reorder(v[0], bi, bo, v[1], v[2]);
-  out.fuse(v[1], v[2], rows).parallel(rows);
-  f.compute_at(out, bo).reorder_storage(v[3], v[0], v[1], v[2]);
-  accumulate_in_registers(f, v[3], v[0], {v[1], v[2]}, m);
+  std::vector<Var> v = f.args();  // kx, ky, ci, co
+  Var b("image_block"), bo("co_block"), bi("co_in_block"), rows("ky_ci"), work("work");
+  Halide::RVar outer("image_blocks"), inner("images_in_block");
+  f.compute_root();
+  f.update().split(images, outer, inner, int(batch / blocks));
+  Func partial = f.update().rfactor(outer, b);  // partial(kx, ky, ci, co, b)
+
+  Func out = partial.in();
+  out.compute_root().split(v[3], bo, bi, int(block)).reorder(v[0], bi, bo, v[1], v[2], b);
+  out.fuse(v[1], v[2], rows).fuse(rows, b, work).parallel(work);
+  partial.compute_at(out, bo).reorder_storage(v[3], v[0], v[1], v[2], b);
+  // The partial sums' reduction, named as the split named it (partial.rvars()
+  // gives the split variable a qualified name, which reorder rejects).
+  accumulate_in_registers(partial, v[3], v[0], {v[1], v[2], b}, {reduction[0], reduction[1], inner}, m);
+  return partial;
 }
 
 // A sum over images gb(c) += g(ro.x, ro.y, c, ro.z) (a bias gradient): partial
@@ -192,8 +216,8 @@ void schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
 void schedule_row_sums(const Stage& stage, const Machine& m) {
   Func f = stage.func;
   const std::vector<Halide::RVar> r = f.rvars(0);  // ro.x, ro.y, ro.z
-  const int64_t* width = Halide::Internal::as_const_int(r[0].extent());
-  const int lanes = width ? largest_divisor_at_most(*width, m.vector_width) : 1;
+  const int64_t width = reduction_extent(f, 0, 0);
+  const int lanes = width > 0 ? largest_divisor_at_most(width, m.vector_width) : 1;
   if (lanes < 4) return schedule_plain(stage, m);
   Var c = f.args()[0], lane("lane");
   Halide::RVar rows("rows"), in_row("in_row");
@@ -265,11 +289,11 @@ void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, co
     require_kind(r, rule, stage, {"conv2d.forward", "conv2d.grad_input"});
     schedule_position_tiles(stage, r, m);
   } else if (r.name == "weight_gradient_tiles") {
-    check_options(r, {"co_vectors"});
+    check_options(r, {"co_vectors", "batch_blocks"});
     require_kind(r, rule, stage, {"conv2d.grad_weight"});
     if (!whole_vectors(stage, 3, m)) return schedule_plain(stage, m);  // the fallback
-    schedule_weight_gradient_tiles(stage, r, m);
-    repack_for(*sibling(table, stage, "grad_output"), stage.func, 2, m);
+    Func reader = schedule_weight_gradient_tiles(stage, r, m);
+    repack_for(*sibling(table, stage, "grad_output"), reader, 2, m);
   } else if (r.name == "row_sums") {
     check_options(r, {});
     require_kind(r, rule, stage, {"conv2d.grad_bias"});

@@ -49,9 +49,13 @@ struct Tried {
 
 // The stage a profiled Func belongs to: itself, the stage a recipe made a
 // copy for ("relu2.grad_input_in_cnn2.grad_weight" is cnn2.grad_weight's),
-// or the stage it wraps ("cnn1.forward_global_wrapper"); empty if none.
+// or the stage it wraps ("cnn1.forward_global_wrapper") or sums the partial
+// results of ("cnn2.grad_weight_intm", an rfactor); empty if none.
 std::string owning_stage(const std::string& func, const std::set<std::string>& stages) {
   if (stages.count(func)) return func;
+  const std::string partial = "_intm";
+  if (func.size() > partial.size() && func.compare(func.size() - partial.size(), partial.size(), partial) == 0)
+    return owning_stage(func.substr(0, func.size() - partial.size()), stages);
   size_t in = func.rfind("_in_");
   if (in != std::string::npos && stages.count(func.substr(in + 4))) return func.substr(in + 4);
   std::string owner;
