@@ -158,6 +158,17 @@ TEST_CASE("cli: --target cuda without a GPU compiles, then fails with exit 1 and
   CHECK(cached);
 }
 
+TEST_CASE("cli: netc bench and netc tune refuse --target cuda with exit 1, before compiling") {
+  Scratch s;
+  for (const char* command : {"bench", "tune"}) {
+    Result r = s.netc({command, s.path("tiny.yaml"), "--target", "cuda"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains(std::string("netc: error: netc ") + command + " ") &&
+                          Catch::Contains("only, not cuda yet"));
+    CHECK_FALSE(mentions(r.err, "netc: compiling"));
+  }
+}
+
 TEST_CASE("cli: NETC_HOST_TARGET naming a CPU feature this machine lacks is bad input") {
   Scratch s;
   Result r = s.netc(s.train_args(), "NETC_HOST_TARGET=x86-64-linux-avx512_knl");

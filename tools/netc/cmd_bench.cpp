@@ -58,6 +58,10 @@ void print_text(const nlohmann::json& r) {
 }
 
 void run_bench(const BenchFlags& f) {
+  // The timing loop passes host buffers, which a GPU model does not take.
+  if (f.pipelines.target == "cuda")
+    throw std::runtime_error("netc bench times host pipelines only, not cuda yet; on a GPU, netc train "
+                             "--target cuda reports steps per second (tools/gpu-check.sh, docs/gpu.md)");
   GraphFile graph = read_graph_file(f.graph);
   PipelineOptions o = f.pipelines;
   if (!o.batch_size) o.batch_size = graph.train.batch_size;
