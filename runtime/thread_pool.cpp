@@ -47,9 +47,9 @@ int serially(const Loop& loop) {
 }
 
 // One loop at a time. The caller publishes it (a new generation), every
-// thread claims iterations from a shared counter, and the caller returns once
-// all of them are done and no worker is still looking at the loop: only then
-// may the next loop overwrite it.
+// thread claims blocks of it (drain), and the caller returns once all of them
+// are done and no worker is still looking at the loop: only then may the next
+// loop overwrite it.
 class Pool {
  public:
   ~Pool() { stop_workers(); }

@@ -28,13 +28,15 @@ int vector_lanes(const Func& f, int64_t extent, const Machine& m) {
   return lanes <= extent ? lanes : 1;
 }
 
-// The extent of reduction variable `index` of update `u` of f, or 0 when it
-// is not a constant. (Func::rvars gives names without extents.)
-int64_t reduction_extent(const Func& f, int u, size_t index) {
-  const auto& rvars = f.function().update(u).schedule().rvars();
-  if (index >= rvars.size()) return 0;
-  const int64_t* extent = Halide::Internal::as_const_int(rvars[index].extent);
-  return extent ? *extent : 0;
+// The constant extents of the reduction variables of update `u` of f, 0 for
+// one that is not constant. (Func::rvars gives names without extents.)
+std::vector<int64_t> reduction_extents(const Func& f, int u) {
+  std::vector<int64_t> extents;
+  for (const auto& r : f.function().update(u).schedule().rvars()) {
+    const int64_t* extent = Halide::Internal::as_const_int(r.extent);
+    extents.push_back(extent ? *extent : 0);
+  }
+  return extents;
 }
 
 // The multiply-adds (or other operations) one run of f's definitions takes,
@@ -44,7 +46,7 @@ int64_t work_of(const Func& f, const std::vector<int64_t>& extents) {
   for (int64_t e : extents) points *= e;
   for (int u = 0; u < f.num_update_definitions(); ++u) {
     int64_t terms = 1;
-    for (size_t k = 0; k < f.rvars(u).size(); ++k) terms *= std::max<int64_t>(1, reduction_extent(f, u, k));
+    for (int64_t e : reduction_extents(f, u)) terms *= std::max<int64_t>(1, e);
     reduction = std::max(reduction, terms);
   }
   return points * reduction;
@@ -186,7 +188,7 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
                                out_channels));
   const std::vector<Halide::RVar> reduction = f.rvars(0);  // ro.x, ro.y, ro.z (images)
   const Halide::RVar images = reduction[2];
-  const int64_t batch = reduction_extent(f, 0, 2);
+  const int64_t batch = reduction_extents(f, 0)[2];
   const int64_t blocks = option(r, "batch_blocks", largest_divisor_at_most(batch, 4));
   if (blocks < 1 || batch % blocks != 0)
     fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
@@ -216,7 +218,7 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
 void schedule_row_sums(const Stage& stage, const Machine& m) {
   Func f = stage.func;
   const std::vector<Halide::RVar> r = f.rvars(0);  // ro.x, ro.y, ro.z
-  const int64_t width = reduction_extent(f, 0, 0);
+  const int64_t width = reduction_extents(f, 0)[0];
   const int lanes = width > 0 ? largest_divisor_at_most(width, m.vector_width) : 1;
   if (lanes < 4) return schedule_plain(stage, m);
   Var c = f.args()[0], lane("lane");

@@ -20,10 +20,6 @@ struct TuneFlags {
 };
 
 void run_tune(const TuneFlags& f) {
-  // Trials time steps with host buffers, which a GPU model does not take.
-  if (f.options.target == "cuda")
-    throw std::runtime_error("netc tune searches host schedules only, not cuda yet; docs/gpu.md compares "
-                             "schedules/cuda/default.yaml with li2018.yaml on a GPU");
   check_output_path("--out", f.options.out);
   check_output_path("--log", f.options.log);
   if (!f.report.empty()) {
@@ -33,6 +29,10 @@ void run_tune(const TuneFlags& f) {
     return;
   }
   if (f.options.graph.empty()) throw InputError("give a GRAPH to tune, or --report LOG -o FILE.svg");
+  // Trials time steps with host buffers, which a GPU model does not take.
+  if (f.options.target == "cuda")
+    throw std::runtime_error("netc tune searches host schedules only, not cuda yet; docs/gpu.md compares "
+                             "schedules/cuda/default.yaml with li2018.yaml on a GPU");
   compiler().tune(f.options);
 }
 
