@@ -143,7 +143,6 @@ Manifest Manifest::read(const std::string& dir) {
       j.at("peak_probe").at("output").get_to(m.peak_probe_output);
     }
     if (m.input.size() != 3 || m.batch < 1 || m.classes < 1) throw std::runtime_error("bad shapes");
-    if (m.on_gpu() && m.gather.empty()) throw std::runtime_error("a GPU model without a batch gatherer");
     return m;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}/manifest.json is malformed: {}", dir, e.what()));
@@ -168,6 +167,9 @@ CompiledModel::CompiledModel(const std::string& dir) {
   std::string why;
   if (!compiled_model_is_valid(dir, &why)) throw std::runtime_error(fmt::format("cannot load {}: {}", dir, why));
   manifest_ = Manifest::read(dir);
+  // netc compile's GPU libraries have none: netc::Model passes whole batches.
+  if (manifest_.on_gpu() && manifest_.gather.empty())
+    throw std::runtime_error(fmt::format("cannot load {}: a GPU model without a batch gatherer", dir));
   if (manifest_.on_gpu()) require_cuda_device();
   std::string path = dir + "/" + manifest_.library;
   library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -13,7 +13,14 @@
 // Images are float32, n x channels x height x width, pixels / 255 (as netc
 // and PyTorch's ToTensor); weights are safetensors files with PyTorch's names
 // and layouts (what `netc train --save` writes).
+//
+// A graph compiled for a GPU (`netc compile --target cuda`) runs the same way:
+// Halide's runtime, linked in with the pipelines, uploads what the host wrote
+// and Model copies back what the host reads, so parameters stay on the GPU
+// from one train_step to the next.
 #pragma once
+
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cmath>
@@ -58,6 +65,7 @@ struct CompiledGraph {
   std::vector<ParameterSpec> params;
   int (*inference)(void** args);
   int (*train_step)(void** args);
+  std::string target;  // netc's: "host" or "cuda"
 };
 
 // PyTorch's SGD settings.
@@ -324,11 +332,90 @@ inline std::vector<std::vector<float>> read_weights(const std::string& path, con
   return values;
 }
 
+// The messages of the Halide errors on this thread since the last clear().
+// A failure may raise dozens (one per missing driver function): the first
+// and the last tell what happened.
+struct HalideMessages {
+  std::string first, last;
+  int count = 0;
+  void clear() { *this = {}; }
+  std::string text() const {
+    if (count <= 1) return first;
+    return first + (count > 2 ? "; ... (" + std::to_string(count - 2) + " more); " : "; ") + last;
+  }
+};
+
+inline HalideMessages& halide_messages() {
+  static thread_local HalideMessages messages;
+  return messages;
+}
+
+// Halide's default error handler aborts the program; this one keeps the
+// messages for the exception that the failed call throws.
+inline void keep_halide_error(void*, const char* message) {
+  std::string m = message;
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  HalideMessages& all = halide_messages();
+  (all.count++ == 0 ? all.first : all.last) = m;
+}
+
+// Throws "<what> failed: <Halide's messages>" if `error` is not 0.
+inline void check_halide(int error, const std::string& what) {
+  if (error == 0) return;
+  const HalideMessages& m = halide_messages();
+  throw std::runtime_error(what + " failed: " + (m.count ? m.text() : "Halide error " + std::to_string(error)));
+}
+
+// Halide's CUDA runtime looks for the driver's functions among those already
+// loaded before it opens "libcuda.so", which only CUDA's development files
+// install; a machine with just the driver has "libcuda.so.1".
+inline void load_cuda_driver() {
+  static const bool loaded = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL) != nullptr;
+  (void)loaded;  // without it, the first pipeline fails with Halide's message
+}
+
+// A Halide buffer that may have a copy on a GPU. Dropping one frees that copy
+// first: Halide's Buffer refuses (asserts) to drop device data newer than its
+// host data, which a GPU model's parameters always are.
+template <typename T>
+class Tensor : public Halide::Runtime::Buffer<T> {
+  using Base = Halide::Runtime::Buffer<T>;
+
+ public:
+  using Base::Base;
+  Tensor(Tensor&&) noexcept = default;
+  Tensor& operator=(Tensor&& other) noexcept {
+    this->device_free();
+    Base::operator=(std::move(other));
+    return *this;
+  }
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+  ~Tensor() { this->device_free(); }
+
+  // The host's values, copied from the GPU if newer there.
+  T* host_data() {
+    halide_messages().clear();
+    check_halide(this->copy_to_host(), "copying a result from the GPU");
+    return this->data();
+  }
+  // For the host to write: values the GPU holds are dropped, and the next
+  // pipeline uploads the host's.
+  T* writable_data() {
+    this->set_device_dirty(false);
+    this->set_host_dirty(true);
+    return this->data();
+  }
+};
+
 }  // namespace detail
 
 // A compiled graph with its parameters and the buffers its pipelines use.
 // Not thread-safe; use one Model per thread (the pipelines themselves run
-// on every core: see set_threads).
+// on every core: see set_threads). A failure in a pipeline (on a GPU: no
+// driver, out of memory) throws std::runtime_error with Halide's message:
+// Model installs a Halide error handler for the whole program that keeps the
+// message instead of aborting.
 class Model {
  public:
   // Parameters all zero until load_weights.
@@ -338,6 +425,8 @@ class Model {
         labels_(int(graph.batch)),
         logits_(int(graph.classes), int(graph.batch)),
         losses_(int(graph.batch)) {
+    halide_set_error_handler(detail::keep_halide_error);
+    if (graph.target == "cuda") detail::load_cuda_driver();
     for (const ParameterSpec& p : graph.params) params_.push_back(tensor(p.shape));
   }
   Model(const CompiledGraph& graph, const std::string& weights_path) : Model(graph) { load_weights(weights_path); }
@@ -357,11 +446,16 @@ class Model {
   // F32, finite); on an InvalidInput the parameters are unchanged.
   void load_weights(const std::string& path) {
     std::vector<std::vector<float>> values = detail::read_weights(path, graph_->params);
-    for (size_t k = 0; k < values.size(); ++k) std::copy(values[k].begin(), values[k].end(), params_[k].data());
+    for (size_t k = 0; k < values.size(); ++k)
+      std::copy(values[k].begin(), values[k].end(), params_[k].writable_data());
   }
 
-  // Parameter k of graph().params, PyTorch layout, row-major.
-  float* parameter(size_t k) { return params_.at(k).data(); }
+  // Parameter k of graph().params, PyTorch layout, row-major, for reading
+  // and writing until the next call of the model.
+  float* parameter(size_t k) {
+    params_.at(k).host_data();
+    return params_[k].writable_data();
+  }
 
   // Writes the parameters as safetensors (as netc does: tensors in name
   // order), to a temporary file renamed into place.
@@ -388,7 +482,7 @@ class Model {
       out.write(reinterpret_cast<const char*>(prefix), 8);
       out << header;
       for (const auto& [name, k] : order)
-        out.write(reinterpret_cast<const char*>(params_[k].data()), std::streamsize(params_[k].size_in_bytes()));
+        out.write(reinterpret_cast<const char*>(params_[k].host_data()), std::streamsize(params_[k].size_in_bytes()));
       if (!out.flush()) throw std::runtime_error("cannot write " + partial);
     }
     if (std::rename(partial.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
@@ -398,7 +492,8 @@ class Model {
   std::vector<float> logits(const float* images, int64_t n) {
     std::vector<float> all(size_t(std::max<int64_t>(n, 0) * graph_->classes));
     for_each_batch(images, nullptr, n, [&](int64_t first, int64_t count) {
-      std::copy(logits_.data(), logits_.data() + count * graph_->classes, all.begin() + first * graph_->classes);
+      const float* logits = logits_.host_data();
+      std::copy(logits, logits + count * graph_->classes, all.begin() + first * graph_->classes);
     });
     return all;
   }
@@ -424,13 +519,13 @@ class Model {
     if (momenta_.empty()) {
       for (const ParameterSpec& p : graph_->params) {
         momenta_.push_back(tensor(p.shape));
-        next_params_.push_back(tensor(p.shape));
-        next_momenta_.push_back(tensor(p.shape));
+        next_params_.emplace_back(extents(p.shape));  // outputs: never written by the host
+        next_momenta_.emplace_back(extents(p.shape));
       }
     }
-    std::copy(images, images + batch * image_size(), images_.data());
-    std::copy(labels, labels + batch, labels_.data());
-    FloatBuffer loss = FloatBuffer::make_scalar();
+    std::copy(images, images + batch * image_size(), images_.writable_data());
+    std::copy(labels, labels + batch, labels_.writable_data());
+    FloatBuffer loss(std::vector<int>{});
     Sgd s = sgd;
     std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer(), &s.lr, &s.momentum, &s.weight_decay,
                                &s.nesterov};
@@ -446,34 +541,38 @@ class Model {
     call(graph_->train_step, args, "train step");
     std::swap(params_, next_params_);
     std::swap(momenta_, next_momenta_);
-    return *loss.data();
+    return *loss.host_data();
   }
 
  private:
-  using FloatBuffer = Halide::Runtime::Buffer<float>;
+  using FloatBuffer = detail::Tensor<float>;
 
-  // A zeroed tensor of PyTorch shape `shape` (Halide's dimensions are reversed).
+  // Halide's extents of PyTorch shape `shape` (the dimensions reversed).
+  static std::vector<int> extents(const std::vector<int64_t>& shape) { return {shape.rbegin(), shape.rend()}; }
+
+  // A tensor of PyTorch shape `shape`, zeroed by the host.
   static FloatBuffer tensor(const std::vector<int64_t>& shape) {
-    FloatBuffer b(std::vector<int>(shape.rbegin(), shape.rend()));
-    b.fill(0.0f);
+    FloatBuffer b(extents(shape));
+    std::fill_n(b.writable_data(), b.number_of_elements(), 0.0f);
     return b;
   }
 
   void call(int (*pipeline)(void**), std::vector<void*>& args, const char* what) {
-    if (int err = pipeline(args.data()))
-      throw std::runtime_error(graph_->name + ": the " + what + " failed (Halide error " + std::to_string(err) + ")");
+    detail::halide_messages().clear();
+    detail::check_halide(pipeline(args.data()), graph_->name + ": the " + what);
   }
 
   Evaluation run(const float* images, const int32_t* labels, int64_t n) {
     Evaluation e;
     e.predictions.resize(size_t(std::max<int64_t>(n, 0)));
     for_each_batch(images, labels, n, [&](int64_t first, int64_t count) {
+      const float *logits = logits_.host_data(), *losses = losses_.host_data();
       for (int64_t k = 0; k < count; ++k) {
-        const float* row = logits_.data() + k * graph_->classes;
+        const float* row = logits + k * graph_->classes;
         const int32_t best = int32_t(std::max_element(row, row + graph_->classes) - row);  // the first maximum
         e.predictions[size_t(first + k)] = best;
         if (labels) {
-          e.loss += losses_.data()[k];
+          e.loss += losses[k];
           e.correct += best == labels[first + k];
         }
       }
@@ -492,10 +591,12 @@ class Model {
     const int64_t batch = graph_->batch, size = image_size();
     for (int64_t first = 0; first < n; first += batch) {
       const int64_t count = std::min(batch, n - first);
+      float* batch_images = images_.writable_data();
+      int32_t* batch_labels = labels_.writable_data();
       for (int64_t k = 0; k < batch; ++k) {
         const int64_t source = first + std::min(k, count - 1);
-        std::copy(images + source * size, images + (source + 1) * size, images_.data() + k * size);
-        labels_.data()[k] = labels ? labels[source] : 0;
+        std::copy(images + source * size, images + (source + 1) * size, batch_images + k * size);
+        batch_labels[k] = labels ? labels[source] : 0;
       }
       std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer()};
       for (FloatBuffer& p : params_) args.push_back(p.raw_buffer());
@@ -507,9 +608,11 @@ class Model {
   }
 
   const CompiledGraph* graph_;
-  std::vector<FloatBuffer> params_, momenta_, next_params_, next_momenta_;
+  // Mutable: save_weights may need to copy them back from the GPU.
+  mutable std::vector<FloatBuffer> params_;
+  std::vector<FloatBuffer> momenta_, next_params_, next_momenta_;
   FloatBuffer images_;
-  Halide::Runtime::Buffer<int32_t> labels_;
+  detail::Tensor<int32_t> labels_;
   FloatBuffer logits_, losses_;
 };
 

@@ -7,14 +7,17 @@
 #                                   and the shared libraries it needs besides glibc,
 #                                   the compile cache holding Model A's CUDA pipelines
 #                                   (default schedule and Li2018) and CPU pipelines,
-#                                   and MNIST
+#                                   examples/classify built against `netc compile
+#                                   --target cuda`'s output, and MNIST
 #   tools/gpu-check.sh run [BUNDLE] there, in a copy of the repository with the bundle
 #                                   carried along: one CUDA training step against the
 #                                   CPU's (<= 1e-4 relative), Model A's 3000 steps on
 #                                   the GPU timed with evaluation, and PyTorch training
 #                                   the same network with the same settings in the same
-#                                   run; prints a table, also written to
-#                                   $OUT/gpu-check.md ($OUT defaults to /tmp/gpu-check).
+#                                   run; netc bench --target cuda; the compiled classify
+#                                   on the GPU against netc eval on the CPU; prints a
+#                                   table, also written to $OUT/gpu-check.md ($OUT
+#                                   defaults to /tmp/gpu-check).
 #
 # The GPU machine has no Halide: netc runs there only from the compile cache,
 # which it finds by the same keys as here (the graph and schedule files, the
@@ -58,6 +61,13 @@ prepare() {
   local entries
   entries=$(ls "$bundle/cache/models" | grep -c -- '-cuda-' || true)
   [[ "$entries" == 2 ]] || { echo "gpu-check: expected 2 CUDA cache entries, found $entries" >&2; exit 1; }
+
+  # netc compile --target cuda, and a program built against its output alone.
+  build/bin/netc compile "$GRAPH" --target cuda -o build/gpu-aot
+  cmake -S examples/classify -B build/gpu-classify -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$PWD/build/gpu-aot" >/dev/null
+  cmake --build build/gpu-classify >/dev/null
+  cp build/gpu-classify/classify "$bundle/bin/classify-cuda"
 
   echo "gpu-check: the bundle holds $(du -sh "$bundle" | cut -f1) in $(find "$bundle" -type f | wc -l) files:"
   (cd "$bundle" && find . -type f | sort | sed 's/^/  /')
@@ -103,6 +113,21 @@ for name in host:
     worst = max(worst, rel)
 print("PASS" if worst <= 1e-4 else "FAIL", f"(worst relative difference {worst:.2e}, limit 1e-4)")
 sys.exit(0 if worst <= 1e-4 else 1)
+PYTHON
+}
+
+# examples/classify compiled for CUDA (netc compile) on the GPU against
+# netc eval on the CPU, with the weights of a CUDA training run.
+compare_classify() {
+  python3 - "$out" <<'PYTHON'
+import json, sys
+out = sys.argv[1]
+gpu, cpu = json.load(open(f"{out}/classify_cuda.json")), json.load(open(f"{out}/eval_host.json"))
+loss_diff = abs(gpu["loss"] - cpu["test_loss"]) / cpu["test_loss"]
+ok = abs(gpu["accuracy"] - cpu["test_accuracy"]) <= 0.05 and loss_diff <= 1e-4
+print(f"classify (netc compile --target cuda) on the GPU: {gpu['accuracy']:.2f}%, loss {gpu['loss']:.6f}; "
+      f"netc eval on the CPU: {cpu['test_accuracy']:.2f}%, loss {cpu['test_loss']:.6f}: {'PASS' if ok else 'FAIL'}")
+sys.exit(0 if ok else 1)
 PYTHON
 }
 
@@ -156,13 +181,25 @@ run() {
   # Twice: the first run also pays for the driver's compiling the PTX (which
   # it caches), the second does not.
   netc_train cuda_run1 --target cuda --metrics "$out/cuda_run1.jsonl"
-  netc_train cuda_run2 --target cuda --metrics "$out/cuda_run2.jsonl"
+  netc_train cuda_run2 --target cuda --metrics "$out/cuda_run2.jsonl" --save "$out/model_a.safetensors"
   netc_train li2018 --target cuda --schedule "$LI2018"
   netc_train host_300 --iterations 300 --eval-every 0
   PYTHONUNBUFFERED=1 python3 tools/torch_train_bench.py --graph "$GRAPH" --data "$data" --runs 2 \
     >"$out/torch.jsonl" 2>"$out/torch.log" || { cat "$out/torch.log"; status=1; }
   cat "$out/cuda_run1.txt" "$out/cuda_run2.txt" "$out/li2018.txt" "$out/host_300.txt" "$out/torch.jsonl"
   report | tee "$out/gpu-check.md" || status=1
+
+  echo "== netc bench --target cuda"
+  "$netc" bench "$GRAPH" --target cuda --steps 20 2>"$out/bench.log" | tee -a "$out/gpu-check.md" ||
+    { cat "$out/bench.log"; status=1; }
+
+  echo "== netc compile --target cuda: examples/classify on the GPU"
+  mkdir -p "$out/mnist"
+  for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do gzip -dc "$data/$f.gz" >"$out/mnist/$f"; done
+  "$bundle/bin/classify-cuda" "$out/model_a.safetensors" "$out/mnist/t10k-images-idx3-ubyte" \
+    "$out/mnist/t10k-labels-idx1-ubyte" --json >"$out/classify_cuda.json" 2>"$out/classify.log" &&
+    "$netc" eval "$GRAPH" --weights "$out/model_a.safetensors" --data "$data" --json >"$out/eval_host.json" &&
+    compare_classify | tee -a "$out/gpu-check.md" || { cat "$out/classify.log"; status=1; }
   return $status
 }
 

@@ -100,7 +100,7 @@ inline const netc::CompiledGraph& {name}() {{
       "{graph}", {batch}, {c}, {h}, {w}, {classes},
       {{
 {params}      }},
-      {inference}_argv, {train}_argv}};
+      {inference}_argv, {train}_argv, "{target}"}};
   return graph;
 }}
 )",
@@ -202,9 +202,6 @@ void export_model(const Graph& graph, const BuildOptions& options, const std::st
     throw InputError(fmt::format("-o {}: exists and is neither empty nor an earlier output of netc compile; "
                                  "not replacing it",
                                  folder_name));
-  // netc_model.hpp passes host buffers and reads results on the host.
-  if (options.target != "host")
-    throw std::runtime_error(fmt::format("netc compile supports the host target only, not {}", options.target));
   schedule_of(options);  // a bad schedule file fails before anything is compiled
   const Halide::Target target = target_for(options.target);
   std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch, options.target);

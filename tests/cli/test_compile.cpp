@@ -1,6 +1,7 @@
 // `netc compile` end to end, as a user runs it: compile Model A, build
 // examples/classify against the output alone with CMake, and check that the
-// program classifies exactly as netc does, without libHalide or yaml-cpp.
+// program classifies exactly as netc does, without libHalide or yaml-cpp;
+// the same for CUDA, as far as a machine without a GPU can.
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../compiler/aot/ptx.h"
 #include "../runtime/temp_dir.h"
 #include "aligned.h"
 #include "batches.h"
@@ -273,13 +275,61 @@ TEST_CASE("compile: -o replaces an earlier output whole and refuses any other fo
   CHECK(!has_staging(dir.path()));
 }
 
-TEST_CASE("compile: an unsupported target exits 1 and leaves nothing behind") {
+// Where libcuda.so.1 loads, this runs on the GPU; elsewhere it must fail with
+// Halide's message and exit 1, the CUDA runtime being linked in but no driver.
+TEST_CASE("compile: --target cuda builds a library whose PTX ptxas accepts, and the example links against it") {
   TempDir dir;
-  Result r = netc_cli(dir, {"compile", model_a(), "--target", "cuda", "-o", dir / "aot"});
-  CHECK(r.code == 1);
-  CHECK_THAT(r.err, Catch::StartsWith("netc: error: "));
-  CHECK(!fs::exists(dir / "aot"));
-  CHECK(!has_staging(dir.path()));
+  REQUIRE(setenv("NETC_CACHE_DIR", (dir / "cache").c_str(), 1) == 0);
+  const std::string data = write_dataset(dir), weights = dir / "model_a.safetensors", out = dir / "model_a-cuda";
+  Result train = netc_cli(dir, {"train", model_a(), "--data", data, "--iterations", "30", "--lr", "0.05",
+                                "--eval-every", "0", "--save", weights});
+  INFO(train.err);
+  REQUIRE(train.code == 0);
+
+  Result compile = netc_cli(dir, {"compile", model_a(), "--target", "cuda", "-o", out});
+  INFO(compile.err);
+  REQUIRE(compile.code == 0);
+  const netc::Manifest manifest = netc::Manifest::read(out);
+  CHECK(manifest.target == "cuda");
+  CHECK_THAT(manifest.halide_target, Catch::Contains("-cuda-cuda_capability_80"));
+  CHECK_THAT(netc::test::read_bytes(out + "/include/netc_model_a.hpp"), Catch::Contains("_argv, \"cuda\"}"));
+
+  const std::vector<std::string> modules = netc::test::ptx_modules(out + "/" + manifest.library);
+  REQUIRE(modules.size() == 2);  // train step, inference
+  for (const std::string& ptx : modules)
+    for (const char* arch : {"sm_90", "sm_80"}) {
+      netc::test::PtxasResult r = netc::test::run_ptxas(ptx, arch, dir.path());
+      INFO(arch << ": " << r.output);
+      CHECK(r.status == 0);
+    }
+
+  const std::string build = dir / "build-classify";
+  Result configure = run(dir, {NETC_CMAKE, "-S", std::string(NETC_SOURCE_DIR) + "/examples/classify", "-B", build,
+                               "-G", NETC_CMAKE_GENERATOR, "-DCMAKE_CXX_COMPILER=" NETC_CXX_COMPILER,
+                               "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror", "-DCMAKE_PREFIX_PATH=" + out});
+  INFO(configure.out << configure.err);
+  REQUIRE(configure.code == 0);
+  Result make = run(dir, {NETC_CMAKE, "--build", build});
+  INFO(make.out << make.err);
+  REQUIRE(make.code == 0);
+  Result ldd = run(dir, {"ldd", build + "/classify"});
+  CHECK_THAT(ldd.out, !Catch::Contains("Halide", Catch::CaseSensitive::No));
+  CHECK_THAT(ldd.out, !Catch::Contains("cuda", Catch::CaseSensitive::No));  // the driver is loaded at run time
+
+  Result ran = run(dir, {build + "/classify", weights, data + "/t10k-images-idx3-ubyte",
+                         data + "/t10k-labels-idx1-ubyte", "--json"});
+  INFO(ran.out << ran.err);
+  if (ran.code == 0) {
+    Result eval = netc_cli(dir, {"eval", model_a(), "--weights", weights, "--data", data, "--json"});
+    REQUIRE(eval.code == 0);
+    const nlohmann::json expected = nlohmann::json::parse(eval.out), got = nlohmann::json::parse(ran.out);
+    CHECK(got["accuracy"].get<double>() == Approx(expected["test_accuracy"].get<double>()).margin(1.0));
+    CHECK(got["loss"].get<double>() == Approx(expected["test_loss"].get<double>()).epsilon(1e-4));
+  } else {
+    CHECK(ran.code == 1);
+    CHECK_THAT(ran.err, Catch::Contains("cuda", Catch::CaseSensitive::No));
+    CHECK_THAT(ran.err, Catch::Contains("classify: error: model_a: the inference failed"));
+  }
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
 // netc bench GRAPH: how fast the compiled pipelines run here, and where the
 // time goes: medians of timed training steps and inference batches after a
 // warm-up, GFLOP/s against the machine's measured peak, and per-stage times
-// from a second, profiled build of the same pipelines.
+// from a second, profiled build of the same pipelines. On a GPU it times
+// what netc train and eval run there: steps with everything on the device.
 #include <cstdio>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "device_training.h"
 #include "model_session.h"
 #include "step_timing.h"
 
@@ -41,16 +44,74 @@ nlohmann::json stage_table(const GraphFile& graph, const BenchFlags& f) {
   return stages;
 }
 
+struct Times {
+  double step_ms = 0, inference_ms = 0;
+};
+
+Times time_on_host(CompiledModel& model, const BenchFlags& f) {
+  RandomBatch data(model.manifest());
+  return {median_ms(f.warmup, f.steps, [&] { data.train_step(model); }),
+          median_ms(f.warmup, f.steps, [&] { data.infer(model); })};
+}
+
+// GPU kernels run asynchronously: a timed run enqueues this many steps (or
+// inference batches) and waits for the last, as training waits once per
+// DeviceTraining::kMaxSteps steps.
+constexpr int64_t kGpuCallsPerRun = 10;
+
+// Random images and labels, kGpuCallsPerRun batches for training and as many
+// for evaluation.
+Dataset random_dataset(const Manifest& m) {
+  if (m.input.at(0) != 1)
+    throw std::runtime_error(fmt::format("netc bench --target cuda gathers one-channel (IDX) images on the device; "
+                                         "the graph's input has {} channels", m.input[0]));
+  std::mt19937 gen(1);
+  auto images = [&](std::vector<uint8_t>& labels) {
+    IdxImages set{m.batch * kGpuCallsPerRun, m.input[1], m.input[2], {}};
+    for (int64_t k = 0; k < set.count * set.rows * set.cols; ++k) set.pixels.push_back(uint8_t(gen()));
+    for (int64_t k = 0; k < set.count; ++k) labels.push_back(uint8_t(gen() % uint32_t(m.classes)));
+    return set;
+  };
+  Dataset d;
+  d.train_images = images(d.train_labels);
+  d.test_images = images(d.test_labels);
+  return d;
+}
+
+Times time_on_device(CompiledModel& model, const BenchFlags& f) {
+  const Manifest& m = model.manifest();
+  const Dataset data = random_dataset(m);
+  DeviceTraining training(model, Parameters::initialize(m.params, 1), Parameters::zeros(m.params), data, SgdSettings{});
+  std::vector<std::vector<int32_t>> batches(kGpuCallsPerRun);
+  for (int64_t s = 0; s < kGpuCallsPerRun; ++s)
+    for (int64_t k = 0; k < m.batch; ++k) batches[size_t(s)].push_back(int32_t(s * m.batch + k));
+  const double steps_ms = median_ms(f.warmup, f.steps, [&] {
+    training.run(batches);
+    training.take_losses();
+  });
+  // An evaluation reads each batch's logits back, as netc eval does.
+  const double evaluation_ms = median_ms(f.warmup, f.steps, [&] { training.evaluate_test_set(); });
+  return {steps_ms / double(kGpuCallsPerRun), evaluation_ms / double(kGpuCallsPerRun)};
+}
+
 void print_text(const nlohmann::json& r) {
   std::printf("%s: batch %lld, %d thread%s, schedule %s\n", r["graph"].get<std::string>().c_str(),
               (long long)r["batch"].get<int64_t>(), r["threads"].get<int>(), r["threads"].get<int>() == 1 ? "" : "s",
               r["schedule"].get<std::string>().c_str());
-  std::printf("  train step  %9.2f ms  %9.0f images/s  %7.1f GFLOP/s  %5.1f%% of peak (%.1f GFLOP/s)\n",
-              r["train_step_ms"].get<double>(), r["images_per_s"].get<double>(), r["gflops"].get<double>(),
-              r["peak_fraction"].get<double>() * 100, r["peak_gflops"].get<double>());
-  std::printf("  inference   %9.2f ms  %9.0f images/s  %7.1f GFLOP/s\n", r["inference_ms"].get<double>(),
+  std::printf("  train step  %9.3f ms  %9.0f images/s  %7.1f GFLOP/s", r["train_step_ms"].get<double>(),
+              r["images_per_s"].get<double>(), r["gflops"].get<double>());
+  if (r["peak_gflops"].is_null())
+    std::printf("\n");
+  else
+    std::printf("  %5.1f%% of peak (%.1f GFLOP/s)\n", r["peak_fraction"].get<double>() * 100,
+                r["peak_gflops"].get<double>());
+  std::printf("  inference   %9.3f ms  %9.0f images/s  %7.1f GFLOP/s\n", r["inference_ms"].get<double>(),
               r["inference_images_per_s"].get<double>(), r["inference_gflops"].get<double>());
   if (!r.contains("stages")) return;
+  if (r["stages"].is_null()) {
+    std::printf("  stages: Halide's profiler samples host code only, not GPU kernels\n");
+    return;
+  }
   std::printf("  stages of the train step (Halide's sampling profiler):\n");
   for (const auto& s : r["stages"])
     std::printf("    %-40s %8.3f ms  %5.1f%%\n", s["name"].get<std::string>().c_str(), s["ms"].get<double>(),
@@ -58,22 +119,17 @@ void print_text(const nlohmann::json& r) {
 }
 
 void run_bench(const BenchFlags& f) {
-  // The timing loop passes host buffers, which a GPU model does not take.
-  if (f.pipelines.target == "cuda")
-    throw std::runtime_error("netc bench times host pipelines only, not cuda yet; on a GPU, netc train "
-                             "--target cuda reports steps per second (tools/gpu-check.sh, docs/gpu.md)");
   GraphFile graph = read_graph_file(f.graph);
   PipelineOptions o = f.pipelines;
   if (!o.batch_size) o.batch_size = graph.train.batch_size;
   if (!o.threads) o.threads = int(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, o);
   const Manifest& m = model->manifest();
-  RandomBatch data(m);
-
-  double step_ms = median_ms(f.warmup, f.steps, [&] { data.train_step(*model); });
-  double infer_ms = median_ms(f.warmup, f.steps, [&] { data.infer(*model); });
-  double peak = model->measure_peak_gflops();
-  double gflops = double(m.train_step_flops) / step_ms * 1e-6;
+  const Times t = m.on_gpu() ? time_on_device(*model, f) : time_on_host(*model, f);
+  const double step_ms = t.step_ms, infer_ms = t.inference_ms;
+  const double gflops = double(m.train_step_flops) / step_ms * 1e-6;
+  // The peak probe measures the CPU.
+  const nlohmann::json peak = m.on_gpu() ? nlohmann::json() : nlohmann::json(model->measure_peak_gflops());
   nlohmann::json r = {{"graph", graph.name},
                       {"target", o.target},
                       {"schedule", o.schedule_file.empty() ? std::string("default") : o.schedule_file},
@@ -85,11 +141,11 @@ void run_bench(const BenchFlags& f) {
                       {"train_step_gflop", double(m.train_step_flops) * 1e-9},
                       {"gflops", gflops},
                       {"peak_gflops", peak},
-                      {"peak_fraction", gflops / peak},
+                      {"peak_fraction", m.on_gpu() ? nlohmann::json() : nlohmann::json(gflops / peak.get<double>())},
                       {"inference_ms", infer_ms},
                       {"inference_images_per_s", double(m.batch) / infer_ms * 1e3},
                       {"inference_gflops", double(m.inference_flops) / infer_ms * 1e-6}};
-  if (f.stages) r["stages"] = stage_table(graph, f);
+  if (f.stages) r["stages"] = m.on_gpu() ? nlohmann::json() : stage_table(graph, f);
   if (f.json)
     std::printf("%s\n", r.dump().c_str());
   else
