@@ -189,7 +189,7 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   const std::vector<Halide::RVar> reduction = f.rvars(0);  // ro.x, ro.y, ro.z (images)
   const Halide::RVar images = reduction[2];
   const int64_t batch = reduction_extents(f, 0)[2];
-  const int64_t blocks = option(r, "batch_blocks", largest_divisor_at_most(batch, 4));
+  const int64_t blocks = option(r, "batch_blocks", default_batch_blocks(batch));
   if (blocks < 1 || batch % blocks != 0)
     fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
 
@@ -249,6 +249,10 @@ void require_kind(const Recipe& r, const StageRule& rule, const Stage& stage, co
 }
 
 }  // namespace
+
+// Enough blocks to give two threads each their own images, few enough that
+// summing the partial sums stays cheap.
+int64_t default_batch_blocks(int64_t batch) { return largest_divisor_at_most(batch, 4); }
 
 Machine machine_of(const Halide::Target& target) {
   const int width = target.natural_vector_size(Halide::Float(32));

@@ -16,6 +16,10 @@ struct Machine {
 
 Machine machine_of(const Halide::Target& target);
 
+// The blocks of images whose weight gradients weight_gradient_tiles sums
+// separately when its batch_blocks option is not given.
+int64_t default_batch_blocks(int64_t batch);
+
 // Applies `recipe` to `stage` (not a reference). `rule` is the stage's merged
 // rule (its lowering variant matters to some recipes). Fails at the recipe's
 // location when the recipe does not fit the stage.

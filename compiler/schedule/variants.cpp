@@ -179,6 +179,11 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
     for (int64_t v : divisors_below(vectors, vectors + 1))
       if (v != fitting && v * taps <= registers)
         add(fmt::format("weight_gradient_tiles co_vectors={}", v), recipe("weight_gradient_tiles", {{"co_vectors", v}}));
+    // Partial sums over other numbers of image blocks: more give more
+    // parallel work, fewer less summing at the end.
+    for (int64_t b : divisors_below(batch_, 11))
+      if (b != default_batch_blocks(batch_))
+        add(fmt::format("weight_gradient_tiles batch_blocks={}", b), recipe("weight_gradient_tiles", {{"batch_blocks", b}}));
   }
   if (stage.kind == "conv2d.grad_bias") add("row_sums", recipe("row_sums"));
   add("plain", recipe("plain"));

@@ -88,6 +88,13 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
     for (const StageRule& r : v.file.rules) CHECK(r.selector != "cnn2.patches");
   }
 
+  // Weight gradients summed over other numbers of image blocks, each dividing
+  // the batch (8 here; the recipe's own choice is 4).
+  l = labels(variants.stage_variants(root, stage_named(stages, "cnn2.grad_weight")));
+  for (int blocks : {8, 2, 1})
+    CHECK(std::count(l.begin(), l.end(), fmt::format("weight_gradient_tiles batch_blocks={}", blocks)) == 1);
+  CHECK(std::count(l.begin(), l.end(), "weight_gradient_tiles batch_blocks=4") == 0);
+
   const StageInfo& padded = stage_named(stages, "cnn1.padded_input");
   l = labels(variants.stage_variants(root, padded));
   CHECK(std::find(l.begin(), l.end(), "inline") != l.end());
