@@ -124,6 +124,30 @@ std::vector<int> runtime_predictions(const std::string& model_dir, const std::st
   return predictions;
 }
 
+// Model A trained 30 steps on `data`, saved to `weights`: weights that tell
+// the synthetic classes apart.
+void train_weights(const TempDir& dir, const std::string& data, const std::string& weights) {
+  Result train = netc_cli(dir, {"train", model_a(), "--data", data, "--iterations", "30", "--lr", "0.05",
+                                "--eval-every", "0", "--save", weights});
+  INFO(train.err);
+  REQUIRE(train.code == 0);
+}
+
+// examples/classify as another project builds it against netc compile's
+// output `out` (CMake finds it through CMAKE_PREFIX_PATH); the program's path.
+std::string build_classify(const TempDir& dir, const std::string& out) {
+  const std::string build = dir / "build-classify";
+  Result configure = run(dir, {NETC_CMAKE, "-S", std::string(NETC_SOURCE_DIR) + "/examples/classify", "-B", build,
+                               "-G", NETC_CMAKE_GENERATOR, "-DCMAKE_CXX_COMPILER=" NETC_CXX_COMPILER,
+                               "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror", "-DCMAKE_PREFIX_PATH=" + out});
+  INFO(configure.out << configure.err);
+  REQUIRE(configure.code == 0);
+  Result make = run(dir, {NETC_CMAKE, "--build", build});
+  INFO(make.out << make.err);
+  REQUIRE(make.code == 0);
+  return build + "/classify";
+}
+
 std::string only_entry(const std::string& folder) {
   std::vector<fs::path> entries(fs::directory_iterator(folder), fs::directory_iterator{});
   REQUIRE(entries.size() == 1);
@@ -144,10 +168,7 @@ TEST_CASE("compile: the example built against netc compile's output classifies e
   REQUIRE(setenv("NETC_CACHE_DIR", cache.c_str(), 1) == 0);
   const std::string data = write_dataset(dir), weights = dir / "model_a.safetensors", out = dir / "model_a-aot";
 
-  Result train = netc_cli(dir, {"train", model_a(), "--data", data, "--iterations", "30", "--lr", "0.05",
-                                "--eval-every", "0", "--save", weights});
-  INFO(train.err);
-  REQUIRE(train.code == 0);
+  train_weights(dir, data, weights);
   Result eval = netc_cli(dir, {"eval", model_a(), "--data", data, "--weights", weights, "--json"});
   INFO(eval.err);
   REQUIRE(eval.code == 0);
@@ -167,17 +188,7 @@ TEST_CASE("compile: the example built against netc compile's output classifies e
                            "lib/pkgconfig/netc_model_a.pc"})
     CHECK(fs::is_regular_file(out + "/" + file));
 
-  // The example as another project builds it: CMake finds the output through CMAKE_PREFIX_PATH.
-  const std::string build = dir / "build-classify";
-  Result configure = run(dir, {NETC_CMAKE, "-S", std::string(NETC_SOURCE_DIR) + "/examples/classify", "-B", build,
-                               "-G", NETC_CMAKE_GENERATOR, "-DCMAKE_CXX_COMPILER=" NETC_CXX_COMPILER,
-                               "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror", "-DCMAKE_PREFIX_PATH=" + out});
-  INFO(configure.out << configure.err);
-  REQUIRE(configure.code == 0);
-  Result make = run(dir, {NETC_CMAKE, "--build", build});
-  INFO(make.out << make.err);
-  REQUIRE(make.code == 0);
-  const std::string classify = build + "/classify";
+  const std::string classify = build_classify(dir, out);
 
   Result ldd = run(dir, {"ldd", classify});
   INFO(ldd.out);
@@ -281,10 +292,7 @@ TEST_CASE("compile: --target cuda builds a library whose PTX ptxas accepts, and 
   TempDir dir;
   REQUIRE(setenv("NETC_CACHE_DIR", (dir / "cache").c_str(), 1) == 0);
   const std::string data = write_dataset(dir), weights = dir / "model_a.safetensors", out = dir / "model_a-cuda";
-  Result train = netc_cli(dir, {"train", model_a(), "--data", data, "--iterations", "30", "--lr", "0.05",
-                                "--eval-every", "0", "--save", weights});
-  INFO(train.err);
-  REQUIRE(train.code == 0);
+  train_weights(dir, data, weights);
 
   Result compile = netc_cli(dir, {"compile", model_a(), "--target", "cuda", "-o", out});
   INFO(compile.err);
@@ -303,20 +311,12 @@ TEST_CASE("compile: --target cuda builds a library whose PTX ptxas accepts, and 
       CHECK(r.status == 0);
     }
 
-  const std::string build = dir / "build-classify";
-  Result configure = run(dir, {NETC_CMAKE, "-S", std::string(NETC_SOURCE_DIR) + "/examples/classify", "-B", build,
-                               "-G", NETC_CMAKE_GENERATOR, "-DCMAKE_CXX_COMPILER=" NETC_CXX_COMPILER,
-                               "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror", "-DCMAKE_PREFIX_PATH=" + out});
-  INFO(configure.out << configure.err);
-  REQUIRE(configure.code == 0);
-  Result make = run(dir, {NETC_CMAKE, "--build", build});
-  INFO(make.out << make.err);
-  REQUIRE(make.code == 0);
-  Result ldd = run(dir, {"ldd", build + "/classify"});
+  const std::string classify = build_classify(dir, out);
+  Result ldd = run(dir, {"ldd", classify});
   CHECK_THAT(ldd.out, !Catch::Contains("Halide", Catch::CaseSensitive::No));
   CHECK_THAT(ldd.out, !Catch::Contains("cuda", Catch::CaseSensitive::No));  // the driver is loaded at run time
 
-  Result ran = run(dir, {build + "/classify", weights, data + "/t10k-images-idx3-ubyte",
+  Result ran = run(dir, {classify, weights, data + "/t10k-images-idx3-ubyte",
                          data + "/t10k-labels-idx1-ubyte", "--json"});
   INFO(ran.out << ran.err);
   if (ran.code == 0) {

@@ -128,8 +128,11 @@ void run_bench(const BenchFlags& f) {
   const Times t = m.on_gpu() ? time_on_device(*model, f) : time_on_host(*model, f);
   const double step_ms = t.step_ms, infer_ms = t.inference_ms;
   const double gflops = double(m.train_step_flops) / step_ms * 1e-6;
-  // The peak probe measures the CPU.
-  const nlohmann::json peak = m.on_gpu() ? nlohmann::json() : nlohmann::json(model->measure_peak_gflops());
+  nlohmann::json peak, peak_fraction;  // null on a GPU: the peak probe measures the CPU
+  if (!m.on_gpu()) {
+    peak = model->measure_peak_gflops();
+    peak_fraction = gflops / peak.get<double>();
+  }
   nlohmann::json r = {{"graph", graph.name},
                       {"target", o.target},
                       {"schedule", o.schedule_file.empty() ? std::string("default") : o.schedule_file},
@@ -141,7 +144,7 @@ void run_bench(const BenchFlags& f) {
                       {"train_step_gflop", double(m.train_step_flops) * 1e-9},
                       {"gflops", gflops},
                       {"peak_gflops", peak},
-                      {"peak_fraction", m.on_gpu() ? nlohmann::json() : nlohmann::json(gflops / peak.get<double>())},
+                      {"peak_fraction", peak_fraction},
                       {"inference_ms", infer_ms},
                       {"inference_images_per_s", double(m.batch) / infer_ms * 1e3},
                       {"inference_gflops", double(m.inference_flops) / infer_ms * 1e-6}};
