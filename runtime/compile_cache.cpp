@@ -63,19 +63,4 @@ std::string cached_model(const std::string& entry, const std::string& what,
   return dir;
 }
 
-std::optional<std::string> read_record(const std::string& key) {
-  std::string path = cache_root() + "/records/" + key + ".json";
-  if (!fs::exists(path)) return std::nullopt;
-  try {
-    return read_file(path, 1 << 20);
-  } catch (const std::exception&) {
-    return std::nullopt;  // unreadable: made again
-  }
-}
-
-void write_record(const std::string& key, const std::string& text) {
-  fs::create_directories(cache_root() + "/records");
-  write_file_atomically(cache_root() + "/records/" + key + ".json", text);
-}
-
 }  // namespace netc

@@ -1,12 +1,10 @@
 // The compile cache: compiled models (runtime/compiled_model.h) in folders
-// named by a fingerprint of everything that changes their code, and small
-// records of what the netc command learnt from a graph file, so that a
+// named by a fingerprint of everything that changes their code, so that a
 // cached model is found and run without loading the compiler.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 
 namespace netc {
@@ -16,7 +14,7 @@ std::string cache_root();
 
 // The name of a model's entry: "<graph>-b<batch>-<target>-<key>", the key a
 // fingerprint of everything that changes the compiled code: the graph's
-// fingerprint (graph_fingerprint of graph/graph.h), the batch size, the Halide
+// fingerprint (graph_fingerprint of compiler/front/graph.h), the batch size, the Halide
 // target string (host_target.h), the schedule file's text ("default" when
 // there is none), Halide's version and the compiler's fingerprint.
 std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, int64_t batch,
@@ -29,9 +27,5 @@ std::string model_entry(const std::string& graph_name, const std::string& graph_
 // messages on stderr.
 std::string cached_model(const std::string& entry, const std::string& what,
                          const std::function<void(const std::string& folder)>& compile);
-
-// A record <root>/records/<key>.json: its text if it is there.
-std::optional<std::string> read_record(const std::string& key);
-void write_record(const std::string& key, const std::string& text);
 
 }  // namespace netc

@@ -41,7 +41,7 @@ prepare() {
   # Read (fingerprinted) by netc there to find the cache entries, never loaded.
   cp build/lib/libnetc_compiler.so "$bundle/lib/"
   # What netc and the compiled models link besides glibc itself.
-  for lib in libfmt.so.9 libz.so.1 libstdc++.so.6 libgcc_s.so.1; do
+  for lib in libfmt.so.9 libyaml-cpp.so.0.7 libz.so.1 libstdc++.so.6 libgcc_s.so.1; do
     cp -L "$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')" "$bundle/lib/"
   done
 

@@ -22,9 +22,6 @@ namespace netc {
 // sampling profiler.
 Halide::Target target_for(const std::string& name, bool profile = false);
 
-// The schedule file of `options`, else the target's default.
-ScheduleFile schedule_of(const BuildOptions& options);
-
 struct ScheduledPipelines {
   LoweredPipeline train, inference;
   std::optional<LoweredPipeline> gather;  // the batch gatherer, on a GPU target

@@ -202,7 +202,7 @@ void export_model(const Graph& graph, const BuildOptions& options, const std::st
     throw InputError(fmt::format("-o {}: exists and is neither empty nor an earlier output of netc compile; "
                                  "not replacing it",
                                  folder_name));
-  schedule_of(options);  // a bad schedule file fails before anything is compiled
+  schedule_for(options.target, options.schedule_file);  // a bad schedule file fails before anything is compiled
   const Halide::Target target = target_for(options.target);
   std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch, options.target);
   fs::create_directories(folder.parent_path());

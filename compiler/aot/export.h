@@ -15,7 +15,7 @@
 #include <string>
 
 #include "aot/model_cache.h"
-#include "graph/graph.h"
+#include "front/graph.h"
 
 namespace netc {
 

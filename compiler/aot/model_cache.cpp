@@ -15,7 +15,7 @@
 #include "fingerprint.h"
 #include "host_target.h"
 #include "lower/pipeline.h"
-#include "ops/op.h"
+#include "front/op_spec.h"
 #include "schedule/peak_probe.h"
 #include "schedule/schedule.h"
 
@@ -27,12 +27,8 @@ Halide::Target target_for(const std::string& name, bool profile) {
   return Halide::Target(halide_target_string(name, profile));
 }
 
-ScheduleFile schedule_of(const BuildOptions& o) {
-  return o.schedule_file.empty() ? default_schedule(o.target) : load_schedule(o.schedule_file);
-}
-
 ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
-  Scheduler scheduler(schedule_of(o), target);
+  Scheduler scheduler(schedule_for(o.target, o.schedule_file), target);
   ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
                        lower_inference(graph, o.batch, scheduler.variants()), std::nullopt,
                        scheduler.file().autoscheduler.has_value()};
@@ -119,8 +115,6 @@ nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::s
   return manifest;
 }
 
-void check_schedule(const BuildOptions& options) { schedule_of(options); }
-
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
   fs::create_directories(folder);
   try {
@@ -174,7 +168,7 @@ const std::string& compiler_fingerprint() {
 }  // namespace
 
 std::string cached_model(const Graph& graph, const BuildOptions& options) {
-  check_schedule(options);  // a bad schedule file fails before anything is compiled
+  schedule_for(options.target, options.schedule_file);  // a bad schedule file fails before anything is compiled
   const std::string entry = model_entry(graph.name, graph_fingerprint(graph), options.batch, options.target,
                                         options.profile, options.schedule_file, compiler_fingerprint());
   const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, options.batch, options.target,

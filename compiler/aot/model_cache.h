@@ -10,7 +10,7 @@
 #include <string>
 
 #include "compile_cache.h"
-#include "graph/graph.h"
+#include "front/graph.h"
 
 namespace netc {
 
@@ -20,10 +20,6 @@ struct BuildOptions {
   std::string schedule_file;     // empty: the built-in default for the target
   bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
 };
-
-// Reads and checks the schedule file of `options` (InputError), so that a bad
-// one fails before anything is compiled.
-void check_schedule(const BuildOptions& options);
 
 // Compiles `graph` into `folder` (which must not exist): model.so and its
 // manifest. On failure nothing of the folder is left behind.

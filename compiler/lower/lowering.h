@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "Halide.h"
-#include "ops/op.h"
+#include "front/op_spec.h"
 
 namespace netc {
 

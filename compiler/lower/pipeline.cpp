@@ -4,7 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "ops/losses.h"
+#include "lower/losses.h"
+#include "lower/op_lowering.h"
 
 namespace netc {
 namespace {
@@ -106,7 +107,7 @@ class GraphLowering {
           stages_.add_reference(layer.name + "." + role, layer.op + "." + role, l->params[role],
                                 halide_extents(graph_.params[k].shape));
         }
-      find_op(layer.op)->forward(*l);
+      lowering_of(layer.op).forward(*l);
       layers_.push_back(std::move(l));
     }
   }
@@ -128,7 +129,7 @@ class GraphLowering {
         int in = l.layer.inputs[k];
         l.input_needs_grad[k] = in != Layer::kGraphInput && needs_grad[in];
       }
-      find_op(l.layer.op)->adjoint(l);
+      lowering_of(l.layer.op).adjoint(l);
       for (size_t k = 0; k < l.layer.inputs.size(); ++k)
         if (l.input_needs_grad[k]) contributions[l.layer.inputs[k]].push_back(l.grad_inputs[k]);
       for (size_t k = 0; k < graph_.params.size(); ++k)
@@ -297,12 +298,12 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
     p.buffers.push_back(w);
     roles.emplace_back(role, halide_extents(spec.shape));
   }
-  find_op(layer.op)->forward(l);
+  lowering_of(layer.op).forward(l);
   ImageParam gy = static_input(type, "gy", extents_of(l.out_shape, batch));
   p.arguments.push_back(gy);
   p.buffers.push_back(gy);
   l.grad_output = Func(gy);
-  find_op(layer.op)->adjoint(l);
+  lowering_of(layer.op).adjoint(l);
 
   p.outputs.push_back(output_copy(l.output, "y", extents_of(l.out_shape, batch), p.stages));
   for (size_t k = 0; k < in_shapes.size(); ++k)

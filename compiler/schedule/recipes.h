@@ -5,7 +5,7 @@
 #pragma once
 
 #include "lower/lowering.h"
-#include "schedule/schedule_file.h"
+#include "front/schedule_file.h"
 
 namespace netc {
 

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "lower/pipeline.h"
-#include "schedule/schedule_file.h"
+#include "front/schedule_file.h"
 
 namespace netc {
 

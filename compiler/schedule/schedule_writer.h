@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "schedule/schedule_file.h"
+#include "front/schedule_file.h"
 
 namespace netc {
 

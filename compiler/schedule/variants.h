@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "front/graph.h"
 #include "schedule/recipes.h"
-#include "schedule/schedule_file.h"
+#include "front/schedule_file.h"
 
 namespace netc {
 

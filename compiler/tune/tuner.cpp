@@ -68,10 +68,10 @@ std::string shortened(const std::string& s, size_t n) { return s.size() <= n ? s
 
 class Tuner {
  public:
-  explicit Tuner(const TuneOptions& o)
+  Tuner(const Graph& graph, const TuneOptions& o)
       : options_(o),
         started_(Clock::now()),
-        graph_(load_graph(o.graph)),
+        graph_(graph),
         batch_(o.batch ? o.batch : graph_.train.batch_size),
         threads_(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()))),
         target_(target_for(o.target)),
@@ -406,6 +406,6 @@ class Tuner {
 
 }  // namespace
 
-void tune(const TuneOptions& options) { Tuner(options).run(); }
+void tune(const Graph& graph, const TuneOptions& options) { Tuner(graph, options).run(); }
 
 }  // namespace netc

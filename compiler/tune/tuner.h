@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <string>
 
+#include "front/graph.h"
+
 namespace netc {
 
 struct TuneOptions {
-  std::string graph;             // graph file
+  std::string graph;             // graph file (trials, in processes of their own, read it again)
   std::string target = "host";
   double budget_s = 600;         // wall time of the whole search
   std::string log;               // tuning log (JSON Lines); empty: <graph name>.tune.jsonl
@@ -24,9 +26,10 @@ struct TuneOptions {
   int max_trials = 0;            // 0: as many as the budget allows; trials found in the log count
 };
 
-// Runs the search, printing each trial and a table of the best trials per
-// stage, and writes the best schedule to `out` (atomically). Bad input
-// (graph, start schedule, a log of another run) is an InputError.
-void tune(const TuneOptions& options);
+// Runs the search on `graph`, read from options.graph, printing each trial
+// and a table of the best trials per stage, and writes the best schedule to
+// `out` (atomically). Bad input (start schedule, a log of another run) is an
+// InputError.
+void tune(const Graph& graph, const TuneOptions& options);
 
 }  // namespace netc

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fuzz_support.h"
-#include "graph/graph.h"
+#include "front/graph.h"
 
 namespace netc::fuzz {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_support.h"
-#include "schedule/schedule_file.h"
+#include "front/schedule_file.h"
 
 namespace netc::fuzz {
 namespace {

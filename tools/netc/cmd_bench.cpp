@@ -26,7 +26,7 @@ struct BenchFlags {
 };
 
 // Per-stage times of the training step, from the profiled build.
-nlohmann::json stage_table(const GraphFile& graph, const BenchFlags& f) {
+nlohmann::json stage_table(const Graph& graph, const BenchFlags& f) {
   PipelineOptions o = f.pipelines;
   o.profile = true;
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, o);
@@ -119,7 +119,7 @@ void print_text(const nlohmann::json& r) {
 }
 
 void run_bench(const BenchFlags& f) {
-  GraphFile graph = read_graph_file(f.graph);
+  Graph graph = load_graph(f.graph);
   PipelineOptions o = f.pipelines;
   if (!o.batch_size) o.batch_size = graph.train.batch_size;
   if (!o.threads) o.threads = int(std::max(1u, std::thread::hardware_concurrency()));

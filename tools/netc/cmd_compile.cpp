@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "compiler_library.h"
+#include "front/schedule_file.h"
 #include "model_session.h"
 
 namespace netc {
@@ -18,14 +19,14 @@ struct CompileFlags {
 };
 
 void run_compile(const CompileFlags& f) {
-  const CompilerApi& api = compiler();
-  Graph graph = api.parse_graph(read_graph_text(f.graph), f.graph);
+  Graph graph = load_graph(f.graph);
   BuildOptions build;
   build.batch = f.pipelines.batch_size ? f.pipelines.batch_size : graph.train.batch_size;
   build.target = f.pipelines.target;
   build.schedule_file = f.pipelines.schedule_file;
+  schedule_for(build.target, build.schedule_file);  // its errors need no compiler library
   auto start = std::chrono::steady_clock::now();
-  api.export_model(graph, build, f.output);
+  compiler().export_model(graph, build, f.output);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: compiled into %s in %.1f s; link it with find_package(netc_%s) and netc::%s, "
               "or pkg-config netc_%s\n",

@@ -17,7 +17,7 @@ struct EvalFlags {
 };
 
 void run_eval(const EvalFlags& f) {
-  GraphFile graph = read_graph_file(f.graph);
+  Graph graph = load_graph(f.graph);
   PipelineOptions pipelines = f.pipelines;
   if (!pipelines.batch_size) pipelines.batch_size = graph.train.batch_size;
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);

@@ -9,8 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "compiler_library.h"
-#include "graph/graph.h"
+#include "front/graph.h"
 
 namespace netc {
 namespace {
@@ -77,7 +76,7 @@ void add_summary_command(CLI::App& app) {
   cmd->add_option("GRAPH", opts->graph, "Graph file (YAML)")->required();
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of a table");
   cmd->callback([opts] {
-    Graph g = compiler().parse_graph(read_graph_text(opts->graph), opts->graph);
+    Graph g = load_graph(opts->graph);
     if (opts->json)
       print_json(g);
     else

@@ -27,7 +27,7 @@ struct TrainFlags {
 };
 
 // The graph's train section with the flags applied over it.
-TrainOptions train_options(const GraphFile& g, const TrainFlags& f) {
+TrainOptions train_options(const Graph& g, const TrainFlags& f) {
   TrainOptions o;
   o.iterations = f.iterations.value_or(g.train.iterations);
   o.eval_every = f.eval_every.value_or(g.train.eval_every);
@@ -74,7 +74,7 @@ CLI::Validator unsigned_64_bits() {
       "UINT64");
 }
 
-RunIdentity identify_run(const GraphFile& graph, const CompiledModel& model, const Dataset& data,
+RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const Dataset& data,
                          const TrainOptions& options, const PipelineOptions& pipelines) {
   const Manifest& m = model.manifest();
   RunIdentity run;
@@ -83,7 +83,7 @@ RunIdentity identify_run(const GraphFile& graph, const CompiledModel& model, con
   // checkpoint of a graph whose layers changed since must not be continued.
   // (Not the train section: the settings a checkpoint must match are checked
   // one by one, with clearer messages.)
-  run.graph_fingerprint = graph.fingerprint;
+  run.graph_fingerprint = graph_fingerprint(graph);
   run.batch_size = m.batch;
   run.shuffle = options.shuffle;
   run.seed = options.seed;
@@ -141,7 +141,7 @@ class StopOnSignals {
 };
 
 void run_train(const TrainFlags& f) {
-  GraphFile graph = read_graph_file(f.graph);
+  Graph graph = load_graph(f.graph);
   PipelineOptions pipelines = f.pipelines;
   pipelines.batch_size = f.batch_size.value_or(graph.train.batch_size);
   TrainOptions options = train_options(graph, f);

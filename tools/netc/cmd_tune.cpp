@@ -8,7 +8,8 @@
 #include "atomic_file.h"
 #include "commands.h"
 #include "compiler_library.h"
-#include "graph/graph.h"
+#include "front/graph.h"
+#include "front/schedule_file.h"
 #include "model_session.h"
 
 namespace netc {
@@ -33,7 +34,11 @@ void run_tune(const TuneFlags& f) {
   if (f.options.target == "cuda")
     throw std::runtime_error("netc tune searches host schedules only, not cuda yet; docs/gpu.md compares "
                              "schedules/cuda/default.yaml with li2018.yaml on a GPU");
-  compiler().tune(f.options);
+  // The graph and the start schedule are checked here, so that their errors
+  // need no compiler library.
+  Graph graph = load_graph(f.options.graph);
+  if (!f.options.start.empty()) load_schedule(f.options.start);
+  compiler().tune(graph, f.options);
 }
 
 void add_trial_command(CLI::App& app) {

@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
-#include "graph/graph.h"
+#include "front/graph.h"
 #include "trainer.h"
 
 namespace {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aot/model_cache.h"
-#include "graph/graph.h"
+#include "front/graph.h"
 #include "ptx.h"
 
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "graph/loader.h"
+#include "front/loader.h"
 #include "lower/pipeline.h"
 #include "safetensors.h"
 

@@ -2,7 +2,7 @@
 // both those the parser sees and those only a pipeline reveals.
 #include <catch2/catch.hpp>
 
-#include "graph/graph.h"
+#include "front/graph.h"
 #include "lower/pipeline.h"
 #include "schedule/schedule.h"
 

@@ -1,0 +1,120 @@
+#include "front/graph.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "fingerprint.h"
+
+namespace netc {
+
+std::string read_graph_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("cannot read graph file {}: {}", path, std::strerror(errno)));
+  std::string text(kMaxGraphFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw InputError(fmt::format("cannot read graph file {}: {}", path, std::strerror(errno)));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+namespace {
+
+// Messages quote what files hold, control characters included (yaml-cpp's
+// own messages too): escaped, so that every error stays one line.
+std::string one_line(const std::string& message) {
+  std::string out;
+  for (char ch : message) {
+    auto u = static_cast<unsigned char>(ch);
+    out += u < 0x20 || u == 0x7F ? fmt::format("\\x{:02x}", u) : std::string(1, ch);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SourceLoc::format(const std::string& message) const {
+  return fmt::format("{}:{}:{}: {}", file, line, column, one_line(message));
+}
+
+void fail_at(const SourceLoc& loc, const std::string& message) { throw InputError(loc.format(message)); }
+
+std::string Shape::str() const {
+  if (flat) return std::to_string(c);
+  return fmt::format("{} x {} x {}", c, h, w);
+}
+
+std::vector<int64_t> Shape::dims() const {
+  if (flat) return {c};
+  return {c, h, w};
+}
+
+int64_t Layer::int_attr(const std::string& name, int64_t dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.i;
+}
+
+HW Layer::pair_attr(const std::string& name, HW dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.pair;
+}
+
+double Layer::float_attr(const std::string& name, double dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.f;
+}
+
+bool Layer::bool_attr(const std::string& name, bool dflt) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? dflt : it->second.b;
+}
+
+const SourceLoc& Layer::loc_of(const std::string& attr) const {
+  auto it = attrs.find(attr);
+  return it == attrs.end() ? loc : it->second.loc;
+}
+
+int64_t ParamSpec::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+int64_t Graph::param_count() const {
+  int64_t n = 0;
+  for (const ParamSpec& p : params) n += p.size();
+  return n;
+}
+
+int64_t Graph::layer_param_count(int layer) const {
+  int64_t n = 0;
+  for (const ParamSpec& p : params)
+    if (p.layer == layer) n += p.size();
+  return n;
+}
+
+int Graph::find_layer(const std::string& name) const {
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string graph_fingerprint(const Graph& g) {
+  Fingerprint fp;
+  fp.add(fmt::format("graph {} input {} output {} loss {}", g.name, g.input.str(), g.output, g.loss));
+  for (const Layer& l : g.layers) {
+    std::string s = fmt::format("layer {} op {} out {}{} in", l.name, l.op, l.output.str(), l.output.flat ? " flat" : "");
+    for (int in : l.inputs) s += fmt::format(" {}", in);
+    for (const auto& [name, v] : l.attrs)
+      s += fmt::format(" {}={}/{}/{}x{}/{}/{}/{}", name, int(v.kind), v.i, v.pair.h, v.pair.w, v.f, v.b, v.s);
+    fp.add(s);
+  }
+  for (const ParamSpec& p : g.params)
+    fp.add(fmt::format("param {} [{}] fan_in {}", p.name, fmt::join(p.shape, ","), p.fan_in));
+  return fp.hex();
+}
+
+}  // namespace netc

@@ -1,0 +1,22 @@
+#include "front/ops/pool.h"
+
+#include <fmt/format.h>
+
+namespace netc {
+
+std::vector<AttrSpec> pool_attributes() {
+  return {{"kernel_size", AttrKind::Pair, true}, {"stride", AttrKind::Pair}, {"padding", AttrKind::Padding}};
+}
+
+Shape pool_shape(const Layer& layer, const std::vector<InputInfo>& inputs) {
+  require_image(layer, inputs[0]);
+  Window win = read_window(layer, {0, 0});
+  if (win.padding.h >= win.kernel.h || win.padding.w >= win.kernel.w)
+    fail_at(layer.loc_of("padding"),
+            fmt::format("layer '{}': padding [{}, {}] must be smaller than kernel_size [{}, {}], so that every "
+                        "window holds an input cell",
+                        layer.name, win.padding.h, win.padding.w, win.kernel.h, win.kernel.w));
+  return window_shape(layer, win, inputs[0].shape, inputs[0].shape.c);
+}
+
+}  // namespace netc
