@@ -34,9 +34,9 @@ const std::vector<std::string> kMetadataKeys = {
 std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 // Names and shapes: what a tensor file must hold for these parameters.
-std::string parameter_table_fingerprint(const std::vector<ParamInfo>& params) {
+std::string parameter_table_fingerprint(const std::vector<ParameterSpec>& params) {
   Fingerprint fp;
-  for (const ParamInfo& p : params) fp.add(p.name).add(shape_str(p.shape));
+  for (const ParameterSpec& p : params) fp.add(p.name).add(shape_str(p.shape));
   return fp.hex();
 }
 
@@ -45,7 +45,7 @@ std::string parameter_table_fingerprint(const std::vector<ParamInfo>& params) {
 std::string float_str(float v) { return fmt::format("{}", v + 0.0f); }
 std::string bool_str(bool v) { return v ? "true" : "false"; }
 
-Metadata describe(const RunIdentity& run, const std::vector<ParamInfo>& params, const TrainingState& state) {
+Metadata describe(const RunIdentity& run, const std::vector<ParameterSpec>& params, const TrainingState& state) {
   return {{"format", "pt"},  // what safetensors.torch writes
           {kFormatKey, kCheckpointFormat},
           {"graph", run.graph},
@@ -82,7 +82,7 @@ std::string checksum(const Metadata& metadata, const Tensors& tensors) {
   return fp.hex();
 }
 
-SafeTensor tensor_of(const ParamInfo& spec, const AlignedVector<float>& values) {
+SafeTensor tensor_of(const ParameterSpec& spec, const AlignedVector<float>& values) {
   return SafeTensor{spec.shape, std::vector<float>(values.begin(), values.end())};
 }
 
@@ -122,7 +122,7 @@ void expect_same(const std::string& path, const char* what, const std::string& s
 }
 
 void check_run(const std::string& path, const Metadata& md, const RunIdentity& run,
-               const std::vector<ParamInfo>& params) {
+               const std::vector<ParameterSpec>& params) {
   if (md.at("graph") != run.graph)
     fail(path, fmt::format("a checkpoint of graph '{}', not of '{}'", md.at("graph"), run.graph));
   if (md.at("graph_fingerprint") != run.graph_fingerprint)
@@ -156,9 +156,9 @@ void note_environment(const Metadata& md, const RunIdentity& run, std::vector<st
 }
 
 // Exactly the parameters and their momentum buffers, each of the right shape and finite.
-void take_tensors(const std::string& path, Tensors& tensors, const std::vector<ParamInfo>& params,
+void take_tensors(const std::string& path, Tensors& tensors, const std::vector<ParameterSpec>& params,
                   TrainingState& state) {
-  auto take = [&](const std::string& name, const ParamInfo& spec, AlignedVector<float>& out) {
+  auto take = [&](const std::string& name, const ParameterSpec& spec, AlignedVector<float>& out) {
     auto it = tensors.find(name);
     if (it == tensors.end()) fail(path, fmt::format("the checkpoint has no tensor '{}'", name));
     if (it->second.shape != spec.shape)
@@ -188,7 +188,7 @@ std::string train_data_fingerprint(const Dataset& data) {
   return fp.hex();
 }
 
-void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParameterSpec>& params,
                       const TrainingState& state) {
   std::string where;
   if (!state.params.all_finite(&where) || !state.momenta.all_finite(&where))
@@ -203,7 +203,7 @@ void write_checkpoint(const std::string& path, const RunIdentity& run, const std
   write_safetensors(path, tensors, metadata);
 }
 
-TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParameterSpec>& params,
                               std::vector<std::string>* notes) {
   Metadata metadata;
   Tensors tensors = read_safetensors(path, &metadata);

@@ -32,7 +32,7 @@ struct RunIdentity {
   int64_t batch_size = 0;
   bool shuffle = true;
   uint64_t seed = 0;
-  SgdSettings sgd;
+  Sgd sgd;
   int64_t train_images = 0;
   std::string train_data_fingerprint;  // train_data_fingerprint(dataset)
   // May differ (a note says the result will not be bit-identical).
@@ -57,13 +57,13 @@ struct TrainingState {
 // Writes atomically; `params` is the parameter table of the state's tensors.
 // std::logic_error if a value is not finite: a checkpoint is always a state
 // training can continue from.
-void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParameterSpec>& params,
                       const TrainingState& state);
 
 // The state saved in `path`, checked against `run` and `params` (the
 // compiled model's parameter table). Every problem is an InputError naming
 // the file; differences that only cost bit-identity are appended to `notes`.
-TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParamInfo>& params,
+TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParameterSpec>& params,
                               std::vector<std::string>* notes);
 
 }  // namespace netc

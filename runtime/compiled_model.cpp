@@ -77,6 +77,26 @@ BufferPool& buffer_pool() {
   return *pool;
 }
 
+// Views of one value per parameter of `m` (parameters, momenta or outputs).
+class ParameterViews {
+ public:
+  template <typename T>
+  ParameterViews(const Manifest& m, const std::vector<T*>& values) {
+    views_.reserve(m.params.size());  // raw_ points into the views: they must never move
+    for (size_t k = 0; k < m.params.size(); ++k) {
+      views_.push_back(view<float>(values[k], m.params[k].shape));
+      raw_.push_back(views_.back().raw_buffer());
+    }
+  }
+  ParameterViews(const ParameterViews&) = delete;
+  ParameterViews& operator=(const ParameterViews&) = delete;
+  const std::vector<halide_buffer_t*>& raw() const { return raw_; }
+
+ private:
+  std::vector<FloatBuffer> views_;
+  std::vector<halide_buffer_t*> raw_;
+};
+
 void* pool_malloc(void*, size_t size) { return buffer_pool().allocate(size); }
 void pool_free(void*, void* p) { buffer_pool().release(p); }
 
@@ -104,12 +124,6 @@ thread_local std::string last_halide_error;
 void keep_halide_error(void*, const char* message) { last_halide_error = message; }
 
 }  // namespace
-
-int64_t ParamInfo::size() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
 
 Manifest Manifest::read(const std::string& dir) {
   std::ifstream in(dir + "/manifest.json");
@@ -149,6 +163,31 @@ Manifest Manifest::read(const std::string& dir) {
   }
 }
 
+std::string Manifest::text() const {
+  nlohmann::json params = nlohmann::json::array();
+  for (const ParameterSpec& p : this->params)
+    params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
+  nlohmann::json j = {{"format", kManifestFormat},
+                      {"graph", graph},
+                      {"target", target},
+                      {"halide_target", halide_target},
+                      {"batch", batch},
+                      {"input", input},
+                      {"classes", classes},
+                      {"params", params},
+                      {"train_step", train_step},
+                      {"inference", inference},
+                      {"flops", {{"train_step", train_step_flops}, {"inference", inference_flops}}},
+                      {"library", library},
+                      {"library_fingerprint", library_fingerprint}};
+  if (!gather.empty()) j["gather"] = gather;
+  if (!peak_probe.empty())
+    j["peak_probe"] = {{"function", peak_probe},
+                       {"flops_per_iteration", peak_probe_flops_per_iteration},
+                       {"output", peak_probe_output}};
+  return j.dump(2) + "\n";
+}
+
 bool compiled_model_is_valid(const std::string& dir, std::string* why) {
   try {
     Manifest m = Manifest::read(dir);
@@ -175,9 +214,9 @@ CompiledModel::CompiledModel(const std::string& dir) {
   library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_) throw std::runtime_error(fmt::format("cannot load {}: {}", path, dlerror()));
   const size_t params = manifest_.params.size();
-  train_step_ = lookup(manifest_.train_step, 6 + 2 * params + 1 + 2 * params);
-  inference_ = lookup(manifest_.inference, 2 + params + 2);
-  if (manifest_.on_gpu()) gather_ = lookup(manifest_.gather, 4 + 2);
+  train_step_ = lookup(manifest_.train_step, train_step_argument_count(params));
+  inference_ = lookup(manifest_.inference, inference_argument_count(params));
+  if (manifest_.on_gpu()) gather_ = lookup(manifest_.gather, kGatherArgumentCount);
   using SetMalloc = halide_malloc_t (*)(halide_malloc_t);
   using SetFree = halide_free_t (*)(halide_free_t);
   using SetErrorHandler = halide_error_handler_t (*)(halide_error_handler_t);
@@ -235,7 +274,7 @@ void CompiledModel::require_host_model() const {
 
 void CompiledModel::set_threads(int threads) { set_pool_threads(threads); }
 
-float CompiledModel::train_step(const float* images, const int32_t* labels, const SgdSettings& sgd,
+float CompiledModel::train_step(const float* images, const int32_t* labels, const Sgd& sgd,
                                 const std::vector<const float*>& params, const std::vector<const float*>& momenta,
                                 const std::vector<float*>& params_out, const std::vector<float*>& momenta_out) {
   const Manifest& m = manifest_;
@@ -244,24 +283,12 @@ float CompiledModel::train_step(const float* images, const int32_t* labels, cons
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
   alignas(kBufferAlignment) float loss = 0;
   FloatBuffer loss_buf = FloatBuffer::make_scalar(&loss);
-  std::vector<FloatBuffer> buffers;  // keeps the views alive during the call
-  buffers.reserve(4 * m.params.size());
-  std::vector<void*> args = {image_buf.raw_buffer(), label_buf.raw_buffer(), const_cast<float*>(&sgd.lr),
-                             const_cast<float*>(&sgd.momentum), const_cast<float*>(&sgd.weight_decay),
-                             const_cast<bool*>(&sgd.nesterov)};
-  auto add = [&](const float* data, const std::vector<int64_t>& shape) {
-    buffers.push_back(view(data, shape));
-    args.push_back(buffers.back().raw_buffer());
-  };
-  for (size_t k = 0; k < m.params.size(); ++k) {
-    add(params[k], m.params[k].shape);
-    add(momenta[k], m.params[k].shape);
-  }
-  args.push_back(loss_buf.raw_buffer());
-  for (size_t k = 0; k < m.params.size(); ++k) {
-    add(params_out[k], m.params[k].shape);
-    add(momenta_out[k], m.params[k].shape);
-  }
+  ParameterViews param_bufs(m, params), momentum_bufs(m, momenta), param_out_bufs(m, params_out),
+      momentum_out_bufs(m, momenta_out);
+  Sgd settings = sgd;
+  std::vector<void*> args = train_step_arguments(image_buf.raw_buffer(), label_buf.raw_buffer(), settings,
+                                                 param_bufs.raw(), momentum_bufs.raw(), loss_buf.raw_buffer(),
+                                                 param_out_bufs.raw(), momentum_out_bufs.raw());
   call(Pipeline::TrainStep, args);
   return loss;
 }
@@ -272,17 +299,10 @@ void CompiledModel::infer(const float* images, const int32_t* labels, const std:
   require_host_model();
   FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
-  std::vector<FloatBuffer> buffers;
-  buffers.reserve(m.params.size() + 2);
-  std::vector<void*> args = {image_buf.raw_buffer(), label_buf.raw_buffer()};
-  for (size_t k = 0; k < m.params.size(); ++k) {
-    buffers.push_back(view(params[k], m.params[k].shape));
-    args.push_back(buffers.back().raw_buffer());
-  }
-  buffers.push_back(view(logits, {m.batch, m.classes}));
-  args.push_back(buffers.back().raw_buffer());
-  buffers.push_back(view(losses, {m.batch}));
-  args.push_back(buffers.back().raw_buffer());
+  ParameterViews param_bufs(m, params);
+  FloatBuffer logit_buf = view(logits, {m.batch, m.classes}), loss_buf = view(losses, {m.batch});
+  std::vector<void*> args = inference_arguments(image_buf.raw_buffer(), label_buf.raw_buffer(), param_bufs.raw(),
+                                                logit_buf.raw_buffer(), loss_buf.raw_buffer());
   call(Pipeline::Inference, args);
 }
 

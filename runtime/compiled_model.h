@@ -1,23 +1,18 @@
 // A compiled model (a folder made by the compiler: model.so + manifest.json),
 // loaded and called without Halide: the runtime only knows the calling
-// convention of compiler/lower/pipeline.h and the parameters the manifest
-// lists, never which ops the graph has.
+// convention of model_abi.h and the parameters the manifest lists, never
+// which ops the graph has.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "model_abi.h"
+
 namespace netc {
 
 inline constexpr const char* kManifestFormat = "netc-model/2";
-
-struct ParamInfo {
-  std::string name;             // "cnn1.weight"
-  std::vector<int64_t> shape;   // PyTorch layout
-  int64_t fan_in = 1;
-  int64_t size() const;
-};
 
 struct Manifest {
   std::string graph, target, train_step, inference, library, library_fingerprint;
@@ -25,7 +20,7 @@ struct Manifest {
   std::string gather;         // the batch gatherer of a GPU target; empty on the host
   int64_t batch = 0, classes = 0;
   std::vector<int64_t> input;   // C, H, W
-  std::vector<ParamInfo> params;
+  std::vector<ParameterSpec> params;
   // Floating-point operations of one call (0 when the compiler did not say).
   int64_t train_step_flops = 0, inference_flops = 0;
   // The machine probe compiled with the pipelines (empty when absent).
@@ -37,15 +32,12 @@ struct Manifest {
   bool on_gpu() const { return target != "host"; }
   // Reads dir/manifest.json; throws std::runtime_error when it is unusable.
   static Manifest read(const std::string& dir);
+  // What read() reads back: the text of manifest.json.
+  std::string text() const;
 };
 
 // Whether `dir` holds a complete, uncorrupted compiled model; if not, why.
 bool compiled_model_is_valid(const std::string& dir, std::string* why);
-
-struct SgdSettings {
-  float lr = 0.01f, momentum = 0, weight_decay = 0;
-  bool nesterov = false;
-};
 
 // Where a profiled pipeline spent its time (Halide's sampling profiler).
 struct StageTime {
@@ -67,7 +59,7 @@ class CompiledModel {
   // images (batch x C x H x W), labels (batch).
   // Reads params/momenta, writes the updated values to params_out/momenta_out
   // (which must not alias the inputs). Returns the batch's mean loss.
-  float train_step(const float* images, const int32_t* labels, const SgdSettings& sgd,
+  float train_step(const float* images, const int32_t* labels, const Sgd& sgd,
                    const std::vector<const float*>& params, const std::vector<const float*>& momenta,
                    const std::vector<float*>& params_out, const std::vector<float*>& momenta_out);
 
@@ -89,8 +81,8 @@ class CompiledModel {
   // .inference) since the last reset, longest first.
   std::vector<StageTime> stage_times(const std::string& function) const;
 
-  // The pipelines' own entry points (arguments as compiler/lower/pipeline.h
-  // says: halide_buffer_t pointers and scalars), for callers that keep their
+  // The pipelines' own entry points (arguments as model_abi.h builds them:
+  // halide_buffer_t pointers and scalars), for callers that keep their
   // buffers on a GPU (runtime/device_training.h). A failure throws
   // std::runtime_error with Halide's message.
   enum class Pipeline { TrainStep, Inference, Gather };

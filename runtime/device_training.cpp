@@ -34,10 +34,16 @@ std::vector<std::unique_ptr<DeviceBuffer>> upload_all(const Device& device, cons
   return buffers;
 }
 
+std::vector<halide_buffer_t*> raw(const std::vector<std::unique_ptr<DeviceBuffer>>& buffers) {
+  std::vector<halide_buffer_t*> raw;
+  for (const auto& b : buffers) raw.push_back(b->raw());
+  return raw;
+}
+
 // Gathers the batch order[first .. first + batch) of `set` into `batch`.
 void gather(CompiledModel& model, DeviceImageSet& set, DeviceBuffer& order, int32_t first, Batch& batch) {
-  std::vector<void*> args = {set.pixels().raw(), set.labels().raw(), order.raw(), &first, batch.images->raw(),
-                             batch.labels->raw()};
+  std::vector<void*> args = gather_arguments(set.pixels().raw(), set.labels().raw(), order.raw(), first,
+                                             batch.images->raw(), batch.labels->raw());
   model.call(CompiledModel::Pipeline::Gather, args);
 }
 
@@ -56,10 +62,8 @@ Evaluation evaluate_set(CompiledModel& model, const Device& device, DeviceImageS
   EvalTally tally;
   for (int64_t start = 0; start < set.count(); start += m.batch) {
     gather(model, set, *order_buffer, int32_t(start), batch);
-    std::vector<void*> args = {batch.images->raw(), batch.labels->raw()};
-    for (auto& p : params) args.push_back(p->raw());
-    args.push_back(logits->raw());
-    args.push_back(losses->raw());
+    std::vector<void*> args =
+        inference_arguments(batch.images->raw(), batch.labels->raw(), raw(params), logits->raw(), losses->raw());
     model.call(CompiledModel::Pipeline::Inference, args);
     device.download(*logits, host_logits.data());
     device.download(*losses, host_losses.data());
@@ -87,7 +91,7 @@ DeviceImageSet::DeviceImageSet(const Device& device, const IdxImages& images, co
 }
 
 DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta,
-                               const Dataset& data, const SgdSettings& sgd)
+                               const Dataset& data, const Sgd& sgd)
     : model_(model),
       device_(model),
       sgd_(sgd),
@@ -119,17 +123,8 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches) {
     gather(model_, train_, *order_, int32_t(s * m.batch), batch);
     const int slot = int(pending_losses_++);
     std::unique_ptr<DeviceBuffer> loss = device_.element(*losses_, slot, &host_losses_[size_t(slot)]);
-    std::vector<void*> args = {batch.images->raw(), batch.labels->raw(), &sgd_.lr, &sgd_.momentum, &sgd_.weight_decay,
-                               &sgd_.nesterov};
-    for (size_t k = 0; k < m.params.size(); ++k) {
-      args.push_back(params_[0][k]->raw());
-      args.push_back(momenta_[0][k]->raw());
-    }
-    args.push_back(loss->raw());
-    for (size_t k = 0; k < m.params.size(); ++k) {
-      args.push_back(params_[1][k]->raw());
-      args.push_back(momenta_[1][k]->raw());
-    }
+    std::vector<void*> args = train_step_arguments(batch.images->raw(), batch.labels->raw(), sgd_, raw(params_[0]),
+                                                   raw(momenta_[0]), loss->raw(), raw(params_[1]), raw(momenta_[1]));
     model_.call(CompiledModel::Pipeline::TrainStep, args);
     loss_on_host_[size_t(slot)] = loss->raw()->host_dirty();  // a schedule that computes it on the host
     std::swap(params_[0], params_[1]);

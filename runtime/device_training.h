@@ -36,7 +36,7 @@ class DeviceTraining {
 
   // Uploads `params`, `momenta` and the data set.
   DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta, const Dataset& data,
-                 const SgdSettings& sgd);
+                 const Sgd& sgd);
 
   // Enqueues one SGD step per batch (at most kMaxSteps); returns without
   // waiting for the GPU.
@@ -50,7 +50,7 @@ class DeviceTraining {
  private:
   CompiledModel& model_;
   Device device_;
-  SgdSettings sgd_;
+  Sgd sgd_;
   DeviceImageSet train_, test_;
   const std::vector<uint8_t>& test_labels_;
   // params_[0] and momenta_[0] are current; the step writes the [1]s, then they swap.

@@ -2,8 +2,8 @@
 //
 // Header-only, copied verbatim into every `netc compile` output. It needs
 // the C++17 standard library and Halide's two runtime headers (HalideBuffer.h,
-// HalideRuntime.h, shipped next to it), never Halide itself nor anything of
-// netc. Each compiled graph comes with a header of its own, netc_<graph>.hpp,
+// HalideRuntime.h, shipped next to it) and model_abi.h (shipped too), never
+// Halide itself nor anything else of netc. Each compiled graph comes with a header of its own, netc_<graph>.hpp,
 // whose function netc_<graph>() describes the graph to netc::Model:
 //
 //   #include "netc_model_a.hpp"
@@ -35,6 +35,7 @@
 
 #include "HalideBuffer.h"
 #include "HalideRuntime.h"
+#include "model_abi.h"
 
 namespace netc {
 
@@ -44,19 +45,8 @@ class InvalidInput : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct ParameterSpec {
-  std::string name;            // "cnn1.weight"
-  std::vector<int64_t> shape;  // PyTorch's layout
-  int64_t size() const {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
-  }
-};
-
 // A graph compiled by `netc compile`: its shapes and the entry points of its
-// two pipelines (Halide's argv form; calling conventions in netc's
-// compiler/lower/pipeline.h).
+// two pipelines (Halide's argv form, called as model_abi.h says).
 struct CompiledGraph {
   std::string name;
   int64_t batch;                    // images per call of a pipeline
@@ -66,12 +56,6 @@ struct CompiledGraph {
   int (*inference)(void** args);
   int (*train_step)(void** args);
   std::string target;  // netc's: "host" or "cuda"
-};
-
-// PyTorch's SGD settings.
-struct Sgd {
-  float lr = 0.01f, momentum = 0, weight_decay = 0;
-  bool nesterov = false;
 };
 
 struct Evaluation {
@@ -527,17 +511,9 @@ class Model {
     std::copy(labels, labels + batch, labels_.writable_data());
     FloatBuffer loss(std::vector<int>{});
     Sgd s = sgd;
-    std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer(), &s.lr, &s.momentum, &s.weight_decay,
-                               &s.nesterov};
-    for (size_t k = 0; k < params_.size(); ++k) {
-      args.push_back(params_[k].raw_buffer());
-      args.push_back(momenta_[k].raw_buffer());
-    }
-    args.push_back(loss.raw_buffer());
-    for (size_t k = 0; k < params_.size(); ++k) {
-      args.push_back(next_params_[k].raw_buffer());
-      args.push_back(next_momenta_[k].raw_buffer());
-    }
+    std::vector<void*> args = train_step_arguments(images_.raw_buffer(), labels_.raw_buffer(), s, raw(params_),
+                                                   raw(momenta_), loss.raw_buffer(), raw(next_params_),
+                                                   raw(next_momenta_));
     call(graph_->train_step, args, "train step");
     std::swap(params_, next_params_);
     std::swap(momenta_, next_momenta_);
@@ -555,6 +531,12 @@ class Model {
     FloatBuffer b(extents(shape));
     std::fill_n(b.writable_data(), b.number_of_elements(), 0.0f);
     return b;
+  }
+
+  static std::vector<halide_buffer_t*> raw(std::vector<FloatBuffer>& buffers) {
+    std::vector<halide_buffer_t*> raw;
+    for (FloatBuffer& b : buffers) raw.push_back(b.raw_buffer());
+    return raw;
   }
 
   void call(int (*pipeline)(void**), std::vector<void*>& args, const char* what) {
@@ -598,10 +580,8 @@ class Model {
         std::copy(images + source * size, images + (source + 1) * size, batch_images + k * size);
         batch_labels[k] = labels ? labels[source] : 0;
       }
-      std::vector<void*> args = {images_.raw_buffer(), labels_.raw_buffer()};
-      for (FloatBuffer& p : params_) args.push_back(p.raw_buffer());
-      args.push_back(logits_.raw_buffer());
-      args.push_back(losses_.raw_buffer());
+      std::vector<void*> args = inference_arguments(images_.raw_buffer(), labels_.raw_buffer(), raw(params_),
+                                                    logits_.raw_buffer(), losses_.raw_buffer());
       call(graph_->inference, args, "inference");
       visit(first, count);
     }

@@ -25,13 +25,13 @@ float uniform(std::mt19937_64& gen, double lo, double hi) {
 
 }  // namespace
 
-Parameters::Parameters(std::vector<ParamInfo> specs) : specs_(std::move(specs)) {
-  for (const ParamInfo& p : specs_) values_.emplace_back(size_t(p.size()), 0.0f);
+Parameters::Parameters(std::vector<ParameterSpec> specs) : specs_(std::move(specs)) {
+  for (const ParameterSpec& p : specs_) values_.emplace_back(size_t(p.size()), 0.0f);
 }
 
-Parameters Parameters::zeros(const std::vector<ParamInfo>& specs) { return Parameters(specs); }
+Parameters Parameters::zeros(const std::vector<ParameterSpec>& specs) { return Parameters(specs); }
 
-Parameters Parameters::initialize(const std::vector<ParamInfo>& specs, uint64_t seed) {
+Parameters Parameters::initialize(const std::vector<ParameterSpec>& specs, uint64_t seed) {
   Parameters p(specs);
   std::mt19937_64 gen(seed);
   for (size_t k = 0; k < specs.size(); ++k) {
@@ -41,7 +41,7 @@ Parameters Parameters::initialize(const std::vector<ParamInfo>& specs, uint64_t 
   return p;
 }
 
-Parameters Parameters::load(const std::vector<ParamInfo>& specs, const std::string& path) {
+Parameters Parameters::load(const std::vector<ParameterSpec>& specs, const std::string& path) {
   std::map<std::string, SafeTensor> tensors = read_safetensors(path);
   Parameters p(specs);
   for (size_t k = 0; k < specs.size(); ++k) {

@@ -16,12 +16,12 @@ class Parameters {
  public:
   // Every tensor U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default for
   // conv2d and linear), drawn in order from a generator seeded by `seed`.
-  static Parameters initialize(const std::vector<ParamInfo>& specs, uint64_t seed);
+  static Parameters initialize(const std::vector<ParameterSpec>& specs, uint64_t seed);
   // Exactly the tensors of `specs` from a safetensors file: a missing, extra
   // or misshapen tensor, or a non-finite value, is an InputError.
-  static Parameters load(const std::vector<ParamInfo>& specs, const std::string& path);
+  static Parameters load(const std::vector<ParameterSpec>& specs, const std::string& path);
   // All zeros (momentum buffers).
-  static Parameters zeros(const std::vector<ParamInfo>& specs);
+  static Parameters zeros(const std::vector<ParameterSpec>& specs);
 
   void save(const std::string& path) const;
 
@@ -34,8 +34,8 @@ class Parameters {
   bool all_finite(std::string* where) const;
 
  private:
-  explicit Parameters(std::vector<ParamInfo> specs);
-  std::vector<ParamInfo> specs_;
+  explicit Parameters(std::vector<ParameterSpec> specs);
+  std::vector<ParameterSpec> specs_;
   std::vector<AlignedVector<float>> values_;
 };
 

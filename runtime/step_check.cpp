@@ -21,7 +21,7 @@ StepOutputs run_check_step(CompiledModel& model) {
 
   Parameters params = Parameters::initialize(m.params, 7), momenta = Parameters::initialize(m.params, 8);
   Parameters new_params = Parameters::zeros(m.params), new_momenta = Parameters::zeros(m.params);
-  const SgdSettings sgd{0.05f, 0.9f, 1e-3f, true};  // every term of the update
+  const Sgd sgd{0.05f, 0.9f, 1e-3f, true};  // every term of the update
   StepOutputs out;
   out["loss"] = {model.train_step(images.data(), labels.data(), sgd, params.data(), momenta.data(),
                                   new_params.mutable_data(), new_momenta.mutable_data())};

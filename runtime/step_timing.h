@@ -37,7 +37,7 @@ struct RandomBatch {
   }
 
   void train_step(CompiledModel& model) {
-    model.train_step(images.data(), labels.data(), SgdSettings{}, params.data(), momenta.data(),
+    model.train_step(images.data(), labels.data(), Sgd{}, params.data(), momenta.data(),
                      params_out.mutable_data(), momenta_out.mutable_data());
   }
   void infer(CompiledModel& model) {

@@ -202,7 +202,7 @@ class StepRunner {
 // Steps on the host, updating the state in place.
 class HostSteps : public StepRunner {
  public:
-  HostSteps(CompiledModel& model, TrainingState& state, const Dataset& data, const SgdSettings& sgd)
+  HostSteps(CompiledModel& model, TrainingState& state, const Dataset& data, const Sgd& sgd)
       : model_(model),
         state_(state),
         data_(data),
@@ -237,7 +237,7 @@ class HostSteps : public StepRunner {
   CompiledModel& model_;
   TrainingState& state_;
   const Dataset& data_;
-  SgdSettings sgd_;
+  Sgd sgd_;
   Parameters next_params_, next_momenta_;
   AlignedVector<float> images_;
   AlignedVector<int32_t> labels_;
@@ -246,7 +246,7 @@ class HostSteps : public StepRunner {
 
 class DeviceSteps : public StepRunner {
  public:
-  DeviceSteps(CompiledModel& model, const TrainingState& state, const Dataset& data, const SgdSettings& sgd)
+  DeviceSteps(CompiledModel& model, const TrainingState& state, const Dataset& data, const Sgd& sgd)
       : training_(model, state.params, state.momenta, data, sgd) {}
   int64_t steps_per_sync() const override { return DeviceTraining::kMaxSteps; }
   bool state_is_current() const override { return false; }
@@ -311,7 +311,7 @@ Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxIma
   return tally.result();
 }
 
-TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& specs) {
+TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs) {
   return TrainingState{0, std::move(params), Parameters::zeros(specs), "", 0, ""};
 }
 

@@ -20,7 +20,7 @@ struct TrainOptions {
   int64_t eval_every = 500;  // 0: only at the end
   bool shuffle = true;
   uint64_t seed = 0;
-  SgdSettings sgd;
+  Sgd sgd;
   std::string metrics_file;  // JSON Lines; empty: none
   // Checkpoints go to checkpoint_file (empty: none) every checkpoint_every
   // steps (0: not on a schedule), when a stop is requested, and after the
@@ -86,7 +86,7 @@ class TrainingStopped : public std::runtime_error {
 };
 
 // The state before the first step: `params`, zero momentum buffers.
-TrainingState initial_state(Parameters params, const std::vector<ParamInfo>& specs);
+TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs);
 
 // Trains from `state` (a fresh one or a checkpoint's) up to
 // options.iterations steps, updating `state`; then evaluates on data.test_*.

@@ -8,9 +8,8 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "aot/model_cache.h"
+#include "compiled_model.h"
 #include "lower/pipeline.h"
 #include "schedule/peak_probe.h"
 #include "schedule/schedule.h"
@@ -37,12 +36,12 @@ ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o
 [[noreturn]] void report_compile_error(const Halide::CompileError& e, const LoweredPipeline& p,
                                        const BuildOptions& options, bool autoscheduled);
 
-// manifest.json of a compiled model; `library` is relative to its folder;
+// The manifest of a compiled model; `library` is relative to its folder;
 // `probe` is the peak probe compiled into it, if any; `gather_fn` the batch
 // gatherer of a GPU target.
-nlohmann::json manifest_json(const Graph& graph, const BuildOptions& options, const std::string& train_fn,
-                             const std::string& inference_fn, const std::string& library,
-                             const std::string& library_fingerprint, const PeakProbe* probe = nullptr,
-                             const std::string& gather_fn = "");
+Manifest manifest_of(const Graph& graph, const BuildOptions& options, const std::string& train_fn,
+                     const std::string& inference_fn, const std::string& library,
+                     const std::string& library_fingerprint, const PeakProbe* probe = nullptr,
+                     const std::string& gather_fn = "");
 
 }  // namespace netc

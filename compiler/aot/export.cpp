@@ -78,14 +78,15 @@ void compile_library(const std::vector<LoweredPipeline*>& pipelines, const Halid
   for (const std::string& object : objects) fs::remove(object);
 }
 
-std::string shape_list(const std::vector<int64_t>& shape) { return fmt::format("{}", fmt::join(shape, ", ")); }
+// One entry of the generated header's parameter list.
+std::string parameter_entry(const ParameterSpec& p) {
+  return fmt::format("          {{\"{}\", {{{}}}, {}}},\n", p.name, fmt::join(p.shape, ", "), p.fan_in);
+}
 
-// include/netc_<graph>.hpp: the graph as a netc::CompiledGraph.
-std::string graph_header(const Graph& g, const BuildOptions& o, const Package& package, const std::string& train_fn,
-                         const std::string& inference_fn) {
+// include/netc_<graph>.hpp: the manifest as a netc::CompiledGraph.
+std::string graph_header(const Manifest& m, const Package& package) {
   std::string params;
-  for (const ParamSpec& p : g.params) params += fmt::format("          {{\"{}\", {{{}}}}},\n", p.name, shape_list(p.shape));
-  const std::vector<int64_t> input = g.input.dims();
+  for (const ParameterSpec& p : m.params) params += parameter_entry(p);
   return fmt::format(R"(// {name}.hpp: the graph {graph}, compiled by `netc compile` (batch {batch}, target {target}).
 // Generated. Pass {name}() to netc::Model (netc_model.hpp):
 //   netc::Model model({name}(), "{graph}.safetensors");
@@ -104,10 +105,10 @@ inline const netc::CompiledGraph& {name}() {{
   return graph;
 }}
 )",
-                     fmt::arg("name", package.name), fmt::arg("graph", g.name), fmt::arg("batch", o.batch),
-                     fmt::arg("target", o.target), fmt::arg("inference", inference_fn), fmt::arg("train", train_fn),
-                     fmt::arg("c", input.at(0)), fmt::arg("h", input.at(1)), fmt::arg("w", input.at(2)),
-                     fmt::arg("classes", g.num_classes()), fmt::arg("params", params));
+                     fmt::arg("name", package.name), fmt::arg("graph", m.graph), fmt::arg("batch", m.batch),
+                     fmt::arg("target", m.target), fmt::arg("inference", m.inference), fmt::arg("train", m.train_step),
+                     fmt::arg("c", m.input.at(0)), fmt::arg("h", m.input.at(1)), fmt::arg("w", m.input.at(2)),
+                     fmt::arg("classes", m.classes), fmt::arg("params", params));
 }
 
 std::string cmake_config(const BuildOptions& o, const Package& package) {
@@ -158,14 +159,13 @@ void write_output(const Graph& graph, const BuildOptions& options, const Halide:
   LoweredPipeline &train = p.train, &inference = p.inference;
   compile_library({&train, &inference}, target, dir, package, options, p.autoscheduled);
 
+  const Manifest manifest = manifest_of(graph, options, train.function_name, inference.function_name,
+                                        package.library(), file_fingerprint(dir + "/" + package.library()));
   for (const EmbeddedFile& f : embedded_files()) write_file_atomically(dir + "/include/" + f.name, f.text);
-  write_file_atomically(dir + "/" + package.header(),
-                        graph_header(graph, options, package, train.function_name, inference.function_name));
+  write_file_atomically(dir + "/" + package.header(), graph_header(manifest, package));
   write_file_atomically(dir + "/" + package.cmake_config(), cmake_config(options, package));
   write_file_atomically(dir + "/" + package.pkg_config(), pkg_config(options, package));
-  nlohmann::json manifest = manifest_json(graph, options, train.function_name, inference.function_name,
-                                          package.library(), file_fingerprint(dir + "/" + package.library()));
-  write_file_atomically(dir + "/manifest.json", manifest.dump(2) + "\n");
+  write_file_atomically(dir + "/manifest.json", manifest.text());
 }
 
 // Whether replacing `folder` loses nothing: it is empty or an earlier output

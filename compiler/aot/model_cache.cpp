@@ -6,7 +6,6 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "Halide.h"
 #include "aot/build.h"
@@ -66,8 +65,8 @@ void run_command(const std::string& cmd) {
 
 // Floating-point operations of one call of each pipeline: the ops' main
 // products (Op::multiply_adds), with the weight and input gradients of the
-// training step costing one forward product each.
-nlohmann::json model_flops(const Graph& g, int64_t batch) {
+// training step costing one forward product each; into m's flops.
+void count_flops(const Graph& g, int64_t batch, Manifest& m) {
   std::vector<bool> has_params(g.layers.size(), false), needs_grad(g.layers.size(), false);
   for (const ParamSpec& p : g.params) has_params[p.layer] = needs_grad[p.layer] = true;
   int64_t forward = 0, train = 0;
@@ -83,36 +82,36 @@ nlohmann::json model_flops(const Graph& g, int64_t batch) {
     forward += flops;
     train += flops * (1 + int(has_params[li]) + int(input_needs_grad));
   }
-  return {{"train_step", train}, {"inference", forward}};
+  m.train_step_flops = train;
+  m.inference_flops = forward;
 }
 
 }  // namespace
 
-nlohmann::json manifest_json(const Graph& g, const BuildOptions& o, const std::string& train_fn,
-                             const std::string& inference_fn, const std::string& library,
-                             const std::string& library_fingerprint, const PeakProbe* probe,
-                             const std::string& gather_fn) {
-  nlohmann::json params = nlohmann::json::array();
-  for (const ParamSpec& p : g.params) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});
-  nlohmann::json manifest = {{"format", kManifestFormat},
-          {"graph", g.name},
-          {"target", o.target},
-          {"halide_target", target_for(o.target, o.profile).to_string()},
-          {"batch", o.batch},
-          {"input", g.input.dims()},
-          {"classes", g.num_classes()},
-          {"params", params},
-          {"train_step", train_fn},
-          {"inference", inference_fn},
-          {"flops", model_flops(g, o.batch)},
-          {"library", library},
-          {"library_fingerprint", library_fingerprint}};
-  if (!gather_fn.empty()) manifest["gather"] = gather_fn;
-  if (probe)
-    manifest["peak_probe"] = {{"function", probe->function_name},
-                              {"flops_per_iteration", probe->flops_per_iteration},
-                              {"output", probe->output_extents}};
-  return manifest;
+Manifest manifest_of(const Graph& g, const BuildOptions& o, const std::string& train_fn,
+                     const std::string& inference_fn, const std::string& library,
+                     const std::string& library_fingerprint, const PeakProbe* probe, const std::string& gather_fn) {
+  Manifest m;
+  m.graph = g.name;
+  m.target = o.target;
+  m.halide_target = target_for(o.target, o.profile).to_string();
+  m.batch = o.batch;
+  m.input = g.input.dims();
+  m.classes = g.num_classes();
+  // The front end's parameters become the manifest's here, and only here.
+  for (const ParamSpec& p : g.params) m.params.push_back({p.name, p.shape, p.fan_in});
+  m.train_step = train_fn;
+  m.inference = inference_fn;
+  count_flops(g, o.batch, m);
+  m.library = library;
+  m.library_fingerprint = library_fingerprint;
+  m.gather = gather_fn;
+  if (probe) {
+    m.peak_probe = probe->function_name;
+    m.peak_probe_flops_per_iteration = probe->flops_per_iteration;
+    m.peak_probe_output = probe->output_extents;
+  }
+  return m;
 }
 
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder) {
@@ -140,10 +139,10 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     for (const std::string& object : objects) command += " '" + object + "'";
     run_command(command + " -lpthread -ldl");
     for (const std::string& object : objects) fs::remove(object);
-    nlohmann::json manifest = manifest_json(graph, options, p.train.function_name, p.inference.function_name,
-                                            "model.so", file_fingerprint(folder + "/model.so"), &probe,
-                                            p.gather ? p.gather->function_name : "");
-    write_file_atomically(folder + "/manifest.json", manifest.dump(2) + "\n");
+    const Manifest manifest = manifest_of(graph, options, p.train.function_name, p.inference.function_name,
+                                          "model.so", file_fingerprint(folder + "/model.so"), &probe,
+                                          p.gather ? p.gather->function_name : "");
+    write_file_atomically(folder + "/manifest.json", manifest.text());
   } catch (...) {
     fs::remove_all(folder);
     throw;

@@ -183,8 +183,9 @@ TEST_CASE("compile: the example built against netc compile's output classifies e
   CHECK(manifest.graph == "model_a");
   CHECK(manifest.batch == 100);
   CHECK(manifest.library == "lib/libnetc_model_a.a");
-  for (const char* file : {"include/netc_model_a.hpp", "include/netc_model.hpp", "include/HalideBuffer.h",
-                           "include/HalideRuntime.h", "lib/cmake/netc_model_a/netc_model_aConfig.cmake",
+  for (const char* file : {"include/netc_model_a.hpp", "include/netc_model.hpp", "include/model_abi.h",
+                           "include/HalideBuffer.h", "include/HalideRuntime.h",
+                           "lib/cmake/netc_model_a/netc_model_aConfig.cmake",
                            "lib/pkgconfig/netc_model_a.pc"})
     CHECK(fs::is_regular_file(out + "/" + file));
 

@@ -96,4 +96,11 @@ TEST_CASE("read_file: contents, and every problem is an InputError naming the fi
   CHECK_THROWS_AS(read_file(dir / "missing", 100), InputError);
   CHECK_THROWS_WITH(read_file(dir.path(), 100), Contains("folder"));
   CHECK_THROWS_AS(read_file(dir.path(), 100), InputError);
+  CHECK_THROWS_WITH(read_file(dir / "missing", 100, "graph file"), Contains("cannot read graph file " + dir / "missing"));
+}
+
+TEST_CASE("read_file: a FIFO is refused without waiting for a writer", "[atomic_file]") {
+  test::TempDir dir;
+  REQUIRE(mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(read_file(dir / "fifo", 100), Contains("it is not a regular file"));
 }

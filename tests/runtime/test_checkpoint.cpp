@@ -16,7 +16,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::vector<ParamInfo> tiny_params() { return {{"fc1.weight", {3, 4}, 4}, {"fc1.bias", {3}, 4}}; }
+std::vector<ParameterSpec> tiny_params() { return {{"fc1.weight", {3, 4}, 4}, {"fc1.bias", {3}, 4}}; }
 
 RunIdentity tiny_run() {
   RunIdentity run;
@@ -25,7 +25,7 @@ RunIdentity tiny_run() {
   run.batch_size = 2;
   run.shuffle = true;
   run.seed = 7;
-  run.sgd = SgdSettings{0.1f, 0.9f, 0.001f, true};
+  run.sgd = Sgd{0.1f, 0.9f, 0.001f, true};
   run.train_images = 10;
   run.train_data_fingerprint = "fedcba9876543210";
   run.target = "host";
@@ -53,7 +53,7 @@ bool same_bits(const Parameters& a, const Parameters& b) {
 }
 
 TrainingState read_back(const std::string& path, const RunIdentity& run = tiny_run(),
-                        const std::vector<ParamInfo>& params = tiny_params()) {
+                        const std::vector<ParameterSpec>& params = tiny_params()) {
   std::vector<std::string> notes;
   TrainingState s = read_checkpoint(path, run, params, &notes);
   CHECK(notes.empty());
@@ -145,7 +145,7 @@ TEST_CASE("checkpoint: another run's checkpoint is refused, saying what differs"
     CHECK_THAT(input_error([&] { read_checkpoint(dir / "ck", now, tiny_params(), &notes); }),
                          Contains(dir / "ck: ") && Contains(message));
   }
-  std::vector<ParamInfo> wider = tiny_params();
+  std::vector<ParameterSpec> wider = tiny_params();
   wider[0].shape = {3, 5};
   std::vector<std::string> notes;
   CHECK_THAT(input_error([&] { read_checkpoint(dir / "ck", tiny_run(), wider, &notes); }),

@@ -81,7 +81,7 @@ Dataset random_dataset(const Manifest& m) {
 Times time_on_device(CompiledModel& model, const BenchFlags& f) {
   const Manifest& m = model.manifest();
   const Dataset data = random_dataset(m);
-  DeviceTraining training(model, Parameters::initialize(m.params, 1), Parameters::zeros(m.params), data, SgdSettings{});
+  DeviceTraining training(model, Parameters::initialize(m.params, 1), Parameters::zeros(m.params), data, Sgd{});
   std::vector<std::vector<int32_t>> batches(kGpuCallsPerRun);
   for (int64_t s = 0; s < kGpuCallsPerRun; ++s)
     for (int64_t k = 0; k < m.batch; ++k) batches[size_t(s)].push_back(int32_t(s * m.batch + k));

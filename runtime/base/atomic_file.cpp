@@ -48,8 +48,14 @@ struct OpenFile {
   }
 };
 
-[[noreturn]] void read_failed(const std::string& path, const std::string& reason) {
-  throw InputError(fmt::format("cannot read {}: {}", path, reason));
+[[noreturn]] void read_failed(const std::string& what, const std::string& path, const std::string& reason) {
+  throw InputError(fmt::format("cannot read {}{}: {}", what.empty() ? "" : what + " ", path, reason));
+}
+
+// Why `st` is no file to read, or nullptr when it is a regular file.
+const char* not_regular(const struct stat& st) {
+  if (S_ISREG(st.st_mode)) return nullptr;
+  return S_ISDIR(st.st_mode) ? "it is a folder" : "it is not a regular file";
 }
 
 }  // namespace
@@ -110,20 +116,24 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   writer.commit();
 }
 
-std::string read_file(const std::string& path, uint64_t max_bytes) {
-  OpenFile file{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+std::string read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  // Checked before opening: opening a FIFO for reading waits for a writer.
   struct stat st;
-  if (file.fd < 0 || fstat(file.fd, &st) != 0) read_failed(path, std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) read_failed(path, S_ISDIR(st.st_mode) ? "it is a folder" : "it is not a regular file");
+  if (stat(path.c_str(), &st) != 0) read_failed(what, path, std::strerror(errno));
+  if (const char* why = not_regular(st)) read_failed(what, path, why);
+  // O_NONBLOCK in case the path became a FIFO since; fstat then refuses it.
+  OpenFile file{open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
+  if (file.fd < 0 || fstat(file.fd, &st) != 0) read_failed(what, path, std::strerror(errno));
+  if (const char* why = not_regular(st)) read_failed(what, path, why);
   if (uint64_t(st.st_size) > max_bytes)
-    read_failed(path, fmt::format("it has {} bytes, more than the limit of {}", st.st_size, max_bytes));
+    read_failed(what, path, fmt::format("it has {} bytes, more than the limit of {}", st.st_size, max_bytes));
   std::string bytes(size_t(st.st_size), '\0');
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::read(file.fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) read_failed(path, std::strerror(errno));
-    if (n == 0) read_failed(path, "it shrank while being read");
+    if (n < 0) read_failed(what, path, std::strerror(errno));
+    if (n == 0) read_failed(what, path, "it shrank while being read");
     done += size_t(n);
   }
   return bytes;

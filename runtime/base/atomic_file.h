@@ -34,8 +34,10 @@ class AtomicFileWriter {
 // The whole of `bytes` as `path`, atomically (see AtomicFileWriter).
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
-// The contents of `path`; InputError "cannot read FILE: reason" when it is
-// missing, unreadable, not a regular file or larger than `max_bytes`.
-std::string read_file(const std::string& path, uint64_t max_bytes);
+// The contents of `path`; InputError "cannot read [WHAT ]FILE: reason" when it
+// is missing, unreadable, not a regular file or larger than `max_bytes`.
+// `what` names the kind of file in that message ("graph file"). A FIFO or
+// device is refused before it is opened, so reading one never blocks.
+std::string read_file(const std::string& path, uint64_t max_bytes, const std::string& what = "");
 
 }  // namespace netc
