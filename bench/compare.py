@@ -14,7 +14,8 @@ machine:
 
 netc's side is `netc bench GRAPH --threads T --batch-size B --steps N
 --warmup W --json` (one JSON object on stdout; see README.md in this folder).
-PyTorch's side is the same graph built by tools/netc_torch.py, in a worker
+PyTorch's side is the same graph built by tools/netc_torch.py (from `netc
+describe` of $NETC_BINARY, else of build/bin/netc), in a worker
 process per thread count (torch.set_num_threads(T), set_num_interop_threads(1),
 OMP_NUM_THREADS=T, all set before any parallel work), on random pixels in
 [0, 1] and random labels, timed with time.perf_counter after warm-up steps:

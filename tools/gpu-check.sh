@@ -184,7 +184,7 @@ run() {
   netc_train cuda_run2 --target cuda --metrics "$out/cuda_run2.jsonl" --save "$out/model_a.safetensors"
   netc_train li2018 --target cuda --schedule "$LI2018"
   netc_train host_300 --iterations 300 --eval-every 0
-  PYTHONUNBUFFERED=1 python3 tools/torch_train_bench.py --graph "$GRAPH" --data "$data" --runs 2 \
+  PYTHONUNBUFFERED=1 NETC_BINARY="$netc" python3 tools/torch_train_bench.py --graph "$GRAPH" --data "$data" --runs 2 \
     >"$out/torch.jsonl" 2>"$out/torch.log" || { cat "$out/torch.log"; status=1; }
   cat "$out/cuda_run1.txt" "$out/cuda_run2.txt" "$out/li2018.txt" "$out/host_300.txt" "$out/torch.jsonl"
   report | tee "$out/gpu-check.md" || status=1

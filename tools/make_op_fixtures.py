@@ -142,19 +142,9 @@ def op_case(name, layer_map, in_shapes, batch, dist):
     spec = nt.build_layer_spec(layer_map, in_shapes, name)
     xs = [draw(rng, [batch] + list(s), dist) for s in in_shapes]
     params = {}
-    a = spec.attrs
-    if spec.op == "conv2d":
-        kh, kw = a["kernel_size"]
-        fan_in = a["in_channels"] * kh * kw
-        wshape = [a["out_channels"], a["in_channels"], kh, kw]
-    elif spec.op == "linear":
-        fan_in = a["in_features"]
-        wshape = [a["out_features"], a["in_features"]]
-    if spec.op in ("conv2d", "linear"):
-        bound = 1.0 / np.sqrt(fan_in)
-        params["weight"] = rng.uniform(-bound, bound, wshape).astype(np.float32)
-        if a["bias"]:
-            params["bias"] = rng.uniform(-bound, bound, [wshape[0]]).astype(np.float32)
+    for p in spec.params:  # PyTorch's default init, weight before bias
+        bound = 1.0 / np.sqrt(p["fan_in"])
+        params[p["name"].rsplit(".", 1)[1]] = rng.uniform(-bound, bound, p["shape"]).astype(np.float32)
     gy = draw(rng, [batch] + spec.output.dims(), "uniform")
 
     def run(impl, dtype):

@@ -1,11 +1,14 @@
-"""PyTorch twin of netc: graph files, weights and data files, and training.
+"""PyTorch twin of netc: graphs, weights and data files, and training.
 
-The reference against which netc is tested. It follows the binding contracts
-(docs in /work/shared/spec, mirrored by the README):
+The reference against which netc is tested, following the contracts the
+README documents:
 
-- ``load_graph(path)`` parses a graph YAML file (format version 1) and returns
-  a ``torch.nn.Module`` whose ``state_dict()`` keys are exactly
-  ``<layer>.weight`` / ``<layer>.bias`` in PyTorch's layouts.
+- ``load_graph(path)`` returns a ``torch.nn.Module`` of a graph file whose
+  ``state_dict()`` keys are exactly ``<layer>.weight`` / ``<layer>.bias`` in
+  PyTorch's layouts. The file is read by netc itself: ``netc describe`` prints
+  the validated graph with every attribute's default resolved, so that one
+  front end, the C++ one, decides what a graph means (see ``netc_binary`` for
+  which netc runs).
 - ``save_safetensors`` / ``load_safetensors``: the safetensors format (written
   here from scratch: Python's ``safetensors`` package is not a dependency).
 - ``read_idx`` / ``write_idx`` / ``load_dataset``: IDX files, raw or gzip.
@@ -30,10 +33,10 @@ import gzip
 import json
 import math
 import os
-import re
 import struct
+import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -44,72 +47,23 @@ import yaml
 
 torch.set_num_threads(1)
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 __all__ = [
-    "GraphError", "Graph", "Layer", "Shape", "parse_graph", "load_graph", "build_model",
-    "build_layer", "GraphModule", "init_params", "state_to_file", "load_state_file",
-    "save_safetensors", "load_safetensors", "read_idx", "write_idx", "load_dataset",
-    "find_idx_file", "cross_entropy", "ManualSGD", "make_optimizer", "batch_indices",
-    "train", "evaluate", "summary",
+    "GraphError", "Graph", "Layer", "Shape", "netc_binary", "describe", "read_graph", "load_graph",
+    "build_model", "build_layer_spec", "make_module", "GraphModule", "init_params", "state_to_file",
+    "load_state_file", "save_safetensors", "load_safetensors", "read_idx", "write_idx", "load_dataset",
+    "find_idx_file", "cross_entropy", "ManualSGD", "make_optimizer", "batch_indices", "train", "evaluate",
+    "summary",
 ]
 
 
 class GraphError(ValueError):
-    """A problem in a graph file (or in a layer map handed to build_layer)."""
+    """netc rejects a graph file (its message, FILE:LINE:COLUMN: ...)."""
 
 
 # --------------------------------------------------------------------------
-# YAML with duplicate-key detection and positions
-# --------------------------------------------------------------------------
-
-class _Map(dict):
-    """A YAML mapping that remembers where it and each of its keys were."""
-
-    mark: Tuple[str, int, int] = ("<graph>", 0, 0)
-    key_marks: Dict[str, Tuple[str, int, int]]
-    value_marks: Dict[str, Tuple[str, int, int]]
-
-
-def _mark(node) -> Tuple[str, int, int]:
-    m = node.start_mark
-    return (m.name, m.line + 1, m.column + 1)
-
-
-class _StrictLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader, node, deep=False):
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.mark = _mark(node)
-    result.key_marks = {}
-    result.value_marks = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str):
-            f, l, c = _mark(key_node)
-            raise GraphError(f"{f}:{l}:{c}: keys must be strings, got {key!r}")
-        if key in result:
-            f, l, c = _mark(key_node)
-            raise GraphError(f"{f}:{l}:{c}: key '{key}' is given twice in this map")
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_marks[key] = _mark(key_node)
-        result.value_marks[key] = _mark(value_node)
-    return result
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-
-
-def _where(m, key=None) -> str:
-    if isinstance(m, _Map):
-        f, l, c = m.value_marks.get(key, m.mark) if key is not None else m.mark
-        return f"{f}:{l}:{c}: "
-    return ""
-
-
-# --------------------------------------------------------------------------
-# Graph IR
+# The graph, as `netc describe` prints it
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -135,50 +89,49 @@ class Shape:
         dims = [int(d) for d in dims]
         if len(dims) == 1:
             return Shape(dims[0], 1, 1, True)
-        if len(dims) == 3:
-            return Shape(dims[0], dims[1], dims[2], False)
-        raise ValueError(f"a shape is [C, H, W] or [features], got {dims}")
+        return Shape(dims[0], dims[1], dims[2], False)
 
 
 @dataclass
 class Layer:
     name: str
     op: str
-    inputs: List[str]                 # layer names; "input" is the graph input
-    attrs: Dict[str, object]          # normalized attribute values (defaults filled in)
-    given: Dict[str, object] = field(default_factory=dict)  # attributes as written
-    output: Optional[Shape] = None
+    inputs: List[str]         # layer names; "input" is the graph input
+    attrs: Dict[str, object]  # every attribute, defaults resolved; pairs as (h, w)
+    output: Shape
+    params: List[dict]        # {"name", "shape" (PyTorch layout), "fan_in"}, weight before bias
 
 
 @dataclass
 class Optimizer:
-    type: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    nesterov: bool = False
+    type: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    nesterov: bool
 
 
 @dataclass
 class TrainConfig:
-    dataset: str = "mnist"
-    batch_size: int = 100
-    iterations: int = 3000
-    eval_every: int = 500
-    shuffle: bool = True
-    seed: int = 0
-    optimizer: Optimizer = field(default_factory=Optimizer)
+    dataset: str
+    batch_size: int
+    iterations: int
+    eval_every: int
+    shuffle: bool
+    seed: int
+    optimizer: Optimizer
 
 
 @dataclass
 class Graph:
     name: str
+    description: str
     input: Shape
     layers: List[Layer]
-    output: str
-    description: str = ""
-    loss: str = "cross_entropy"
-    train: TrainConfig = field(default_factory=TrainConfig)
+    output: str               # the logits layer
+    loss: str
+    train: TrainConfig
+    fingerprint: str
     path: str = "<graph>"
 
     def layer(self, name: str) -> Layer:
@@ -188,318 +141,73 @@ class Graph:
         raise KeyError(name)
 
 
-# Attribute kinds: "posint" (int >= 1), "pair" (int >= 1 or [h, w]), "padding"
-# (int >= 0, [h, w], valid, same), "float" (finite number), "bool".
-_POOL_ATTRS = {"kernel_size": ("pair", True), "stride": ("pair", False), "padding": ("padding", False)}
-OPS: Dict[str, dict] = {
-    "conv2d": {"attrs": {"out_channels": ("posint", True), "kernel_size": ("pair", True),
-                         "stride": ("pair", False), "padding": ("padding", False),
-                         "bias": ("bool", False)}, "inputs": (1, 1)},
-    "maxpool2d": {"attrs": dict(_POOL_ATTRS), "inputs": (1, 1)},
-    "avgpool2d": {"attrs": dict(_POOL_ATTRS), "inputs": (1, 1)},
-    "relu": {"attrs": {}, "inputs": (1, 1)},
-    "tanh": {"attrs": {}, "inputs": (1, 1)},
-    "sigmoid": {"attrs": {}, "inputs": (1, 1)},
-    "leaky_relu": {"attrs": {"negative_slope": ("float", False)}, "inputs": (1, 1)},
-    "flatten": {"attrs": {}, "inputs": (1, 1)},
-    "linear": {"attrs": {"out_features": ("posint", True), "in_features": ("posint", False),
-                         "bias": ("bool", False)}, "inputs": (1, 1)},
-    "add": {"attrs": {}, "inputs": (2, None)},
-    "concat": {"attrs": {}, "inputs": (2, None)},
-}
-
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_GRAPH_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+def netc_binary() -> str:
+    """The netc that reads graph files: $NETC_BINARY, else the repository's
+    build/bin/netc (where tools/build.sh puts it)."""
+    return os.environ.get("NETC_BINARY") or os.path.join(ROOT, "build", "bin", "netc")
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+def describe(path: str) -> dict:
+    """`netc describe PATH`'s JSON object; GraphError when netc rejects the file."""
+    cmd = [netc_binary(), "describe", path]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise RuntimeError(f"cannot run {cmd[0]} (set NETC_BINARY to the netc binary): {e}") from None
+    if done.returncode == 2:  # bad input, as every netc command reports it
+        raise GraphError(done.stderr.strip().removeprefix("netc: error: "))
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit status {done.returncode}: {done.stderr.strip()}")
+    return json.loads(done.stdout)
 
 
-def _is_num(v) -> bool:
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+def _layer(d: dict) -> Layer:
+    attrs = {k: tuple(v) if isinstance(v, list) else v for k, v in d["attributes"].items()}
+    return Layer(d["name"], d["op"], d["inputs"], attrs, Shape.from_dims(d["output"]), d["params"])
 
 
-def _check_attr(kind: str, v, what: str):
-    """Validate one attribute value; return it normalized (pairs as tuples)."""
-    if kind == "posint":
-        if not _is_int(v) or v < 1:
-            raise GraphError(f"{what}: expected an integer >= 1, got {v!r}")
-        return v
-    if kind == "pair":
-        if _is_int(v) and v >= 1:
-            return (v, v)
-        if isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 1 for x in v):
-            return (v[0], v[1])
-        raise GraphError(f"{what}: expected an integer >= 1 or a pair [h, w] of them, got {v!r}")
-    if kind == "padding":
-        if _is_int(v) and v >= 0:
-            return (v, v)
-        if isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 0 for x in v):
-            return (v[0], v[1])
-        if v in ("valid", "same"):
-            return v
-        raise GraphError(f"{what}: expected an integer >= 0, a pair [h, w] of them, "
-                         f"'valid' or 'same', got {v!r}")
-    if kind == "float":
-        if not _is_num(v):
-            raise GraphError(f"{what}: expected a finite number, got {v!r}")
-        return float(v)
-    if kind == "bool":
-        if not isinstance(v, bool):
-            raise GraphError(f"{what}: expected true or false, got {v!r}")
-        return v
-    raise AssertionError(kind)
+def graph_from_description(d: dict, path: str = "<graph>") -> Graph:
+    t = dict(d["train"])
+    train = TrainConfig(optimizer=Optimizer(**t.pop("optimizer")), **t)
+    return Graph(name=d["name"], description=d["description"], input=Shape.from_dims(d["input"]),
+                 layers=[_layer(l) for l in d["layers"]], output=d["output"], loss=d["loss"], train=train,
+                 fingerprint=d["fingerprint"], path=path)
+
+
+def read_graph(path: str) -> Graph:
+    return graph_from_description(describe(path), path)
+
+
+def _projection_graph(m: dict, input_shapes: Sequence[Sequence[int]], name: str) -> dict:
+    """A graph around layer map `m`: the graph input (one channel) projected to
+    each of `input_shapes` by a 1x1 convolution (images; all of one height and
+    width) or a linear layer (flat), then `m` on those, then a flatten (the
+    logits must be a vector)."""
+    flat = len(input_shapes[0]) == 1
+    h, w = (1, 1) if flat else input_shapes[0][1:]
+    layers = [{"name": "flat", "op": "flatten"}] if flat else []
+    for i, s in enumerate(input_shapes):
+        proj = {"op": "linear", "out_features": s[0]} if len(s) == 1 else \
+            {"op": "conv2d", "out_channels": s[0], "kernel_size": 1}
+        layers.append({"name": f"x{i}", "input": "flat" if flat else "input", **proj})
+    names = [f"x{i}" for i in range(len(input_shapes))]
+    layers.append({**m, "name": name, "input": names[0] if len(names) == 1 else names})
+    layers.append({"name": "logits", "op": "flatten"})
+    return {"name": "layer", "input": {"channels": 1, "height": h, "width": w}, "layers": layers}
+
+
+def build_layer_spec(m: dict, input_shapes: Sequence[Sequence[int]], name: str = "layer") -> Layer:
+    """The Layer netc makes of one YAML layer map without name and input, e.g.
+    {"op": "conv2d", "out_channels": 3, "kernel_size": [3, 2]}, on inputs of the
+    given shapes ([C, H, W] or [F] each). Used by the fixture generator."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump(_projection_graph(m, input_shapes, name), f, sort_keys=False)
+        f.flush()
+        return read_graph(f.name).layer(name)
 
 
 def _out_dim(n: int, k: int, p: int, s: int) -> int:
     return (n - k + 2 * p) // s + 1
-
-
-def _infer(op: str, a: Dict[str, object], ins: List[Shape], what: str) -> Shape:
-    """Shape rule of `op`; also fills derived attributes into `a`."""
-    if op in ("conv2d", "maxpool2d", "avgpool2d"):
-        x = ins[0]
-        if x.flat:
-            raise GraphError(f"{what}: {op} needs an image input (C x H x W), got {x.c} flat features")
-        k = a["kernel_size"]
-        s = a.get("stride") or ((1, 1) if op == "conv2d" else k)
-        p = a.get("padding", (0, 0))
-        if p == "valid":
-            p = (0, 0)
-        elif p == "same":
-            if s != (1, 1) or k[0] % 2 == 0 or k[1] % 2 == 0:
-                raise GraphError(f"{what}: padding 'same' needs stride 1 and an odd kernel_size, "
-                                 f"got kernel_size {list(k)} and stride {list(s)}")
-            p = ((k[0] - 1) // 2, (k[1] - 1) // 2)
-        if op != "conv2d" and (p[0] >= k[0] or p[1] >= k[1]):
-            # netc's rule (the spec leaves it open): a window of padding only
-            # would have no maximum, or average nothing but padding.
-            raise GraphError(f"{what}: padding {list(p)} must be smaller than kernel_size {list(k)}")
-        a["stride"], a["padding"] = s, p
-        oh, ow = _out_dim(x.h, k[0], p[0], s[0]), _out_dim(x.w, k[1], p[1], s[1])
-        if oh < 1 or ow < 1:
-            raise GraphError(f"{what}: output would be {oh} x {ow} from input {x} with kernel_size "
-                             f"{list(k)}, stride {list(s)}, padding {list(p)}")
-        c = a["out_channels"] if op == "conv2d" else x.c
-        if op == "conv2d":
-            a.setdefault("bias", True)
-            a["in_channels"] = x.c
-        return Shape(c, oh, ow, False)
-    if op in ("relu", "tanh", "sigmoid"):
-        return ins[0]
-    if op == "leaky_relu":
-        a.setdefault("negative_slope", 0.01)
-        return ins[0]
-    if op == "flatten":
-        return Shape(ins[0].size(), 1, 1, True)
-    if op == "linear":
-        x = ins[0]
-        if not x.flat:
-            raise GraphError(f"{what}: linear needs a flat input (add a flatten), got {x}")
-        if "in_features" in a and a["in_features"] != x.c:
-            raise GraphError(f"{what}: in_features is {a['in_features']} but the input has {x.c} values")
-        a["in_features"] = x.c
-        a.setdefault("bias", True)
-        return Shape(a["out_features"], 1, 1, True)
-    if op == "add":
-        for s in ins[1:]:
-            if s != ins[0]:
-                raise GraphError(f"{what}: add needs inputs of identical shape, got "
-                                 + ", ".join(str(t) for t in ins))
-        return ins[0]
-    if op == "concat":
-        if any(s.flat != ins[0].flat for s in ins) or any((s.h, s.w) != (ins[0].h, ins[0].w) for s in ins):
-            raise GraphError(f"{what}: concat needs inputs with equal H and W, got "
-                             + ", ".join(str(t) for t in ins))
-        return Shape(sum(s.c for s in ins), ins[0].h, ins[0].w, ins[0].flat)
-    raise AssertionError(op)
-
-
-def _parse_layer_attrs(m: dict, op: str, what: str) -> Dict[str, object]:
-    spec = OPS[op]["attrs"]
-    attrs = {}
-    for key, value in m.items():
-        if key in ("name", "op", "input"):
-            continue
-        if key not in spec:
-            allowed = ", ".join(sorted(spec)) or "none"
-            raise GraphError(f"{_where(m, key)}{what}: unknown attribute '{key}' for op {op} "
-                             f"(its attributes: {allowed})")
-        try:
-            attrs[key] = _check_attr(spec[key][0], value, f"{what}: {key}")
-        except GraphError as e:
-            raise GraphError(_where(m, key) + str(e)) from None
-    for key, (_, required) in spec.items():
-        if required and key not in attrs:
-            raise GraphError(f"{_where(m)}{what}: op {op} needs '{key}'")
-    return attrs
-
-
-def build_layer_spec(m: dict, input_shapes: Sequence[Sequence[int]], name: str = "layer") -> Layer:
-    """A Layer (with its output shape) from a YAML layer map without `name`/`input`,
-    e.g. {"op": "conv2d", "out_channels": 3, "kernel_size": [3, 2]}, and the input
-    shapes ([C, H, W] or [F] each). Used by the fixture generator."""
-    m = dict(m)
-    op = m.get("op")
-    if op not in OPS:
-        raise GraphError(f"unknown op {op!r}")
-    what = f"layer '{name}'"
-    attrs = _parse_layer_attrs(m, op, what)
-    ins = [Shape.from_dims(s) for s in input_shapes]
-    lo, hi = OPS[op]["inputs"]
-    if len(ins) < lo or (hi is not None and len(ins) > hi):
-        raise GraphError(f"{what}: op {op} takes {lo}..{hi or 'any'} inputs, got {len(ins)}")
-    layer = Layer(name, op, [f"x{i}" for i in range(len(ins))], attrs, {k: v for k, v in m.items() if k != "op"})
-    layer.output = _infer(op, layer.attrs, ins, what)
-    return layer
-
-
-def parse_graph(text: str, path: str = "<graph>") -> Graph:
-    """Parse and validate a graph file's text. Raises GraphError."""
-    try:
-        loader = _StrictLoader(text)
-        loader.name = path
-        try:
-            doc = loader.get_single_data()
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as e:
-        raise GraphError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(doc, dict):
-        raise GraphError(f"{path}:1:1: a graph file is a map with name, input, layers, ...")
-    allowed = {"name", "description", "input", "layers", "output", "loss", "train"}
-    for k in doc:
-        if k not in allowed:
-            raise GraphError(f"{_where(doc, k)}unknown key '{k}' (expected one of {', '.join(sorted(allowed))})")
-    for k in ("name", "input", "layers"):
-        if k not in doc:
-            raise GraphError(f"{_where(doc)}missing required key '{k}'")
-    name = doc["name"]
-    if not isinstance(name, str) or not _GRAPH_NAME_RE.match(name):
-        raise GraphError(f"{_where(doc, 'name')}name must match [a-z][a-z0-9_]*, got {name!r}")
-    desc = doc.get("description", "")
-    if not isinstance(desc, str):
-        raise GraphError(f"{_where(doc, 'description')}description must be text")
-
-    inp = doc["input"]
-    if not isinstance(inp, dict):
-        raise GraphError(f"{_where(doc, 'input')}input must be a map {{channels, height, width}}")
-    for k in inp:
-        if k not in ("channels", "height", "width"):
-            raise GraphError(f"{_where(inp, k)}unknown key '{k}' in input (expected channels, height, width)")
-    dims = []
-    for k in ("channels", "height", "width"):
-        if k not in inp:
-            raise GraphError(f"{_where(inp)}input needs '{k}'")
-        dims.append(_check_attr("posint", inp[k], f"input {k}"))
-    in_shape = Shape(dims[0], dims[1], dims[2], False)
-
-    raw_layers = doc["layers"]
-    if not isinstance(raw_layers, list) or not raw_layers:
-        raise GraphError(f"{_where(doc, 'layers')}layers must be a non-empty list")
-    shapes: Dict[str, Shape] = {"input": in_shape}
-    layers: List[Layer] = []
-    for i, m in enumerate(raw_layers):
-        if not isinstance(m, dict):
-            raise GraphError(f"{path}: layer #{i + 1} must be a map")
-        lname = m.get("name")
-        if not isinstance(lname, str) or not _NAME_RE.match(lname) or lname == "input":
-            raise GraphError(f"{_where(m, 'name' if 'name' in m else None)}layer #{i + 1}: name must match "
-                             f"[A-Za-z_][A-Za-z0-9_]* and not be 'input', got {lname!r}")
-        if lname in shapes:
-            raise GraphError(f"{_where(m, 'name')}layer '{lname}': name used twice")
-        what = f"layer '{lname}'"
-        op = m.get("op")
-        if op not in OPS:
-            raise GraphError(f"{_where(m, 'op' if 'op' in m else None)}{what}: unknown op {op!r} "
-                             f"(expected one of {', '.join(sorted(OPS))})")
-        attrs = _parse_layer_attrs(m, op, what)
-        lo, hi = OPS[op]["inputs"]
-        if "input" in m:
-            v = m["input"]
-            if hi == 1:
-                if not isinstance(v, str):
-                    raise GraphError(f"{_where(m, 'input')}{what}: input must be one layer name")
-                ins = [v]
-            else:
-                if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                    raise GraphError(f"{_where(m, 'input')}{what}: input must be a list of layer names")
-                ins = list(v)
-        else:
-            ins = [layers[-1].name if layers else "input"]
-        if len(ins) < lo:
-            raise GraphError(f"{_where(m, 'input' if 'input' in m else None)}{what}: op {op} needs "
-                             f"at least {lo} inputs, got {len(ins)}")
-        for x in ins:
-            if x not in shapes:
-                later = any(isinstance(r, dict) and r.get("name") == x for r in raw_layers[i:])
-                raise GraphError(f"{_where(m, 'input')}{what}: input '{x}' "
-                                 + ("must come before this layer" if later else "is not a layer"))
-        layer = Layer(lname, op, ins, attrs, {k: v for k, v in m.items() if k not in ("name", "op", "input")})
-        try:
-            layer.output = _infer(op, layer.attrs, [shapes[x] for x in ins], what)
-        except GraphError as e:
-            raise GraphError(_where(m) + str(e)) from None
-        shapes[lname] = layer.output
-        layers.append(layer)
-
-    output = doc.get("output", layers[-1].name)
-    if not isinstance(output, str) or output not in shapes or output == "input":
-        raise GraphError(f"{_where(doc, 'output')}output {output!r} is not a layer")
-    loss = doc.get("loss", "cross_entropy")
-    if loss != "cross_entropy":
-        raise GraphError(f"{_where(doc, 'loss')}loss must be cross_entropy, got {loss!r}")
-
-    train = TrainConfig()
-    t = doc.get("train", {})
-    if not isinstance(t, dict):
-        raise GraphError(f"{_where(doc, 'train')}train must be a map")
-    for k, v in t.items():
-        w = f"{_where(t, k)}train.{k}"
-        if k == "dataset":
-            if not isinstance(v, str) or not v:
-                raise GraphError(f"{w}: expected mnist, fashion-mnist or a folder")
-            train.dataset = v
-        elif k in ("batch_size", "iterations"):
-            setattr(train, k, _check_attr("posint", v, w))
-        elif k in ("eval_every", "seed"):
-            if not _is_int(v) or v < 0:
-                raise GraphError(f"{w}: expected an integer >= 0, got {v!r}")
-            setattr(train, k, v)
-        elif k == "shuffle":
-            train.shuffle = _check_attr("bool", v, w)
-        elif k == "optimizer":
-            if not isinstance(v, dict):
-                raise GraphError(f"{w}: expected a map {{type: sgd, lr: ...}}")
-            o = Optimizer()
-            for ok, ov in v.items():
-                ow = f"{_where(v, ok)}train.optimizer.{ok}"
-                if ok == "type":
-                    if ov != "sgd":
-                        raise GraphError(f"{ow}: only sgd is supported, got {ov!r}")
-                elif ok in ("lr", "momentum", "weight_decay"):
-                    val = _check_attr("float", ov, ow)
-                    if val < 0:
-                        raise GraphError(f"{ow}: must be >= 0, got {ov!r}")
-                    setattr(o, ok, val)
-                elif ok == "nesterov":
-                    o.nesterov = _check_attr("bool", ov, ow)
-                else:
-                    raise GraphError(f"{_where(v, ok)}unknown key 'train.optimizer.{ok}' "
-                                     "(expected type, lr, momentum, weight_decay, nesterov)")
-            if o.nesterov and o.momentum <= 0:
-                raise GraphError(f"{_where(v, 'nesterov')}train.optimizer.nesterov: true needs a momentum > 0")
-            train.optimizer = o
-        else:
-            raise GraphError(f"{_where(t, k)}unknown key 'train.{k}'")
-    return Graph(name=name, input=in_shape, layers=layers, output=output, description=desc,
-                 loss=loss, train=train, path=path)
-
-
-def read_graph(path: str) -> Graph:
-    with open(path, "r", encoding="utf-8") as f:
-        return parse_graph(f.read(), path)
 
 
 # --------------------------------------------------------------------------
@@ -609,8 +317,8 @@ class Flatten(nn.Module):
 def make_module(layer: Layer, impl: str = "torch") -> nn.Module:
     a, op = layer.attrs, layer.op
     if op == "conv2d":
-        return Conv2d(a["in_channels"], a["out_channels"], a["kernel_size"], a["stride"], a["padding"],
-                      a["bias"], impl)
+        in_channels = layer.params[0]["shape"][1]  # weight [O, I, kh, kw]
+        return Conv2d(in_channels, a["out_channels"], a["kernel_size"], a["stride"], a["padding"], a["bias"], impl)
     if op == "linear":
         return Linear(a["in_features"], a["out_features"], a["bias"], impl)
     if op in ("maxpool2d", "avgpool2d"):
@@ -630,12 +338,6 @@ def make_module(layer: Layer, impl: str = "torch") -> nn.Module:
     if op == "concat":
         return Concat()
     raise AssertionError(op)
-
-
-def build_layer(m: dict, input_shapes: Sequence[Sequence[int]], impl: str = "torch"):
-    """(module, output dims) for a single YAML layer map (without name/input)."""
-    layer = build_layer_spec(m, input_shapes)
-    return make_module(layer, impl), layer.output.dims()
 
 
 class GraphModule(nn.Module):
@@ -699,22 +401,21 @@ def init_params(model: GraphModule, seed: int) -> None:
                 m.reset_parameters()
 
 
+@torch.no_grad()
 def summary(graph: Graph) -> dict:
-    """What `netc summary --json` prints."""
-    layers = []
-    total = 0
+    """What `netc summary --json` prints, measured on the PyTorch model: each
+    layer's output shape from a forward pass of one zero image, its parameter
+    count from its module."""
+    model = GraphModule(graph)
+    shapes = {}
     for l in graph.layers:
-        a = l.attrs
-        if l.op == "conv2d":
-            kh, kw = a["kernel_size"]
-            n = a["out_channels"] * a["in_channels"] * kh * kw + (a["out_channels"] if a["bias"] else 0)
-        elif l.op == "linear":
-            n = a["out_features"] * a["in_features"] + (a["out_features"] if a["bias"] else 0)
-        else:
-            n = 0
-        total += n
-        layers.append({"name": l.name, "op": l.op, "output": l.output.dims(), "params": n})
-    return {"name": graph.name, "input": graph.input.dims(), "layers": layers, "params": total}
+        model.layer_module(l.name).register_forward_hook(
+            lambda mod, ins, out, name=l.name: shapes.__setitem__(name, list(out.shape[1:])))
+    model(torch.zeros([1] + graph.input.dims()))
+    layers = [{"name": l.name, "op": l.op, "output": shapes[l.name],
+               "params": sum(p.numel() for p in model.layer_module(l.name).parameters())} for l in graph.layers]
+    return {"name": graph.name, "input": graph.input.dims(), "layers": layers,
+            "params": sum(l["params"] for l in layers)}
 
 
 # --------------------------------------------------------------------------

@@ -217,8 +217,6 @@ def main(argv=None):
     try:
         try:
             graph = nt.read_graph(args.graph)
-        except OSError as e:
-            raise InputError(f"{args.graph}: {e.strerror}") from None
         except nt.GraphError as e:
             raise InputError(str(e)) from None
         return {"train": cmd_train, "init": cmd_init, "eval": cmd_eval, "summary": cmd_summary}[args.command](args, graph)

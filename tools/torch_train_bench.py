@@ -1,8 +1,8 @@
 """Times PyTorch training a graph file's network on a GPU, with netc's
 settings, for tools/gpu-check.sh.
 
-The network comes from netc_torch (the same layers and PyTorch's default
-init from the graph's seed); SGD with the graph's lr and momentum, batches of
+The network comes from netc_torch (the graph as `netc describe` of
+$NETC_BINARY reads it, and PyTorch's default init from the graph's seed); SGD with the graph's lr and momentum, batches of
 the graph's batch size drawn from one reshuffle of the training set per epoch
 (on the GPU, so PyTorch's order, not netc's), the whole data set on the GPU
 as float pixels / 255, the loss read back only every 100 steps (as netc

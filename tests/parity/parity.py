@@ -2,12 +2,15 @@
 """Parity of `netc train` / `netc eval` with the PyTorch reference.
 
     parity.py --netc build/bin/netc --graph graphs/model_a.yaml [--momentum 0.9] ...
-    parity.py --self-check --graph graphs/model_a.yaml      (no netc needed)
+    parity.py --self-check --graph graphs/model_a.yaml      (netc reads the graph only)
 
-Only the command-line contract (/work/shared/spec/cli.md) is used:
+Only netc's command line (see the README) is used. The reference reads the
+graph with `netc describe` too (tools/netc_torch.py): that of --netc, or with
+--self-check that of $NETC_BINARY. The steps:
 
 1. A synthetic dataset in MNIST's IDX layout goes to a temporary folder
-   (--train-images structured uint8 images with random labels 0..9, and
+   (--train-images structured uint8 images with random labels 0..9, or
+   0..K-1 for a graph of K < 10 classes, and
    --test-images more; some files gzip-compressed, some raw), shaped as the
    graph's input.
 2. PyTorch's default initialization (seed --seed) goes to init.safetensors.
@@ -116,12 +119,13 @@ def make_images(rng, n, c, h, w, labels):
     return out
 
 
-def make_dataset(directory, shape, n_train, n_test, seed, gz):
+def make_dataset(directory, shape, classes, n_train, n_test, seed, gz):
     c, h, w = shape
     rng = np.random.Generator(np.random.PCG64(seed))
     splits = {}
     for split, n in (("train", n_train), ("test", n_test)):
-        labels = rng.integers(0, 10, n).astype(np.uint8)
+        # Labels the graph's logits can score; the patterns are made for ten.
+        labels = rng.integers(0, min(classes, 10), n).astype(np.uint8)
         images = make_images(rng, n, c, h, w, labels)
         splits[split] = (images, labels.astype(np.int64))
         img_name, lab_name = nt.IDX_NAMES[split]
@@ -369,6 +373,8 @@ def main():
     args = ap.parse_args()
     if bool(args.netc) == bool(args.self_check):
         ap.error("give exactly one of --netc and --self-check")
+    if args.netc:  # the reference reads the graph with the netc under test
+        os.environ["NETC_BINARY"] = os.path.abspath(args.netc)
 
     torch.set_num_threads(1)
     failures = []
@@ -390,7 +396,7 @@ def main():
     except Failure as e:
         failures.append(str(e))
     except nt.GraphError as e:
-        failures.append(f"the reference rejects the graph: {e}")
+        failures.append(f"netc describe rejects the graph: {e}")
     name = os.path.basename(args.graph)
     if failures:
         print(f"\nPARITY FAILED for {name}:", file=sys.stderr)
@@ -424,7 +430,9 @@ def run(args, work, failures):
 
     data = os.path.join(work, "data")
     os.makedirs(data, exist_ok=True)
-    splits = make_dataset(data, graph.input.dims(), args.train_images, args.test_images, args.seed, args.gzip)
+    classes = graph.layer(graph.output).output.size()
+    splits = make_dataset(data, graph.input.dims(), classes, args.train_images, args.test_images, args.seed,
+                          args.gzip)
     train_x, train_y = splits["train"]
     test_x, test_y = splits["test"]
     init = os.path.join(work, "init.safetensors")

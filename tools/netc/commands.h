@@ -10,6 +10,7 @@ class App;
 namespace netc {
 
 void add_summary_command(CLI::App& app);
+void add_describe_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);

@@ -38,8 +38,9 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e, i
 int main(int argc, char** argv) {
   CLI::App app{"netc: a neural-network graph compiler and runtime on Halide", "netc"};
   app.require_subcommand(1);
-  for (auto add : {netc::add_summary_command, netc::add_train_command, netc::add_eval_command,
-                   netc::add_bench_command, netc::add_compile_command, netc::add_tune_command})
+  for (auto add : {netc::add_summary_command, netc::add_describe_command, netc::add_train_command,
+                   netc::add_eval_command, netc::add_bench_command, netc::add_compile_command,
+                   netc::add_tune_command})
     add(app);
 
   try {
