@@ -72,13 +72,10 @@ void count_flops(const Graph& g, int64_t batch, Manifest& m) {
   int64_t forward = 0, train = 0;
   for (size_t li = 0; li < g.layers.size(); ++li) {
     const Layer& l = g.layers[li];
-    std::vector<Shape> inputs;
     bool input_needs_grad = false;
-    for (int in : l.inputs) {
-      inputs.push_back(in == Layer::kGraphInput ? g.input : g.layers[in].output);
+    for (int in : l.inputs)
       if (in != Layer::kGraphInput && needs_grad[in]) input_needs_grad = needs_grad[li] = true;
-    }
-    int64_t flops = 2 * batch * find_op(l.op)->multiply_adds(l, inputs);
+    int64_t flops = 2 * batch * find_op(l.op)->multiply_adds(l, g.input_shapes(int(li)));
     forward += flops;
     train += flops * (1 + int(has_params[li]) + int(input_needs_grad));
   }

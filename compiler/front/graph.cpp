@@ -96,6 +96,12 @@ int64_t Graph::layer_param_count(int layer) const {
   return n;
 }
 
+std::vector<Shape> Graph::input_shapes(int index) const {
+  std::vector<Shape> shapes;
+  for (int in : layers[size_t(index)].inputs) shapes.push_back(in == Layer::kGraphInput ? input : layers[size_t(in)].output);
+  return shapes;
+}
+
 int Graph::find_layer(const std::string& name) const {
   for (size_t i = 0; i < layers.size(); ++i)
     if (layers[i].name == name) return static_cast<int>(i);

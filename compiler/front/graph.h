@@ -123,6 +123,8 @@ struct Graph {
   int64_t param_count() const;
   int64_t layer_param_count(int layer) const;
   int find_layer(const std::string& name) const;  // -1 if absent
+  // The shapes of the inputs of layer `index`, in its `input` order.
+  std::vector<Shape> input_shapes(int index) const;
 };
 
 // The most bytes a graph file may have (1 MiB).

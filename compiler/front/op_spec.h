@@ -9,6 +9,7 @@
 // need no Halide.h and no libHalide.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -69,10 +70,25 @@ class OpSpec {
     return 0;
   }
 
+  // Every attribute as the lowering reads it, defaults filled in and `same`
+  // or `valid` padding resolved to numbers (what `netc describe` prints, so
+  // that other programs never re-implement a default).
+  virtual std::map<std::string, AttrValue> resolved_attributes(const Layer& layer,
+                                                               const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return layer.attrs;
+  }
+
   // The passes of the stages its lowering creates ("forward", "grad_input",
   // ...): stage kinds are "<op>.<pass>", and schedule files may name them.
   virtual std::vector<std::string> passes() const { return {"forward", "grad_input"}; }
 };
+
+// Attribute values made in code (resolved_attributes), located nowhere.
+AttrValue int_value(int64_t i);
+AttrValue pair_value(HW pair);
+AttrValue float_value(double f);
+AttrValue bool_value(bool b);
 
 // Fails at the layer unless `in` is an image (C x H x W).
 void require_image(const Layer& layer, const InputInfo& in);

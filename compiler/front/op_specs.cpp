@@ -24,6 +24,36 @@ const std::map<std::string, const OpSpec*>& spec_table() {
 
 }  // namespace
 
+AttrValue int_value(int64_t i) {
+  AttrValue v;
+  v.kind = AttrValue::Kind::Int;
+  v.i = i;
+  v.pair = {i, i};
+  v.f = double(i);
+  return v;
+}
+
+AttrValue pair_value(HW pair) {
+  AttrValue v;
+  v.kind = AttrValue::Kind::Pair;
+  v.pair = pair;
+  return v;
+}
+
+AttrValue float_value(double f) {
+  AttrValue v;
+  v.kind = AttrValue::Kind::Float;
+  v.f = f;
+  return v;
+}
+
+AttrValue bool_value(bool b) {
+  AttrValue v;
+  v.kind = AttrValue::Kind::Bool;
+  v.b = b;
+  return v;
+}
+
 void require_image(const Layer& layer, const InputInfo& in) {
   if (in.shape.flat)
     fail_at(layer.loc, fmt::format("layer '{}': {} needs an image (C x H x W) input, but '{}' gives {}", layer.name,

@@ -95,9 +95,7 @@ class GraphLowering {
   void forward() {
     for (size_t li = 0; li < graph_.layers.size(); ++li) {
       const Layer& layer = graph_.layers[li];
-      std::vector<Shape> in_shapes;
-      for (int in : layer.inputs) in_shapes.push_back(in == Layer::kGraphInput ? graph_.input : graph_.layers[in].output);
-      auto l = std::make_unique<LayerLowering>(layer, in_shapes, batch_, Halide::Float(32), stages_);
+      auto l = std::make_unique<LayerLowering>(layer, graph_.input_shapes(int(li)), batch_, Halide::Float(32), stages_);
       l->choose_variant = variants_;
       for (int in : layer.inputs) l->inputs.push_back(in == Layer::kGraphInput ? Func(images_) : layers_[in]->output);
       for (size_t k = 0; k < graph_.params.size(); ++k)

@@ -3,7 +3,7 @@
 #include <map>
 #include <string>
 
-#include "front/ops/window.h"
+#include "front/op_spec.h"
 
 namespace netc {
 namespace {
@@ -12,8 +12,7 @@ using Json = nlohmann::ordered_json;
 
 Json pair_json(HW p) { return Json::array({p.h, p.w}); }
 
-// An attribute as written, for the attributes no rule below resolves.
-Json given_json(const AttrValue& v) {
+Json attribute_json(const AttrValue& v) {
   switch (v.kind) {
     case AttrValue::Kind::Int: return v.i;
     case AttrValue::Kind::Pair: return pair_json(v.pair);
@@ -22,30 +21,6 @@ Json given_json(const AttrValue& v) {
     case AttrValue::Kind::String: return v.s;
   }
   return nullptr;
-}
-
-// The defaults of the ops (compiler/ops/*.cpp): window attributes through the
-// shapes' own read_window, so that `same` and default strides come out as the
-// shape rule used them.
-void resolve_window(const Layer& l, HW default_stride, Json& attrs) {
-  Window win = read_window(l, default_stride);
-  attrs["kernel_size"] = pair_json(win.kernel);
-  attrs["stride"] = pair_json(win.stride);
-  attrs["padding"] = pair_json(win.padding);
-}
-
-void resolve_attributes(const Graph& g, const Layer& l, Json& attrs) {
-  if (l.op == "conv2d") {
-    resolve_window(l, {1, 1}, attrs);
-    attrs["bias"] = l.bool_attr("bias", true);
-  } else if (l.op == "maxpool2d" || l.op == "avgpool2d") {
-    resolve_window(l, {0, 0}, attrs);  // the stride defaults to the kernel
-  } else if (l.op == "linear") {
-    attrs["in_features"] = g.layers[static_cast<size_t>(l.inputs[0])].output.c;
-    attrs["bias"] = l.bool_attr("bias", true);
-  } else if (l.op == "leaky_relu") {
-    attrs["negative_slope"] = l.float_attr("negative_slope", 0.01);
-  }
 }
 
 std::string input_name(const Graph& g, int input) {
@@ -59,8 +34,8 @@ Json layer_json(const Graph& g, int index) {
   Json inputs = Json::array();
   for (int in : l.inputs) inputs.push_back(input_name(g, in));
   Json attrs = Json::object();
-  for (const auto& [name, value] : l.attrs) attrs[name] = given_json(value);
-  resolve_attributes(g, l, attrs);
+  for (const auto& [name, value] : find_op(l.op)->resolved_attributes(l, g.input_shapes(index)))
+    attrs[name] = attribute_json(value);
   Json params = Json::array();
   for (const ParamSpec& p : g.params)
     if (p.layer == index) params.push_back({{"name", p.name}, {"shape", p.shape}, {"fan_in", p.fan_in}});

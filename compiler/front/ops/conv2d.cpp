@@ -5,6 +5,8 @@
 namespace netc {
 namespace {
 
+bool has_bias(const Layer& layer) { return layer.bool_attr("bias", true); }
+
 class Conv2d : public OpSpec {
  public:
   std::vector<std::string> passes() const override {
@@ -22,7 +24,7 @@ class Conv2d : public OpSpec {
 
   Shape infer_shape(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     require_image(layer, inputs[0]);
-    Window win = read_window(layer, {1, 1});
+    Window win = conv2d_window(layer);
     // The weight count must fit too: out_channels x in_channels x kh x kw.
     checked_mul(checked_mul(checked_mul(layer.int_attr("out_channels", 1), inputs[0].shape.c, layer.loc),
                             win.kernel.h, layer.loc),
@@ -35,8 +37,16 @@ class Conv2d : public OpSpec {
     int64_t out = layer.int_attr("out_channels", 1), in = inputs[0].shape.c;
     int64_t fan_in = in * k.h * k.w;
     std::vector<ParamSpec> ps = {{layer.name + ".weight", {out, in, k.h, k.w}, 0, fan_in}};
-    if (layer.bool_attr("bias", true)) ps.push_back({layer.name + ".bias", {out}, 0, fan_in});
+    if (has_bias(layer)) ps.push_back({layer.name + ".bias", {out}, 0, fan_in});
     return ps;
+  }
+
+  std::map<std::string, AttrValue> resolved_attributes(const Layer& layer,
+                                                       const std::vector<Shape>&) const override {
+    std::map<std::string, AttrValue> attrs = layer.attrs;
+    set_window_attributes(conv2d_window(layer), attrs);
+    attrs["bias"] = bool_value(has_bias(layer));
+    return attrs;
   }
 
   int64_t multiply_adds(const Layer& layer, const std::vector<Shape>& inputs) const override {

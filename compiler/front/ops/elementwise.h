@@ -6,6 +6,9 @@
 
 namespace netc {
 
+// leaky_relu's slope for negative inputs, PyTorch's default 0.01 if not given.
+double negative_slope(const Layer& layer);
+
 class ElementwiseSpec : public OpSpec {
  public:
   Shape infer_shape(const Layer&, const std::vector<InputInfo>& inputs) const override { return inputs[0].shape; }

@@ -6,6 +6,8 @@
 namespace netc {
 namespace {
 
+bool has_bias(const Layer& layer) { return layer.bool_attr("bias", true); }
+
 class Linear : public OpSpec {
  public:
   std::vector<std::string> passes() const override { return {"forward", "grad_bias", "grad_weight", "grad_input"}; }
@@ -37,8 +39,16 @@ class Linear : public OpSpec {
   std::vector<ParamSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     int64_t out = layer.int_attr("out_features", 1), in = inputs[0].shape.c;
     std::vector<ParamSpec> ps = {{layer.name + ".weight", {out, in}, 0, in}};
-    if (layer.bool_attr("bias", true)) ps.push_back({layer.name + ".bias", {out}, 0, in});
+    if (has_bias(layer)) ps.push_back({layer.name + ".bias", {out}, 0, in});
     return ps;
+  }
+
+  std::map<std::string, AttrValue> resolved_attributes(const Layer& layer,
+                                                       const std::vector<Shape>& inputs) const override {
+    std::map<std::string, AttrValue> attrs = layer.attrs;
+    attrs["in_features"] = int_value(inputs[0].c);
+    attrs["bias"] = bool_value(has_bias(layer));
+    return attrs;
   }
 
   int64_t multiply_adds(const Layer& layer, const std::vector<Shape>& inputs) const override {

@@ -10,7 +10,7 @@ std::vector<AttrSpec> pool_attributes() {
 
 Shape pool_shape(const Layer& layer, const std::vector<InputInfo>& inputs) {
   require_image(layer, inputs[0]);
-  Window win = read_window(layer, {0, 0});
+  Window win = pool_window(layer);
   if (win.padding.h >= win.kernel.h || win.padding.w >= win.kernel.w)
     fail_at(layer.loc_of("padding"),
             fmt::format("layer '{}': padding [{}, {}] must be smaller than kernel_size [{}, {}], so that every "

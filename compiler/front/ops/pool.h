@@ -20,6 +20,12 @@ class PoolSpec : public OpSpec {
   Shape infer_shape(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     return pool_shape(layer, inputs);
   }
+  std::map<std::string, AttrValue> resolved_attributes(const Layer& layer,
+                                                       const std::vector<Shape>&) const override {
+    std::map<std::string, AttrValue> attrs = layer.attrs;
+    set_window_attributes(pool_window(layer), attrs);
+    return attrs;
+  }
 };
 
 }  // namespace netc

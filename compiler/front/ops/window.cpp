@@ -1,5 +1,7 @@
 #include "front/ops/window.h"
 
+#include "front/op_spec.h"
+
 #include <fmt/format.h>
 
 namespace netc {
@@ -10,6 +12,10 @@ int64_t checked_mul(int64_t a, int64_t b, const SourceLoc& loc) {
   return r;
 }
 
+namespace {
+
+// Kernel, stride (default: `default_stride`, or the kernel when that is 0) and
+// padding (`same` needs stride 1 and an odd kernel) of `layer`.
 Window read_window(const Layer& layer, HW default_stride) {
   Window win;
   win.kernel = layer.pair_attr("kernel_size", {1, 1});
@@ -31,6 +37,18 @@ Window read_window(const Layer& layer, HW default_stride) {
     win.padding = {(win.kernel.h - 1) / 2, (win.kernel.w - 1) / 2};
   }
   return win;
+}
+
+}  // namespace
+
+Window conv2d_window(const Layer& layer) { return read_window(layer, {1, 1}); }
+
+Window pool_window(const Layer& layer) { return read_window(layer, {0, 0}); }
+
+void set_window_attributes(const Window& win, std::map<std::string, AttrValue>& attrs) {
+  attrs["kernel_size"] = pair_value(win.kernel);
+  attrs["stride"] = pair_value(win.stride);
+  attrs["padding"] = pair_value(win.padding);
 }
 
 int64_t window_output(const Layer& layer, const char* axis, int64_t in, int64_t k, int64_t s, int64_t p) {

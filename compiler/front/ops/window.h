@@ -2,6 +2,7 @@
 // avgpool2d): O = floor((W - K + 2P) / S) + 1 per axis, in checked 64-bit math.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "front/graph.h"
@@ -15,9 +16,14 @@ struct Window {
 // a * b, or an InputError at `loc` if it overflows int64.
 int64_t checked_mul(int64_t a, int64_t b, const SourceLoc& loc);
 
-// Kernel, stride (default: `default_stride`, or the kernel when that is 0) and
-// padding (`same` needs stride 1 and an odd kernel) of `layer`.
-Window read_window(const Layer& layer, HW default_stride);
+// The window of a conv2d layer (stride 1 unless given) and of a pooling
+// layer (the stride is the kernel unless given): what the shape rules and
+// the lowerings read.
+Window conv2d_window(const Layer& layer);
+Window pool_window(const Layer& layer);
+
+// kernel_size, stride and padding set to `win` (resolved_attributes).
+void set_window_attributes(const Window& win, std::map<std::string, AttrValue>& attrs);
 
 // The output extent along one axis; fails at the layer when it is below 1.
 int64_t window_output(const Layer& layer, const char* axis, int64_t in, int64_t k, int64_t s, int64_t p);

@@ -12,7 +12,7 @@ class AvgPool2d : public OpLowering {
  public:
   void forward(LayerLowering& l) const override {
     const auto& v = kVars;
-    Window win = read_window(l.layer, {0, 0});
+    Window win = pool_window(l.layer);
     const Shape& in = l.in_shapes[0];
     Func input = l.input_stage("padded_input", 0);
     define_padded(input, l.inputs[0], in.w, in.h, l.constant(0));
@@ -29,7 +29,7 @@ class AvgPool2d : public OpLowering {
   void adjoint(LayerLowering& l) const override {
     if (!l.needs_grad_input(0)) return;
     const auto& v = kVars;
-    Window win = read_window(l.layer, {0, 0});
+    Window win = pool_window(l.layer);
     Expr sum = l.constant(0);
     for_each_covering_window(win, l.out_shape, v.x, v.y, [&](Expr ox, Expr oy, Expr, Expr, Expr valid) {
       sum += Halide::select(valid, l.grad_output(ox, oy, v.c, v.n), l.constant(0));

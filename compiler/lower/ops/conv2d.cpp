@@ -13,7 +13,7 @@ class Conv2d : public OpLowering {
  public:
   void forward(LayerLowering& l) const override {
     const auto& v = kVars;
-    Window win = read_window(l.layer, {1, 1});
+    Window win = conv2d_window(l.layer);
     const Shape& in = l.in_shapes[0];
     Func input = l.input_stage("padded_input", 0);
     define_padded(input, l.inputs[0], in.w, in.h, l.constant(0));
@@ -40,7 +40,7 @@ class Conv2d : public OpLowering {
 
   void adjoint(LayerLowering& l) const override {
     const auto& v = kVars;
-    Window win = read_window(l.layer, {1, 1});
+    Window win = conv2d_window(l.layer);
     const Shape& in = l.in_shapes[0];
     const Shape& out = l.out_shape;
     const Func& g = l.grad_output;

@@ -1,4 +1,5 @@
 // leaky_relu: x if x > 0, else negative_slope * x (PyTorch's default slope 0.01).
+#include "front/ops/elementwise.h"
 #include "lower/ops/elementwise.h"
 
 namespace netc {
@@ -6,7 +7,7 @@ namespace {
 
 class LeakyRelu : public ElementwiseLowering {
  protected:
-  Halide::Expr slope(const LayerLowering& l) const { return l.constant(l.layer.float_attr("negative_slope", 0.01)); }
+  Halide::Expr slope(const LayerLowering& l) const { return l.constant(negative_slope(l.layer)); }
   Halide::Expr value(const LayerLowering& l, Halide::Expr in) const override {
     return Halide::select(in > l.constant(0), in, in * slope(l));
   }
