@@ -2,17 +2,9 @@
 // schedule is applied afterwards, by compiler/schedule/, through the stage
 // table.
 //
-// Calling conventions (the runtime relies on these, through the manifest):
-//
-// train step, inputs:  images (x, y, c, n) f32, labels (n) i32,
-//                      lr, momentum, weight_decay (f32 scalars), nesterov (bool),
-//                      then for each parameter k in Graph::params order:
-//                      param_k, momentum_k (Halide dims = PyTorch's reversed)
-//             outputs: loss (0-dim f32, mean over the batch),
-//                      then for each k: param_k_out, momentum_k_out
-// inference,  inputs:  images, labels, then param_k for each k
-//             outputs: logits (classes, n), losses (n): each image's loss
-// gather,     see lower_gather_batch (GPU targets only)
+// The pipelines take and return their buffers in the order of
+// runtime/model_abi.h, the one definition of the calling convention, which
+// every caller uses.
 #pragma once
 
 #include <string>
