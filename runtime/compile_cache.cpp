@@ -25,19 +25,26 @@ std::string cache_root() {
   return "/tmp/netc-cache";
 }
 
-std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, int64_t batch,
-                        const std::string& target, bool profile, const std::string& schedule_file,
+namespace {
+
+std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, const BuildOptions& o,
                         const std::string& compiler_fingerprint) {
   Fingerprint fp;
-  fp.add(graph_fingerprint).add(std::to_string(batch)).add(halide_target_string(target, profile));
-  fp.add(schedule_file.empty() ? std::string("default") : read_file(schedule_file, 1 << 20));
+  fp.add(graph_fingerprint).add(std::to_string(o.batch)).add(halide_target_string(o.target, o.profile));
+  fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint);
-  return fmt::format("{}-b{}-{}-{}", graph_name, batch, target, fp.hex());
+  return fmt::format("{}-b{}-{}-{}", graph_name, o.batch, o.target, fp.hex());
 }
 
-std::string cached_model(const std::string& entry, const std::string& what,
+}  // namespace
+
+std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint,
+                         const BuildOptions& options, const std::string& compiler_fingerprint,
                          const std::function<void(const std::string& folder)>& compile) {
-  std::string dir = cache_root() + "/models/" + entry;
+  const std::string dir =
+      cache_root() + "/models/" + model_entry(graph_name, graph_fingerprint, options, compiler_fingerprint);
+  const std::string what = fmt::format("{} (batch {}, target {}{})", graph_name, options.batch, options.target,
+                                       options.profile ? ", profiled" : "");
   std::string why;
   if (fs::exists(dir)) {
     if (compiled_model_is_valid(dir, &why)) return dir;

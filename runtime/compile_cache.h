@@ -12,20 +12,26 @@ namespace netc {
 // $NETC_CACHE_DIR, else $XDG_CACHE_HOME/netc, else ~/.cache/netc.
 std::string cache_root();
 
-// The name of a model's entry: "<graph>-b<batch>-<target>-<key>", the key a
-// fingerprint of everything that changes the compiled code: the graph's
-// fingerprint (graph_fingerprint of compiler/front/graph.h), the batch size, the Halide
-// target string (host_target.h), the schedule file's text ("default" when
-// there is none), Halide's version and the compiler's fingerprint.
-std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, int64_t batch,
-                        const std::string& target, bool profile, const std::string& schedule_file,
-                        const std::string& compiler_fingerprint);
+// What chooses the compiled code of a graph, besides the graph itself.
+struct BuildOptions {
+  int64_t batch = 100;
+  std::string target = "host";   // host or cuda (host_target.h)
+  std::string schedule_file;     // empty: the built-in default for the target
+  bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
+};
 
-// The folder <root>/models/<entry> holding a valid compiled model, made by
-// `compile(folder)` into a staging folder (then renamed into place) when it
-// is missing, or rebuilt when it is corrupt. `what` names the model in the
-// messages on stderr.
-std::string cached_model(const std::string& entry, const std::string& what,
+// The folder <root>/models/<entry> holding a valid compiled model of the
+// graph `graph_name` with fingerprint `graph_fingerprint` (graph_fingerprint
+// of compiler/front/graph.h), built with `options` by the compiler whose
+// fingerprint is `compiler_fingerprint`. The entry is named
+// "<graph>-b<batch>-<target>-<key>", the key a fingerprint of everything that
+// changes the compiled code: the graph's fingerprint, the batch size, the
+// Halide target string (host_target.h), the schedule file's text ("default"
+// when there is none), Halide's version and the compiler's fingerprint. When
+// the entry is missing or corrupt, `compile(folder)` makes it in a staging
+// folder, then renamed into place; the messages on stderr name the model.
+std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint,
+                         const BuildOptions& options, const std::string& compiler_fingerprint,
                          const std::function<void(const std::string& folder)>& compile);
 
 }  // namespace netc

@@ -165,11 +165,8 @@ const std::string& compiler_fingerprint() {
 
 std::string cached_model(const Graph& graph, const BuildOptions& options) {
   schedule_for(options.target, options.schedule_file);  // a bad schedule file fails before anything is compiled
-  const std::string entry = model_entry(graph.name, graph_fingerprint(graph), options.batch, options.target,
-                                        options.profile, options.schedule_file, compiler_fingerprint());
-  const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, options.batch, options.target,
-                                       options.profile ? ", profiled" : "");
-  return netc::cached_model(entry, what, [&](const std::string& folder) { compile_model(graph, options, folder); });
+  return netc::cached_model(graph.name, graph_fingerprint(graph), options, compiler_fingerprint(),
+                            [&](const std::string& folder) { compile_model(graph, options, folder); });
 }
 
 }  // namespace netc

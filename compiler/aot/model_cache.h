@@ -14,13 +14,6 @@
 
 namespace netc {
 
-struct BuildOptions {
-  int64_t batch = 100;
-  std::string target = "host";   // host or cuda (runtime/host_target.h)
-  std::string schedule_file;     // empty: the built-in default for the target
-  bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
-};
-
 // Compiles `graph` into `folder` (which must not exist): model.so and its
 // manifest. On failure nothing of the folder is left behind.
 void compile_model(const Graph& graph, const BuildOptions& options, const std::string& folder);

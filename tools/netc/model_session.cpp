@@ -41,13 +41,10 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   build.schedule_file = o.schedule_file;
   build.profile = o.profile;
   schedule_for(build.target, build.schedule_file);  // a bad schedule file fails before the cache is looked at
-  const std::string entry = model_entry(graph.name, graph_fingerprint(graph), build.batch, build.target,
-                                        build.profile, build.schedule_file, compiler_fingerprint());
-  const std::string what = fmt::format("{} (batch {}, target {}{})", graph.name, build.batch, build.target,
-                                       o.profile ? ", profiled" : "");
-  std::string dir = cached_model(entry, what, [&](const std::string& folder) {
-    compiler_for("the model " + what).compile_model(graph, build, folder);
-  });
+  const std::string dir = cached_model(graph.name, graph_fingerprint(graph), build, compiler_fingerprint(),
+                                       [&](const std::string& folder) {
+                                         compiler_for("the model " + graph.name).compile_model(graph, build, folder);
+                                       });
   auto model = std::make_unique<CompiledModel>(dir);
   model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   return model;
