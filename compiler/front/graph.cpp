@@ -1,25 +1,14 @@
 #include "front/graph.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "atomic_file.h"
 #include "fingerprint.h"
 
 namespace netc {
 
-std::string read_graph_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("cannot read graph file {}: {}", path, std::strerror(errno)));
-  std::string text(kMaxGraphFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw InputError(fmt::format("cannot read graph file {}: {}", path, std::strerror(errno)));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
+std::string read_graph_text(const std::string& path) { return read_file(path, kMaxGraphFileBytes, "graph file"); }
 
 namespace {
 

@@ -130,9 +130,9 @@ struct Graph {
 // The most bytes a graph file may have (1 MiB).
 inline constexpr size_t kMaxGraphFileBytes = 1 << 20;
 
-// The text of a graph file, at most kMaxGraphFileBytes + 1 bytes of it (so
-// that parse_graph sees an oversized file as such); InputError "cannot read
-// graph file PATH: reason".
+// The text of a graph file; InputError "cannot read graph file PATH: reason"
+// if it is missing, not a regular file (a FIFO is refused, never waited on)
+// or larger than kMaxGraphFileBytes.
 std::string read_graph_text(const std::string& path);
 
 // Everything about the graph that decides what it computes, as a 64-bit hex
