@@ -1,20 +1,14 @@
 #include "dataset.h"
 
-#include <fcntl.h>
 #include <pwd.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -23,6 +17,7 @@
 #include "atomic_file.h"
 #include "gzip.h"
 #include "input_error.h"
+#include "process.h"
 #include "sha256.h"
 
 namespace netc {
@@ -164,54 +159,18 @@ class ScratchFolder {
 
 // ---- Running download tools ----
 
-[[noreturn]] void exec_child(const std::vector<char*>& argv, const std::string& cwd, const std::string& log) {
-  setpgid(0, 0);  // its own process group, so that a timeout kills its children too
-  int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int in = open("/dev/null", O_RDONLY);
-  if (chdir(cwd.c_str()) == 0 && out >= 0 && in >= 0 && dup2(in, 0) >= 0 && dup2(out, 1) >= 0 && dup2(out, 2) >= 0)
-    execvp(argv[0], argv.data());
-  _exit(127);
-}
-
-// The child's wait status, or nullopt if it ran past `timeout_s` and was killed.
-std::optional<int> wait_for(pid_t pid, int timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return status;
-}
-
-std::string last_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  return last;
-}
-
 // Runs `args` (no shell, so URLs and paths need no quoting) in `cwd`;
 // std::runtime_error with the tool's last words unless it exits with 0.
 void run_tool(const std::vector<std::string>& args, const std::string& cwd, int timeout_s) {
-  const std::string log = cwd + "/.tool-output";
-  std::vector<char*> argv;  // built before fork: the child must not allocate
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(fmt::format("cannot run {}: {}", args[0], std::strerror(errno)));
-  if (pid == 0) exec_child(argv, cwd, log);
-  const std::optional<int> status = wait_for(pid, timeout_s);
-  if (!status) throw std::runtime_error(fmt::format("{} took over {} s", args[0], timeout_s));
-  if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return;
-  if (WIFEXITED(*status) && WEXITSTATUS(*status) == 127) throw std::runtime_error(args[0] + " is not installed");
-  throw std::runtime_error(fmt::format("{} failed: {}", args[0], last_line(log)));
+  ProgramRun run;
+  run.argv = args;
+  run.cwd = cwd;
+  run.output = cwd + "/.tool-output";
+  run.timeout_s = timeout_s;
+  const ProgramExit exit = run_program(run);
+  if (exit.succeeded()) return;
+  if (exit.timed_out) throw std::runtime_error(fmt::format("{} took over {} s", args[0], timeout_s));
+  throw std::runtime_error(fmt::format("{} failed: {}", args[0], last_line(run.output)));
 }
 
 // ---- The known data sets ----

@@ -13,6 +13,7 @@
 #include "compiled_model.h"
 #include "fingerprint.h"
 #include "host_target.h"
+#include "process.h"
 #include "lower/pipeline.h"
 #include "front/op_spec.h"
 #include "schedule/peak_probe.h"
@@ -59,8 +60,22 @@ void compile_pipeline(LoweredPipeline& p, const std::string& object, const Halid
   }
 }
 
-void run_command(const std::string& cmd) {
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
+// Links `objects` into `library` with the C++ compiler ($CXX, else c++).
+// -Bsymbolic: the pipelines must call their own runtime, never a same-named
+// symbol of the program that loads them.
+void link_shared_library(const std::vector<std::string>& objects, const std::string& library) {
+  const char* cxx = std::getenv("CXX");
+  ProgramRun link;
+  link.argv = {cxx && *cxx ? cxx : "c++", "-shared", "-Wl,-Bsymbolic", "-o", library};
+  link.argv.insert(link.argv.end(), objects.begin(), objects.end());
+  link.argv.insert(link.argv.end(), {"-lpthread", "-ldl"});
+  link.output = library + ".log";
+  const ProgramExit exit = run_program(link);
+  const std::string words = last_line(link.output);
+  fs::remove(link.output);
+  if (!exit.succeeded())
+    throw std::runtime_error(fmt::format("linking {}: {} {}{}", library, link.argv[0], exit.describe(link),
+                                         words.empty() ? "" : ": " + words));
 }
 
 // Floating-point operations of one call of each pipeline: the ops' main
@@ -129,12 +144,7 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     probe.pipeline.compile_to_object(objects.back(), probe.arguments, probe.function_name, no_runtime);
     objects.push_back(folder + "/runtime.o");
     Halide::compile_standalone_runtime(objects.back(), target);
-    // -Bsymbolic: the pipelines must call their own runtime, never a same-named
-    // symbol of the program that loads them.
-    const char* cxx = std::getenv("CXX");
-    std::string command = fmt::format("{} -shared -Wl,-Bsymbolic -o '{}/model.so'", cxx && *cxx ? cxx : "c++", folder);
-    for (const std::string& object : objects) command += " '" + object + "'";
-    run_command(command + " -lpthread -ldl");
+    link_shared_library(objects, folder + "/model.so");
     for (const std::string& object : objects) fs::remove(object);
     const Manifest manifest = manifest_of(graph, options, p.train.function_name, p.inference.function_name,
                                           "model.so", file_fingerprint(folder + "/model.so"), &probe,

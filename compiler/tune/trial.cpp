@@ -1,30 +1,22 @@
 #include "tune/trial.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <optional>
-#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
 
 #include "aot/model_cache.h"
 #include "atomic_file.h"
+#include "process.h"
 #include "step_check.h"
 #include "step_timing.h"
-
-extern char** environ;
 
 namespace netc {
 namespace {
@@ -99,37 +91,6 @@ std::string scratch_file(const std::string& suffix) {
   return pattern;
 }
 
-// The last line the child printed, for a trial that died without a result.
-std::string last_line(const std::string& path) {
-  std::string text;
-  try {
-    text = read_file(path, 1 << 24);
-  } catch (const std::exception&) {
-    return "";
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  std::string line = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
-  return line.size() > 500 ? line.substr(0, 500) + " ..." : line;
-}
-
-// Waits for `pid` until `deadline`, then kills it; its wait status, or
-// nullopt when it was killed.
-std::optional<int> wait_until(pid_t pid, Clock::time_point deadline) {
-  int status = 0;
-  while (true) {
-    pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) return status;
-    if (done < 0 && errno != EINTR) throw std::runtime_error("waitpid failed");
-    if (Clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 }  // namespace
 
 TrialResult run_trial(const TrialRequest& req) {
@@ -187,7 +148,6 @@ std::vector<std::string> trial_arguments(const TrialRequest& req, const std::str
 }
 
 TrialResult run_trial_process(const TrialRequest& req, double timeout_s) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(int64_t(timeout_s * 1000));
   const std::string result_file = scratch_file(".json"), output_file = scratch_file(".log");
   struct Cleanup {
     std::vector<std::string> files;
@@ -197,25 +157,14 @@ TrialResult run_trial_process(const TrialRequest& req, double timeout_s) {
     }
   } cleanup{{result_file, output_file}};
 
-  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> args = trial_arguments(req, result_file);
-  args.insert(args.begin(), exe);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  int spawned = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", exe, std::strerror(spawned)));
-
-  std::optional<int> status = wait_until(pid, deadline);
+  ProgramRun trial;
+  trial.argv = trial_arguments(req, result_file);
+  trial.argv.insert(trial.argv.begin(), std::filesystem::read_symlink("/proc/self/exe").string());
+  trial.output = output_file;
+  trial.timeout_s = timeout_s;
+  const ProgramExit exit = run_program(trial);
   TrialResult r;
-  if (!status) {
+  if (exit.timed_out) {
     r.out_of_time = true;
     r.error = fmt::format("stopped after {:.0f} s", timeout_s);
     return r;
@@ -226,12 +175,8 @@ TrialResult run_trial_process(const TrialRequest& req, double timeout_s) {
   } catch (const std::exception&) {
   }
   if (!text.empty()) return trial_result_of(nlohmann::json::parse(text));
-  std::string line = last_line(output_file);
-  if (WIFSIGNALED(*status))
-    r.error = fmt::format("the trial died of signal {} ({}){}", WTERMSIG(*status), strsignal(WTERMSIG(*status)),
-                          line.empty() ? "" : ": " + line);
-  else
-    r.error = fmt::format("the trial exited with code {}{}", WEXITSTATUS(*status), line.empty() ? "" : ": " + line);
+  const std::string line = last_line(output_file);
+  r.error = fmt::format("the trial {}{}", exit.describe(trial), line.empty() ? "" : ": " + line);
   return r;
 }
 

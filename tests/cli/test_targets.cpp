@@ -126,6 +126,15 @@ TEST_CASE("cli: cached pipelines run without loading the compiler") {
   CHECK(again.out.substr(0, again.out.find(';')) == first.out.substr(0, first.out.find(';')));  // not the timing
 }
 
+TEST_CASE("cli: a cache folder's name is never run as a command") {
+  Scratch s;
+  const std::string cache = s.path("c'; touch " + s.path("pwned") + "; echo '");
+  Result r = s.netc(s.train_args(), "NETC_CACHE_DIR=" + shell_quote(cache));
+  CHECK(r.code == 0);
+  CHECK(std::filesystem::is_directory(cache + "/models"));
+  CHECK_FALSE(std::filesystem::exists(s.path("pwned")));
+}
+
 TEST_CASE("cli: a new train section compiles nothing") {
   Scratch s;
   REQUIRE(s.netc(s.train_args()).code == 0);
