@@ -2,9 +2,10 @@
 //
 // Header-only, copied verbatim into every `netc compile` output. It needs
 // the C++17 standard library and Halide's two runtime headers (HalideBuffer.h,
-// HalideRuntime.h, shipped next to it) and model_abi.h (shipped too), never
-// Halide itself nor anything else of netc. Each compiled graph comes with a header of its own, netc_<graph>.hpp,
-// whose function netc_<graph>() describes the graph to netc::Model:
+// HalideRuntime.h, shipped next to it), model_abi.h and safetensors.hpp
+// (shipped too), never Halide itself nor anything else of netc. Each compiled
+// graph comes with a header of its own, netc_<graph>.hpp, whose function
+// netc_<graph>() describes the graph to netc::Model:
 //
 //   #include "netc_model_a.hpp"
 //   netc::Model model(netc_model_a(), "model_a.safetensors");
@@ -26,7 +27,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -36,6 +36,7 @@
 #include "HalideBuffer.h"
 #include "HalideRuntime.h"
 #include "model_abi.h"
+#include "safetensors.hpp"
 
 namespace netc {
 
@@ -69,250 +70,30 @@ struct Evaluation {
 
 namespace detail {
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; this host is not");
-
-// The safetensors reference implementation's limit on the JSON header.
-constexpr uint64_t kMaxHeaderBytes = 100'000'000;
-
-[[noreturn]] inline void weights_error(const std::string& path, const std::string& problem) {
-  throw InvalidInput(path + ": " + problem);
-}
-
-// A character of `set`, never the end of a string.
-inline bool one_of(char c, const char* set) { return c != '\0' && std::strchr(set, c) != nullptr; }
-
-template <typename Int>
-std::string shape_str(const std::vector<Int>& shape) {
-  std::string s = "[";
-  for (size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
-  return s + "]";
-}
-
-// The JSON of a safetensors header, read strictly: objects, arrays, strings
-// and numbers, nesting bounded.
-class JsonCursor {
- public:
-  JsonCursor(const std::string& text, const std::string& path) : text_(text), path_(path) {}
-
-  void expect(char c) {
-    if (!consume(c)) fail(std::string("expected '") + c + "'");
-  }
-  // Skips blanks, then `c` if it comes next.
-  bool consume(char c) {
-    skip_blanks();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  bool at_end() {
-    skip_blanks();
-    return pos_ == text_.size();
-  }
-
-  std::string string() {
-    expect('"');
-    std::string s;
-    while (true) {
-      if (pos_ >= text_.size()) fail("unterminated string");
-      char c = text_[pos_++];
-      if (c == '"') return s;
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
-      if (c != '\\') {
-        s += c;
-        continue;
-      }
-      if (pos_ >= text_.size()) fail("unterminated string");
-      c = text_[pos_++];
-      switch (c) {
-        case '"': case '\\': case '/': s += c; break;
-        case 'b': s += '\b'; break;
-        case 'f': s += '\f'; break;
-        case 'n': s += '\n'; break;
-        case 'r': s += '\r'; break;
-        case 't': s += '\t'; break;
-        case 'u': append_utf8(s, hex4()); break;
-        default: fail("bad escape in a string");
-      }
-    }
-  }
-
-  uint64_t unsigned_integer() {
-    skip_blanks();
-    size_t start = pos_;
-    uint64_t v = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      uint64_t digit = uint64_t(text_[pos_++] - '0');
-      if (v > (UINT64_MAX - digit) / 10) fail("integer too large");
-      v = v * 10 + digit;
-    }
-    if (pos_ == start || (pos_ < text_.size() && one_of(text_[pos_], ".eE")))
-      fail("expected a non-negative integer");
-    return v;
-  }
-
-  std::vector<uint64_t> unsigned_list() {
-    std::vector<uint64_t> list;
-    expect('[');
-    if (consume(']')) return list;
-    do {
-      if (list.size() >= kMaxListLength) fail("list too long");
-      list.push_back(unsigned_integer());
-    } while (consume(','));
-    expect(']');
-    return list;
-  }
-
-  // Any JSON value, unread.
-  void skip_value(int depth = 0) {
-    if (depth > kMaxDepth) fail("nested too deeply");
-    skip_blanks();
-    if (pos_ >= text_.size()) fail("unexpected end");
-    char c = text_[pos_];
-    if (c == '"') {
-      string();
-    } else if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++pos_;
-      if (consume(close)) return;
-      do {
-        if (c == '{') {
-          string();
-          expect(':');
-        }
-        skip_value(depth + 1);
-      } while (consume(','));
-      expect(close);
-    } else {
-      size_t start = pos_;
-      while (pos_ < text_.size() && one_of(text_[pos_], "+-.0123456789eEtruefalsn"))
-        ++pos_;
-      if (pos_ == start) fail("unexpected character");
-    }
-  }
-
- private:
-  static constexpr int kMaxDepth = 64;
-  static constexpr size_t kMaxListLength = 64;
-
-  [[noreturn]] void fail(const std::string& what) {
-    weights_error(path_, "the header is not valid JSON (" + what + " at byte " + std::to_string(pos_) + ")");
-  }
-  void skip_blanks() {
-    while (pos_ < text_.size() && one_of(text_[pos_], " \t\r\n")) ++pos_;
-  }
-  uint32_t hex4() {
-    if (pos_ + 4 > text_.size()) fail("bad \\u escape");
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = text_[pos_++];
-      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (digit < 0) fail("bad \\u escape");
-      v = v << 4 | uint32_t(digit);
-    }
-    return v;
-  }
-  static void append_utf8(std::string& s, uint32_t code) {
-    if (code < 0x80) {
-      s += char(code);
-    } else if (code < 0x800) {
-      s += char(0xC0 | code >> 6);
-      s += char(0x80 | (code & 0x3F));
-    } else {
-      s += char(0xE0 | code >> 12);
-      s += char(0x80 | (code >> 6 & 0x3F));
-      s += char(0x80 | (code & 0x3F));
-    }
-  }
-
-  const std::string& text_;
-  const std::string& path_;
-  size_t pos_ = 0;
-};
-
-struct TensorEntry {
-  std::string dtype;
-  std::vector<uint64_t> shape, data_offsets;
-};
-
-// The tensors a safetensors header lists ("__metadata__" skipped).
-inline std::map<std::string, TensorEntry> parse_safetensors_header(const std::string& text, const std::string& path) {
-  JsonCursor json(text, path);
-  std::map<std::string, TensorEntry> tensors;
-  json.expect('{');
-  if (!json.consume('}')) {
-    do {
-      std::string name = json.string();
-      json.expect(':');
-      if (name == "__metadata__") {
-        json.skip_value();
-        continue;
-      }
-      TensorEntry entry;
-      json.expect('{');
-      if (!json.consume('}')) {
-        do {
-          std::string field = json.string();
-          json.expect(':');
-          if (field == "dtype") entry.dtype = json.string();
-          else if (field == "shape") entry.shape = json.unsigned_list();
-          else if (field == "data_offsets") entry.data_offsets = json.unsigned_list();
-          else json.skip_value();
-        } while (json.consume(','));
-        json.expect('}');
-      }
-      if (!tensors.emplace(name, entry).second) weights_error(path, "the header lists tensor '" + name + "' twice");
-    } while (json.consume(','));
-    json.expect('}');
-  }
-  if (!json.at_end()) weights_error(path, "the header is not valid JSON (text after its end)");
-  return tensors;
-}
-
-// Exactly the tensors of `specs` from a safetensors file, or an InvalidInput
-// that names the file and the problem.
+// Exactly the tensors of `specs` from a safetensors file (F32, finite), or an
+// InvalidInput that names the file and the problem.
 inline std::vector<std::vector<float>> read_weights(const std::string& path, const std::vector<ParameterSpec>& specs) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) weights_error(path, "cannot open the weights file");
-  const uint64_t file_bytes = uint64_t(in.tellg());
-  in.seekg(0);
-  unsigned char prefix[8];
-  if (file_bytes < 8 || !in.read(reinterpret_cast<char*>(prefix), 8)) weights_error(path, "too short for a safetensors file");
-  uint64_t header_bytes = 0;
-  for (int k = 7; k >= 0; --k) header_bytes = header_bytes << 8 | prefix[k];
-  if (header_bytes > file_bytes - 8 || header_bytes > kMaxHeaderBytes)
-    weights_error(path, "the header length " + std::to_string(header_bytes) +
-                            " does not fit the file: not a safetensors file, or a truncated one");
-  std::string header(header_bytes, '\0');
-  if (!in.read(&header[0], std::streamsize(header_bytes))) weights_error(path, "read error");
-  std::map<std::string, TensorEntry> tensors = parse_safetensors_header(header, path);
-  const uint64_t data_start = 8 + header_bytes, data_bytes = file_bytes - data_start;
-
+  safetensors::Tensors tensors;
+  try {
+    tensors = safetensors::read(path);
+  } catch (const safetensors::Error& e) {
+    throw InvalidInput(e.what());
+  }
   std::vector<std::vector<float>> values;
   for (const ParameterSpec& spec : specs) {
     auto it = tensors.find(spec.name);
-    if (it == tensors.end()) weights_error(path, "has no tensor '" + spec.name + "'");
-    const TensorEntry& t = it->second;
-    if (t.dtype != "F32") weights_error(path, "tensor '" + spec.name + "' has dtype " + t.dtype + ", not F32");
-    if (!std::equal(t.shape.begin(), t.shape.end(), spec.shape.begin(), spec.shape.end(),
-                    [](uint64_t a, int64_t b) { return a == uint64_t(b); }))
-      weights_error(path, "tensor '" + spec.name + "' has shape " + shape_str(t.shape) + " but the graph needs " +
-                              shape_str(spec.shape));
-    const uint64_t bytes = uint64_t(spec.size()) * sizeof(float);
-    const std::vector<uint64_t>& off = t.data_offsets;
-    if (off.size() != 2 || off[0] > off[1] || off[1] > data_bytes || off[1] - off[0] != bytes)
-      weights_error(path, "tensor '" + spec.name + "': its data_offsets do not hold " + std::to_string(bytes) +
-                              " bytes inside the file's " + std::to_string(data_bytes) + " bytes of data");
-    std::vector<float> v(size_t(spec.size()));
-    in.seekg(std::streamoff(data_start + off[0]));
-    if (!in.read(reinterpret_cast<char*>(v.data()), std::streamsize(bytes))) weights_error(path, "read error");
+    if (it == tensors.end()) throw InvalidInput(path + ": has no tensor '" + spec.name + "'");
+    std::vector<float>& v = it->second.data;
+    if (it->second.shape != spec.shape)
+      throw InvalidInput(path + ": tensor '" + spec.name + "' has shape " + safetensors::shape_text(it->second.shape) +
+                         " but the graph needs " + safetensors::shape_text(spec.shape));
     if (!std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }))
-      weights_error(path, "tensor '" + spec.name + "' holds NaN or Inf");
+      throw InvalidInput(path + ": tensor '" + spec.name + "' holds NaN or Inf");
     values.push_back(std::move(v));
     tensors.erase(it);
   }
-  if (!tensors.empty()) weights_error(path, "tensor '" + tensors.begin()->first + "' is not a parameter of this graph");
+  if (!tensors.empty())
+    throw InvalidInput(path + ": tensor '" + tensors.begin()->first + "' is not a parameter of this graph");
   return values;
 }
 
@@ -444,27 +225,16 @@ class Model {
   // Writes the parameters as safetensors (as netc does: tensors in name
   // order), to a temporary file renamed into place.
   void save_weights(const std::string& path) const {
+    std::map<std::string, std::vector<int64_t>> shapes;
     std::map<std::string, size_t> order;
-    for (size_t k = 0; k < graph_->params.size(); ++k) order[graph_->params[k].name] = k;
-    std::string header = "{\"__metadata__\":{\"format\":\"pt\"}";
-    uint64_t offset = 0;
-    for (const auto& [name, k] : order) {
-      const uint64_t bytes = uint64_t(graph_->params[k].size()) * sizeof(float);
-      std::string shape = detail::shape_str(graph_->params[k].shape);
-      shape.erase(std::remove(shape.begin(), shape.end(), ' '), shape.end());
-      header += ",\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" +
-                std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
-      offset += bytes;
+    for (size_t k = 0; k < graph_->params.size(); ++k) {
+      shapes[graph_->params[k].name] = graph_->params[k].shape;
+      order[graph_->params[k].name] = k;
     }
-    header += "}";
-    header.append((8 - header.size() % 8) % 8, ' ');
     const std::string partial = path + ".partial";
     {
       std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-      unsigned char prefix[8];
-      for (int k = 0; k < 8; ++k) prefix[k] = static_cast<unsigned char>(uint64_t(header.size()) >> (8 * k));
-      out.write(reinterpret_cast<const char*>(prefix), 8);
-      out << header;
+      out << safetensors::file_header(shapes, {{"format", "pt"}});
       for (const auto& [name, k] : order)
         out.write(reinterpret_cast<const char*>(params_[k].host_data()), std::streamsize(params_[k].size_in_bytes()));
       if (!out.flush()) throw std::runtime_error("cannot write " + partial);

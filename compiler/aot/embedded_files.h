@@ -1,6 +1,7 @@
 // Files that `netc compile` copies into its output, embedded into netc at
 // build time (compiler/CMakeLists.txt): Halide's runtime headers of the
-// Halide netc was built with, and runtime/netc_model.hpp.
+// Halide netc was built with, and runtime/netc_model.hpp with the headers it
+// includes.
 #pragma once
 
 #include <string>

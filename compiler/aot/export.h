@@ -6,6 +6,7 @@
 //   include/netc_<graph>.hpp           the graph for netc::Model (netc_model.hpp)
 //   include/netc_model.hpp             header-only C++ API: weights, inference, train step
 //   include/model_abi.h                the pipelines' calling convention, for netc_model.hpp
+//   include/safetensors.hpp            the safetensors reader and writer, for netc_model.hpp
 //   include/netc_<graph>_inference.h   the pipelines' C declarations (Halide's)
 //   include/netc_<graph>_train_step.h
 //   include/HalideBuffer.h, HalideRuntime.h

@@ -184,6 +184,7 @@ TEST_CASE("compile: the example built against netc compile's output classifies e
   CHECK(manifest.batch == 100);
   CHECK(manifest.library == "lib/libnetc_model_a.a");
   for (const char* file : {"include/netc_model_a.hpp", "include/netc_model.hpp", "include/model_abi.h",
+                           "include/safetensors.hpp",
                            "include/HalideBuffer.h", "include/HalideRuntime.h",
                            "lib/cmake/netc_model_a/netc_model_aConfig.cmake",
                            "lib/pkgconfig/netc_model_a.pc"})

@@ -1,4 +1,4 @@
-// The safetensors reader (runtime/safetensors.h) on arbitrary files. A result
+// The safetensors reader (runtime/safetensors.hpp, through safetensors.h) on arbitrary files. A result
 // must be consistent and survive a round trip through write_safetensors; a
 // rejection must be an InputError naming the file.
 #include <stdlib.h>
