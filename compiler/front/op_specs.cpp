@@ -24,35 +24,14 @@ const std::map<std::string, const OpSpec*>& spec_table() {
 
 }  // namespace
 
-AttrValue int_value(int64_t i) {
-  AttrValue v;
-  v.kind = AttrValue::Kind::Int;
-  v.i = i;
-  v.pair = {i, i};
-  v.f = double(i);
-  return v;
-}
+// Every member given: an Int is also readable as a pair and a float.
+AttrValue int_value(int64_t i) { return {AttrValue::Kind::Int, i, {i, i}, double(i), false, "", {}}; }
 
-AttrValue pair_value(HW pair) {
-  AttrValue v;
-  v.kind = AttrValue::Kind::Pair;
-  v.pair = pair;
-  return v;
-}
+AttrValue pair_value(HW pair) { return {AttrValue::Kind::Pair, 0, pair, 0, false, "", {}}; }
 
-AttrValue float_value(double f) {
-  AttrValue v;
-  v.kind = AttrValue::Kind::Float;
-  v.f = f;
-  return v;
-}
+AttrValue float_value(double f) { return {AttrValue::Kind::Float, 0, {}, f, false, "", {}}; }
 
-AttrValue bool_value(bool b) {
-  AttrValue v;
-  v.kind = AttrValue::Kind::Bool;
-  v.b = b;
-  return v;
-}
+AttrValue bool_value(bool b) { return {AttrValue::Kind::Bool, 0, {}, 0, b, "", {}}; }
 
 void require_image(const Layer& layer, const InputInfo& in) {
   if (in.shape.flat)

@@ -30,10 +30,7 @@ class AvgPool2d : public OpLowering {
     if (!l.needs_grad_input(0)) return;
     const auto& v = kVars;
     Window win = pool_window(l.layer);
-    Expr sum = l.constant(0);
-    for_each_covering_window(win, l.out_shape, v.x, v.y, [&](Expr ox, Expr oy, Expr, Expr, Expr valid) {
-      sum += Halide::select(valid, l.grad_output(ox, oy, v.c, v.n), l.constant(0));
-    });
+    Expr sum = gathered_gradient(l, win, [](Expr, Expr, Expr, Expr) { return Halide::cast(Halide::Bool(), 1); });
     Func gi = l.input_stage("grad_input", 0);
     gi(v.x, v.y, v.c, v.n) = sum / l.constant(double(win.kernel.h * win.kernel.w));
     l.grad_inputs[0] = gi;

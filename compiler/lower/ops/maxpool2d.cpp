@@ -49,10 +49,9 @@ class MaxPool2d : public OpLowering {
     const auto& v = kVars;
     Window win = pool_window(l.layer);
     Func argmax = l.stage_of("argmax");
-    Expr sum = l.constant(0);
-    for_each_covering_window(win, l.out_shape, v.x, v.y, [&](Expr ox, Expr oy, Expr kx, Expr ky, Expr valid) {
-      Expr won = valid && argmax(ox, oy, v.c, v.n) == ky * int(win.kernel.w) + kx;
-      sum += Halide::select(won, l.grad_output(ox, oy, v.c, v.n), l.constant(0));
+    // The window's first maximum wins its gradient.
+    Expr sum = gathered_gradient(l, win, [&](Expr ox, Expr oy, Expr kx, Expr ky) {
+      return argmax(ox, oy, v.c, v.n) == ky * int(win.kernel.w) + kx;
     });
     Func gi = l.input_stage("grad_input", 0);
     gi(v.x, v.y, v.c, v.n) = sum;

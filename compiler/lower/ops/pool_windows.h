@@ -1,6 +1,5 @@
-// What the lowerings of maxpool2d and avgpool2d share: the enumeration of the
-// windows that cover an input position (their adjoints are gathers over
-// those windows, not scatters).
+// What the lowerings of maxpool2d and avgpool2d share: their adjoints are
+// gathers over the windows that cover an input position, not scatters.
 #pragma once
 
 #include <functional>
@@ -10,13 +9,11 @@
 
 namespace netc {
 
-// Calls `visit(ox, oy, kx, ky, valid)` for each output window (ox, oy) that
-// may cover input position (x, y): the candidates are the ceil(k / s) windows
-// per axis ending at or after it; `valid` says whether it really covers it,
-// and (kx, ky) is the input's offset inside that window. ox, oy are clamped
-// into the output so that reading there is always in bounds.
-void for_each_covering_window(const Window& win, const Shape& out, Halide::Expr x, Halide::Expr y,
-                              const std::function<void(Halide::Expr ox, Halide::Expr oy, Halide::Expr kx,
-                                                       Halide::Expr ky, Halide::Expr valid)>& visit);
+// The gradient of input (x, y, c, n) = v.x, v.y, v.c, v.n of a pooling layer:
+// the sum of the output's gradient over the windows that cover the input and
+// `route` to it. `route(ox, oy, kx, ky)` says whether window (ox, oy), which
+// holds the input at offset (kx, ky), sends its gradient there.
+using PoolRoute = std::function<Halide::Expr(Halide::Expr ox, Halide::Expr oy, Halide::Expr kx, Halide::Expr ky)>;
+Halide::Expr gathered_gradient(const LayerLowering& l, const Window& win, const PoolRoute& route);
 
 }  // namespace netc
