@@ -127,8 +127,25 @@ struct Graph {
   std::vector<Shape> input_shapes(int index) const;
 };
 
-// The most bytes a graph file may have (1 MiB).
+// netc's limits on what a graph file may ask for (docs in README.md, "The
+// graph format"): each is checked where the file says it, before any
+// arithmetic, allocation or compilation depends on it.
 inline constexpr size_t kMaxGraphFileBytes = 1 << 20;
+// Names of graphs and layers: they name files, parameters and Halide stages.
+inline constexpr size_t kMaxNameLength = 128;
+// Channels, heights, widths, kernels, strides, paddings, features: Halide
+// indexes with 32-bit integers.
+inline constexpr int64_t kMaxSize = (int64_t(1) << 31) - 1;
+// One tensor of one image (a layer's output, a parameter) in float32 within
+// Halide's 2 GiB per buffer.
+inline constexpr int64_t kMaxTensorElements = (int64_t(1) << 29) - 1;
+// Layers per graph, and cells per pooling window (unrolled when compiled):
+// compile time grows with both.
+inline constexpr size_t kMaxLayers = 256;
+inline constexpr int64_t kMaxPoolWindow = 1024;
+// The train section, as the command line's flags allow.
+inline constexpr int64_t kMaxBatchSize = int64_t(1) << 20;
+inline constexpr int64_t kMaxIterations = int64_t(1) << 40;
 
 // The text of a graph file; InputError "cannot read graph file PATH: reason"
 // if it is missing, not a regular file (a FIFO is refused, never waited on)

@@ -280,7 +280,8 @@ class Reader {
     return e.value.Scalar();
   }
 
-  int64_t integer(const Entry& e, const Scope& scope, int64_t min) const {
+  // An integer in [min, max]; sizes by default.
+  int64_t integer(const Entry& e, const Scope& scope, int64_t min, int64_t max = kMaxSize) const {
     const std::string expected = fmt::format("an integer >= {}", min);
     if (!is_plain(e.value) || !is_integer_syntax(e.value.Scalar())) fail_value(e, scope, expected);
     std::string_view s = without_plus(e.value.Scalar());
@@ -288,6 +289,7 @@ class Reader {
     if (std::from_chars(s.data(), s.data() + s.size(), v).ec != std::errc())
       fail_value(e, scope, expected, ", which does not fit in 64 bits");
     if (v < min) fail_value(e, scope, expected);
+    if (v > max) fail_value(e, scope, fmt::format("an integer from {} to {}", min, max), ", above netc's limit");
     return v;
   }
 
@@ -411,6 +413,8 @@ class Reader {
     }
     std::string name = string(*it, scope);
     if (!is_layer_name(name)) fail_value(*it, scope, "a name matching [A-Za-z_][A-Za-z0-9_]*");
+    if (name.size() > kMaxNameLength)
+      fail_value(*it, scope, fmt::format("a name of at most {} characters", kMaxNameLength));
     if (name == "input") fail(loc(*it), scope.layer + "the name 'input' is reserved for the graph's input");
     return name;
   }
@@ -457,6 +461,9 @@ std::vector<ParamSpec> infer_layer(const OpSpec& op, Layer& layer, int index, co
   if (__builtin_mul_overflow(layer.output.c, layer.output.h, &size) ||
       __builtin_mul_overflow(size, layer.output.w, &size))
     fail_at(layer.loc, fmt::format("layer '{}': output size {} overflows 64 bits", layer.name, layer.output.str()));
+  if (size > kMaxTensorElements)
+    fail_at(layer.loc, fmt::format("layer '{}': its output {} has {} values per image, above netc's limit of {}",
+                                   layer.name, layer.output.str(), size, kMaxTensorElements));
   std::vector<ParamSpec> params = op.params(layer, inputs);
   for (ParamSpec& p : params) {
     p.layer = index;
@@ -464,6 +471,9 @@ std::vector<ParamSpec> infer_layer(const OpSpec& op, Layer& layer, int index, co
     for (int64_t d : p.shape)
       if (__builtin_mul_overflow(n, d, &n))
         fail_at(layer.loc, fmt::format("layer '{}': the size of {} overflows 64 bits", layer.name, p.name));
+    if (n > kMaxTensorElements)
+      fail_at(layer.loc, fmt::format("layer '{}': {} has {} values, above netc's limit of {}", layer.name, p.name, n,
+                                     kMaxTensorElements));
   }
   return params;
 }
@@ -503,6 +513,8 @@ class GraphReader {
   void read_name(const Entry& e) {
     graph_.name = r_.string(e, {});
     if (!is_graph_name(graph_.name)) r_.fail_value(e, {}, "a name matching [a-z][a-z0-9_]*");
+    if (graph_.name.size() > kMaxNameLength)
+      r_.fail_value(e, {}, fmt::format("a name of at most {} characters", kMaxNameLength));
   }
 
   void read_input(const Entry& e) {
@@ -517,10 +529,15 @@ class GraphReader {
     int64_t size = 0;
     if (__builtin_mul_overflow(dims[0], dims[1], &size) || __builtin_mul_overflow(size, dims[2], &size))
       r_.fail(r_.loc(e), fmt::format("input size {} overflows 64 bits", graph_.input.str()));
+    if (size > kMaxTensorElements)
+      r_.fail(r_.loc(e), fmt::format("input {} has {} values per image, above netc's limit of {}", graph_.input.str(),
+                                     size, kMaxTensorElements));
   }
 
   void read_layers(const Entry& e) {
     if (!e.value.IsSequence() || e.value.size() == 0) r_.fail_value(e, {}, "a non-empty list of layers");
+    if (e.value.size() > kMaxLayers)
+      r_.fail(r_.loc(e), fmt::format("the graph has {} layers, above netc's limit of {}", e.value.size(), kMaxLayers));
     later_names(e.value);
     for (size_t k = 0; k < e.value.size(); ++k) read_layer(e.value[k], e.value, static_cast<int>(k));
   }
@@ -616,15 +633,15 @@ class GraphReader {
         t.dataset = r_.string(f, scope);
         if (t.dataset.empty()) r_.fail_value(f, scope, "mnist, fashion-mnist or a folder");
       } else if (f.key == "batch_size") {
-        t.batch_size = r_.integer(f, scope, 1);
+        t.batch_size = r_.integer(f, scope, 1, kMaxBatchSize);
       } else if (f.key == "iterations") {
-        t.iterations = r_.integer(f, scope, 0);
+        t.iterations = r_.integer(f, scope, 0, kMaxIterations);
       } else if (f.key == "eval_every") {
-        t.eval_every = r_.integer(f, scope, 0);
+        t.eval_every = r_.integer(f, scope, 0, kMaxIterations);
       } else if (f.key == "shuffle") {
         t.shuffle = r_.boolean(f, scope);
       } else if (f.key == "seed") {
-        t.seed = static_cast<uint64_t>(r_.integer(f, scope, 0));
+        t.seed = static_cast<uint64_t>(r_.integer(f, scope, 0, std::numeric_limits<int64_t>::max()));
       } else {
         read_optimizer(f);
       }

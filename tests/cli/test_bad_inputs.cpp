@@ -176,9 +176,13 @@ TEST_CASE("bad inputs: graph files, for summary, train and eval", "[bad_inputs]"
       {in.file("layers_int.yaml", graph_text({{"layers:\n", "layers: 5\nold_layers:\n"}})), "layers_int.yaml:"},
       {in.file("fraction.yaml", graph_text({{"out_features: 100", "out_features: 1.5"}})), "out_features must be"},
       {in.file("negative.yaml", graph_text({{"height: 28", "height: -28"}})), "input.height must be"},
-      {in.file("channels_2_40.yaml", graph_text({{"channels: 1", "channels: 1099511627776"}})), "in_features is 784"},
+      {in.file("channels_2_40.yaml", graph_text({{"channels: 1", "channels: 1099511627776"}})),
+       "input.channels must be an integer from 1 to 2147483647, got 1099511627776, above netc's limit"},
+      {in.file("channels_2_30.yaml", graph_text({{"channels: 1", "channels: 1073741824"}})),
+       "input 1073741824 x 28 x 28 has 841813590016 values per image, above netc's limit"},
       {in.file("overflow.yaml", graph_text({{"out_features: 100", "out_features: 9223372036854775807"}})),
-       "overflows 64 bits"},
+       "out_features must be an integer from 1 to 2147483647"},
+
       {in.file("twice.yaml", graph_text({{"loss: cross_entropy", "loss: cross_entropy\nloss: cross_entropy"}})),
        "given twice"},
       {in.file("laughs.yaml", laughs), "laughs.yaml:"},
@@ -189,14 +193,15 @@ TEST_CASE("bad inputs: graph files, for summary, train and eval", "[bad_inputs]"
     table.push_back({"graph " + g + " (train)", in.train(g), message});
     table.push_back({"graph " + g + " (eval)", in.eval(g), message});
   }
-  // Sizes a description can hold but no compiled buffer can.
+  // Sizes a description can hold but no compiled buffer can: refused where the file says them.
   const std::string wide =
       in.file("wide.yaml", graph_text({{"in_features: 784, out_features: 100", "out_features: 1099511627776"}}));
-  table.push_back({"a layer of 2^40 features (train)", in.train(wide), "more than the"});
-  table.push_back({"a layer of 2^40 features (eval)", in.eval(wide), "more than the"});
+  table.push_back({"a layer of 2^40 features (train)", in.train(wide), "wide.yaml:11:43: layer 'fc1': out_features"});
+  table.push_back({"a layer of 2^40 features (eval)", in.eval(wide), "above netc's limit"});
   const std::string huge_image = in.file(
       "huge_image.yaml", graph_text({{"height: 28, width: 28", "height: 65536, width: 65536"}, {"in_features: 784, ", ""}}));
-  table.push_back({"images of 65536 x 65536 (train)", in.train(huge_image), "more than the"});
+  table.push_back({"images of 65536 x 65536 (train)", in.train(huge_image),
+                   "input 1 x 65536 x 65536 has 4294967296 values per image, above netc's limit"});
   check_table(in, table);
 }
 

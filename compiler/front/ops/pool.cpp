@@ -16,6 +16,10 @@ Shape pool_shape(const Layer& layer, const std::vector<InputInfo>& inputs) {
             fmt::format("layer '{}': padding [{}, {}] must be smaller than kernel_size [{}, {}], so that every "
                         "window holds an input cell",
                         layer.name, win.padding.h, win.padding.w, win.kernel.h, win.kernel.w));
+  if (win.kernel.h * win.kernel.w > kMaxPoolWindow)
+    fail_at(layer.loc_of("kernel_size"),
+            fmt::format("layer '{}': kernel_size [{}, {}] has {} cells, above netc's limit of {} per pooling window",
+                        layer.name, win.kernel.h, win.kernel.w, win.kernel.h * win.kernel.w, kMaxPoolWindow));
   return window_shape(layer, win, inputs[0].shape, inputs[0].shape.c);
 }
 

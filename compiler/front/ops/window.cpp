@@ -57,6 +57,9 @@ int64_t window_output(const Layer& layer, const char* axis, int64_t in, int64_t 
   int64_t padded = 0;
   if (__builtin_mul_overflow(p, 2, &padded) || __builtin_add_overflow(padded, in, &padded))
     fail_at(layer.loc_of("padding"), fmt::format("layer '{}': padding {} overflows 64 bits", layer.name, p));
+  if (padded > kMaxSize)
+    fail_at(layer.loc_of("padding"), fmt::format("layer '{}': the padded {} {} ({} + 2 x {}) is above netc's limit of {}",
+                                                 layer.name, axis, padded, in, p, kMaxSize));
   if (padded < k)
     fail_at(layer.loc, fmt::format("layer '{}': {} kernel {} is larger than the padded input {} ({} + 2 x {}), "
                                    "so the output {} would be below 1",

@@ -91,8 +91,12 @@ TEST_CASE("errors: input") {
        "unknown key 'depth' in input; expected one of channels, height, width"},
       {"name: g\ninput: {channels: 1, channels: 2, height: 8, width: 8}\n" + rest, "2:22",
        "key 'channels' is given twice in input (first on line 2)"},
-      {"name: g\ninput: {channels: 3037000500, height: 3037000500, width: 1}\n" + rest, "2:8",
-       "input size 3037000500 x 3037000500 x 1 overflows 64 bits"},
+      {"name: g\ninput: {channels: 2147483647, height: 2147483647, width: 2147483647}\n" + rest, "2:8",
+       "input size 2147483647 x 2147483647 x 2147483647 overflows 64 bits"},
+      {"name: g\ninput: {channels: 3037000500, height: 1, width: 1}\n" + rest, "2:19",
+       "input.channels must be an integer from 1 to 2147483647, got 3037000500, above netc's limit"},
+      {"name: " + std::string(129, 'g') + "\ninput: {channels: 1, height: 8, width: 8}\n" + rest, "1:7",
+       "name must be a name of at most 128 characters"},
   });
 }
 
@@ -219,11 +223,18 @@ TEST_CASE("errors: shapes") {
        "layer 'fc': in_features is 10 but its input 'f' has 64 values (1 x 8 x 8)"},
       {graph("  - {name: p, op: maxpool2d, kernel_size: 2, padding: 2}\n" + tail), "4:55",
        "padding [2, 2] must be smaller than kernel_size [2, 2]"},
-      {graph(conv + "kernel_size: 1, padding: 9223372036854775807}\n" + tail), "4:69", "overflows 64 bits"},
-      {graph("  - {name: c, op: conv2d, out_channels: 9223372036854775807, kernel_size: 1}\n" + tail), "4:5",
-       "overflows 64 bits"},
-      {graph("  - {name: f, op: flatten}\n  - {name: fc, op: linear, out_features: 4611686018427387904}\n"), "5:5",
-       "overflows 64 bits"},
+      {graph(conv + "kernel_size: 1, padding: 9223372036854775807}\n" + tail), "4:69",
+       "padding must be an integer from 0 to 2147483647, got 9223372036854775807, above netc's limit"},
+      {graph(conv + "kernel_size: 1, padding: 2147483647}\n" + tail), "4:69",
+       "layer 'c': the padded height 4294967302 (8 + 2 x 2147483647) is above netc's limit of 2147483647"},
+      {graph(conv + "kernel_size: 1, stride: 4294967296}\n" + tail), "4:68",
+       "stride must be an integer from 1 to 2147483647, got 4294967296"},
+      {graph("  - {name: c, op: conv2d, out_channels: 2147483647, kernel_size: 1}\n" + tail), "4:5",
+       "layer 'c': its output 2147483647 x 8 x 8 has 137438953408 values per image, above netc's limit of 536870911"},
+      {graph("  - {name: f, op: flatten}\n  - {name: fc, op: linear, out_features: 536870911}\n"), "5:5",
+       "layer 'fc': fc.weight has 34359738304 values, above netc's limit of 536870911"},
+      {graph("  - {name: p, op: maxpool2d, kernel_size: [1, 5000], padding: 0}\n" + tail), "4:43",
+       "layer 'p': kernel_size [1, 5000] has 5000 cells, above netc's limit of 1024 per pooling window"},
   });
 }
 
@@ -282,6 +293,22 @@ TEST_CASE("errors: YAML syntax, documents, size and depth") {
       {",n---\ne", "1:1", "invalid YAML: unexpected ',n---'"},
       {"x: " + std::string(100000, '['), "1:1", "YAML nested too deeply"},
       {"# " + std::string(1 << 20, 'x'), "1:1", "the file has 1048578 bytes; a graph file may have at most 1048576"},
+  });
+}
+
+TEST_CASE("errors: netc's limits on the layer count, names and the train section") {
+  std::string relus;
+  for (int k = 0; k < 254; ++k) relus += "  - {name: r" + std::to_string(k) + ", op: relu}\n";
+  CHECK(parse_graph(graph(relus + kLayers), "t.yaml").layers.size() == 256);
+  relus += "  - {name: one_more, op: relu}\n";
+  check_cases({
+      {graph(relus + kLayers), "4:3", "the graph has 257 layers, above netc's limit of 256"},
+      {graph("  - {name: " + std::string(129, 'f') + ", op: flatten}\n  - {name: fc, op: linear, out_features: 10}\n"),
+       "4:12", "must be a name of at most 128 characters"},
+      {graph(kLayers, "train: {batch_size: 1048577}\n"), "6:21",
+       "train.batch_size must be an integer from 1 to 1048576, got 1048577, above netc's limit"},
+      {graph(kLayers, "train: {eval_every: 9223372036854775807}\n"), "6:21",
+       "train.eval_every must be an integer from 0 to 1099511627776"},
   });
 }
 
