@@ -1,12 +1,13 @@
-// The schedule tables: every directive the front end accepts has a function
-// in the schedule layer and the other way round, and every stage kind the
-// tables name is one that lowering makes.
+// The schedule tables: every recipe and directive the front end accepts has
+// a function in the schedule layer and the other way round, and every stage
+// kind the tables name is one that lowering makes.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 
 #include "front/schedule_specs.h"
 #include "schedule/directives.h"
+#include "schedule/recipes.h"
 
 namespace netc {
 namespace {
@@ -17,6 +18,10 @@ std::vector<std::string> sorted(std::vector<std::string> names) {
 }
 
 }  // namespace
+
+TEST_CASE("every recipe row has a function and every function a row", "[schedule][tables]") {
+  CHECK(sorted(recipe_names()) == recipe_function_names());
+}
 
 TEST_CASE("every directive row has a function and every function a row", "[schedule][tables]") {
   CHECK(sorted(directive_names()) == directive_function_names());
