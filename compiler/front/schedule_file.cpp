@@ -1,7 +1,9 @@
 // Parsing and checking of schedule files (format: docs/schedules.md). Only
-// what can be checked without a pipeline is checked here: keys, directive
-// names and argument counts, integers, recipe and autoscheduler names, and
-// that every selector can select something; variables are checked when the
+// what can be checked without a pipeline is checked here, against the tables
+// of schedule_specs.h: keys, directive names and argument counts, integers,
+// recipe names, their options and targets, lowering and autoscheduler names,
+// and that every selector can select something; variables, and whether a
+// recipe or lowering fits the stages a rule selects, are checked when the
 // rules are applied.
 #include "front/schedule_file.h"
 
@@ -16,6 +18,7 @@
 
 #include "atomic_file.h"
 #include "front/op_spec.h"
+#include "front/schedule_specs.h"
 
 namespace netc {
 namespace {
@@ -29,45 +32,6 @@ const std::set<std::string> kNonLayerKinds = {"loss.max",        "loss.log_sum_e
                                               "gather.images",   "gather.labels"};
 const std::string kGradSumPass = "grad_sum";
 
-// Argument signatures: v a variable of the stage, n a new variable name,
-// s a stage name, i a positive integer, z any integer, t a tail strategy;
-// '+' repeats the previous letter, '?' makes it optional.
-struct DirectiveSpec {
-  std::string name;
-  std::vector<std::string> signatures;
-  bool pure_only = false;    // not on an update definition
-  bool update_only = false;  // only on an update definition
-};
-
-const std::vector<DirectiveSpec>& directive_specs() {
-  static const std::vector<DirectiveSpec> specs = {
-      {"compute_root", {""}, true},
-      {"compute_inline", {""}, true},
-      {"compute_at", {"sv"}, true},
-      {"store_root", {""}, true},
-      {"store_at", {"sv"}, true},
-      {"split", {"vnnit?"}},
-      {"tile", {"vvnnnniit?"}},
-      {"fuse", {"vvn"}},
-      {"reorder", {"vv+"}},
-      {"vectorize", {"vi?"}},
-      {"unroll", {"vi?"}},
-      {"parallel", {"vi?"}},
-      {"serial", {"v"}},
-      {"reorder_storage", {"vv+"}, true},
-      {"bound", {"vzi"}, true},
-      {"rfactor", {"vn"}, false, true},
-      {"gpu_blocks", {"v", "vv", "vvv"}},
-      {"gpu_threads", {"v", "vv", "vvv"}},
-      {"gpu_tile", {"vnni", "vvnnnnii", "vvvnnnnnniii"}},
-      {"gpu_single_thread", {""}},
-  };
-  return specs;
-}
-
-const std::vector<std::string> kRecipes = {"root",          "inline",         "plain",
-                                           "channel_tiles", "position_tiles", "weight_gradient_tiles",
-                                           "row_sums",      "gpu"};
 const std::vector<std::string> kAutoschedulers = {"Adams2019", "Mullapudi2016", "Li2018"};
 const std::vector<std::string> kTails = {"auto", "round_up", "guard_with_if", "shift_inwards"};
 
@@ -98,7 +62,7 @@ class Parser {
     s.target = one_of(root["target"], {"host", "cuda"}, "target");
     s.target_loc = loc(root["target"].Mark());
     if (root["autoscheduler"]) s.autoscheduler = autoscheduler(root["autoscheduler"]);
-    if (root["stages"]) s.rules = rules(root["stages"], s.autoscheduler.has_value());
+    if (root["stages"]) s.rules = rules(root["stages"], s.target, s.autoscheduler.has_value());
     if (!s.autoscheduler && !root["stages"]) fail_at(loc(root.Mark()), "give `stages` or an `autoscheduler`");
     return s;
   }
@@ -160,30 +124,30 @@ class Parser {
     return a;
   }
 
-  std::vector<StageRule> rules(const YAML::Node& n, bool autoscheduled) {
+  std::vector<StageRule> rules(const YAML::Node& n, const std::string& target, bool autoscheduled) {
     if (!n.IsMap()) fail_at(loc(n.Mark()), "`stages` must be a map from stage selectors to schedules");
     std::vector<StageRule> rules;
     std::set<std::string> seen;
     for (const auto& kv : n) {
-      StageRule r = rule(kv.first, kv.second, autoscheduled);
+      StageRule r = rule(kv.first, kv.second, target, autoscheduled);
       if (!seen.insert(r.selector).second) fail_at(r.loc, fmt::format("duplicate selector '{}'", r.selector));
       rules.push_back(std::move(r));
     }
     return rules;
   }
 
-  StageRule rule(const YAML::Node& key, const YAML::Node& value, bool autoscheduled) {
+  StageRule rule(const YAML::Node& key, const YAML::Node& value, const std::string& target, bool autoscheduled) {
     StageRule r;
     r.selector = scalar(key, "a stage selector");
     r.loc = loc(key.Mark());
     check_selector(r);
     if (value.IsScalar()) {  // the short form: a recipe name
-      r.recipe = recipe(value);
+      r.recipe = recipe(value, target);
     } else if (value.IsMap()) {
       check_keys(value, {"recipe", "lowering", "pure", "update"});
-      if (value["recipe"]) r.recipe = recipe(value["recipe"]);
+      if (value["recipe"]) r.recipe = recipe(value["recipe"], target);
       if (value["lowering"]) {
-        r.lowering = one_of(value["lowering"], {"direct", "im2col"}, "lowering");
+        r.lowering = one_of(value["lowering"], lowering_names(), "lowering");
         r.lowering_loc = loc(value["lowering"].Mark());
       }
       if (value["pure"]) r.pure = directives(value["pure"], false);
@@ -209,22 +173,34 @@ class Parser {
                                  s));
   }
 
-  Recipe recipe(const YAML::Node& n) {
+  Recipe recipe(const YAML::Node& n, const std::string& target) {
     Recipe r;
     r.loc = loc(n.Mark());
     if (n.IsScalar()) {
-      r.name = one_of(n, kRecipes, "recipe");
+      r.name = one_of(n, recipe_names(), "recipe");
+      check_target(*find_recipe(r.name), target, r.loc);
       return r;
     }
     if (!n.IsMap() || !n["name"]) fail_at(r.loc, "a recipe is a name or a map with `name` and integer options");
+    std::vector<std::pair<std::string, SourceLoc>> option_locs;  // in file order
     for (const auto& kv : n) {
       std::string key = scalar(kv.first, "key");
       if (key == "name") continue;
       if (r.options.count(key)) fail_at(loc(kv.first.Mark()), fmt::format("duplicate key '{}'", key));
       r.options[key] = integer(kv.second, key, 1);
+      option_locs.emplace_back(key, loc(kv.first.Mark()));
     }
-    r.name = one_of(n["name"], kRecipes, "recipe");
+    r.name = one_of(n["name"], recipe_names(), "recipe");
+    const RecipeSpec& spec = *find_recipe(r.name);
+    check_target(spec, target, loc(n["name"].Mark()));
+    for (const auto& [option, at] : option_locs)
+      if (!spec.has_option(option)) fail_at(at, fmt::format("recipe '{}' has no option '{}'", r.name, option));
     return r;
+  }
+
+  void check_target(const RecipeSpec& spec, const std::string& target, const SourceLoc& at) {
+    if (!spec.for_target(target))
+      fail_at(at, fmt::format("recipe '{}' is for {} schedules, not {}", spec.name, joined(spec.targets), target));
   }
 
   std::vector<Directive> directives(const YAML::Node& n, bool update) {
@@ -246,13 +222,9 @@ class Parser {
     } else {
       fail_at(d.loc, "a directive is a name (compute_root) or a map of one name to its arguments");
     }
-    const DirectiveSpec* spec = nullptr;
-    std::vector<std::string> names;
-    for (const DirectiveSpec& s : directive_specs()) {
-      names.push_back(s.name);
-      if (s.name == d.name) spec = &s;
-    }
-    if (!spec) fail_at(d.loc, fmt::format("unknown directive '{}'; expected one of {}", d.name, joined(names)));
+    const DirectiveSpec* spec = find_directive(d.name);
+    if (!spec)
+      fail_at(d.loc, fmt::format("unknown directive '{}'; expected one of {}", d.name, joined(directive_names())));
     if (update && spec->pure_only) fail_at(d.loc, fmt::format("'{}' applies to the pure definition only", d.name));
     if (!update && spec->update_only) fail_at(d.loc, fmt::format("'{}' applies to an update only", d.name));
     std::vector<YAML::Node> values;

@@ -25,8 +25,9 @@ struct Directive {
   SourceLoc loc;
 };
 
-// A built-in schedule generator (compiler/schedule/recipes.cpp) with its
-// integer options, e.g. `recipe: {name: channel_tiles, x_tile: 2}`.
+// A built-in schedule generator (its row of recipe_specs() in
+// front/schedule_specs.h, its function in compiler/schedule/recipes/) with
+// its integer options, e.g. `recipe: {name: channel_tiles, x_tile: 2}`.
 struct Recipe {
   std::string name;
   std::map<std::string, int64_t> options;
@@ -39,7 +40,7 @@ struct StageRule {
   std::string selector;
   SourceLoc loc;
   std::optional<Recipe> recipe;
-  std::optional<std::string> lowering;  // "direct" or "im2col"
+  std::optional<std::string> lowering;  // "direct" or a variant of lowering_variants()
   SourceLoc lowering_loc;
   std::optional<std::vector<Directive>> pure;    // on the pure definition
   std::optional<std::vector<Directive>> update;  // on the (first) update

@@ -134,76 +134,122 @@ std::vector<VarOrRVar> vars_of(const Definition& def, const Directive& d, size_t
   return vars;
 }
 
-void apply_one(Definition& def, const Directive& d, const StageTable& table) {
-  const auto& a = d.args;
-  Func f = def.func();
+void apply_gpu_blocks(Definition& def, const Directive& d) {
+  std::vector<VarOrRVar> v = vars_of(def, d);
   Halide::Stage s = def.target();
-  if (d.name == "compute_root") {
-    f.compute_root();
-  } else if (d.name == "compute_inline") {
-    if (f.has_update_definition()) fail_at(d.loc, fmt::format("{} is a reduction and cannot be inlined", def.stage().name));
-    f.compute_inline();
-  } else if (d.name == "compute_at") {
-    f.compute_at(loop_level(table, d));
-  } else if (d.name == "store_root") {
-    f.store_root();
-  } else if (d.name == "store_at") {
-    f.store_at(loop_level(table, d));
-  } else if (d.name == "split") {
-    VarOrRVar v = def.var(a[0], d);
-    auto [outer, inner] = split_names(def, a[0], a[1], a[2], d);
-    s.split(v, outer, inner, integer(a[3]), tail(a, 4));
-  } else if (d.name == "tile") {
-    VarOrRVar x = def.var(a[0], d), y = def.var(a[1], d);
-    auto [xo, xi] = split_names(def, a[0], a[2], a[4], d);
-    auto [yo, yi] = split_names(def, a[1], a[3], a[5], d);
-    s.tile(x, y, xo, yo, xi, yi, integer(a[6]), integer(a[7]), tail(a, 8));
-  } else if (d.name == "fuse") {
-    VarOrRVar inner = def.var(a[0], d), outer = def.var(a[1], d);
-    s.fuse(inner, outer, def.made(a[2], inner.is_rvar || outer.is_rvar, d));
-  } else if (d.name == "reorder") {
-    s.reorder(vars_of(def, d));
-  } else if (d.name == "vectorize") {
-    if (a.size() == 2) s.vectorize(def.var(a[0], d), integer(a[1]), TailStrategy::GuardWithIf);
-    else s.vectorize(def.var(a[0], d));
-  } else if (d.name == "unroll") {
-    if (a.size() == 2) s.unroll(def.var(a[0], d), integer(a[1]), TailStrategy::GuardWithIf);
-    else s.unroll(def.var(a[0], d));
-  } else if (d.name == "parallel") {
-    if (a.size() == 2) s.parallel(def.var(a[0], d), integer(a[1]), TailStrategy::GuardWithIf);
-    else s.parallel(def.var(a[0], d));
-  } else if (d.name == "serial") {
-    s.serial(def.var(a[0], d));
-  } else if (d.name == "reorder_storage") {
-    std::vector<Var> vars;
-    for (const std::string& name : a) vars.push_back(def.pure_var(name, d));
-    f.reorder_storage(vars);
-  } else if (d.name == "bound") {
-    f.bound(def.pure_var(a[0], d), integer(a[1]), integer(a[2]));
-  } else if (d.name == "rfactor") {
-    // The partial results, one per value of the new pure variable, at root
-    // and in parallel over it; the original update then sums them.
-    Var v(a[1]);
-    Func partial = s.rfactor(def.reduction_var(a[0], d), v);
-    partial.compute_root();
-    partial.update(0).parallel(v);
-  } else if (d.name == "gpu_blocks") {
-    std::vector<VarOrRVar> v = vars_of(def, d);
-    if (v.size() == 1) s.gpu_blocks(v[0]);
-    else if (v.size() == 2) s.gpu_blocks(v[0], v[1]);
-    else s.gpu_blocks(v[0], v[1], v[2]);
-  } else if (d.name == "gpu_threads") {
-    std::vector<VarOrRVar> v = vars_of(def, d);
-    if (v.size() == 1) s.gpu_threads(v[0]);
-    else if (v.size() == 2) s.gpu_threads(v[0], v[1]);
-    else s.gpu_threads(v[0], v[1], v[2]);
-  } else if (d.name == "gpu_tile") {
-    apply_gpu_tile(def, d);
-  } else if (d.name == "gpu_single_thread") {
-    s.gpu_single_thread();
-  } else {
-    fail_at(d.loc, fmt::format("unknown directive '{}'", d.name));
-  }
+  if (v.size() == 1) s.gpu_blocks(v[0]);
+  else if (v.size() == 2) s.gpu_blocks(v[0], v[1]);
+  else s.gpu_blocks(v[0], v[1], v[2]);
+}
+
+void apply_gpu_threads(Definition& def, const Directive& d) {
+  std::vector<VarOrRVar> v = vars_of(def, d);
+  Halide::Stage s = def.target();
+  if (v.size() == 1) s.gpu_threads(v[0]);
+  else if (v.size() == 2) s.gpu_threads(v[0], v[1]);
+  else s.gpu_threads(v[0], v[1], v[2]);
+}
+
+// The partial results, one per value of the new pure variable, at root and in
+// parallel over it; the original update then sums them.
+void apply_rfactor(Definition& def, const Directive& d) {
+  Var v(d.args[1]);
+  Func partial = def.target().rfactor(def.reduction_var(d.args[0], d), v);
+  partial.compute_root();
+  partial.update(0).parallel(v);
+}
+
+// vectorize, unroll and parallel: by a factor (a tail guarded) or whole.
+template <typename Whole, typename Split>
+void by_factor(Definition& def, const Directive& d, Whole whole, Split split) {
+  Halide::Stage s = def.target();
+  if (d.args.size() == 2) split(s, def.var(d.args[0], d), integer(d.args[1]));
+  else whole(s, def.var(d.args[0], d));
+}
+
+// The directives' functions by name; their argument signatures, checked when
+// files are parsed, are the rows of directive_specs() (front/schedule_specs.h).
+using DirectiveFunction = void (*)(Definition& def, const Directive& d, const StageTable& table);
+
+const std::map<std::string, DirectiveFunction>& directive_functions() {
+  static const std::map<std::string, DirectiveFunction> table = {
+      {"compute_root", [](Definition& def, const Directive&, const StageTable&) { def.func().compute_root(); }},
+      {"compute_inline",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         if (def.func().has_update_definition())
+           fail_at(d.loc, fmt::format("{} is a reduction and cannot be inlined", def.stage().name));
+         def.func().compute_inline();
+       }},
+      {"compute_at",
+       [](Definition& def, const Directive& d, const StageTable& t) { def.func().compute_at(loop_level(t, d)); }},
+      {"store_root", [](Definition& def, const Directive&, const StageTable&) { def.func().store_root(); }},
+      {"store_at",
+       [](Definition& def, const Directive& d, const StageTable& t) { def.func().store_at(loop_level(t, d)); }},
+      {"split",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         const auto& a = d.args;
+         VarOrRVar v = def.var(a[0], d);
+         auto [outer, inner] = split_names(def, a[0], a[1], a[2], d);
+         def.target().split(v, outer, inner, integer(a[3]), tail(a, 4));
+       }},
+      {"tile",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         const auto& a = d.args;
+         VarOrRVar x = def.var(a[0], d), y = def.var(a[1], d);
+         auto [xo, xi] = split_names(def, a[0], a[2], a[4], d);
+         auto [yo, yi] = split_names(def, a[1], a[3], a[5], d);
+         def.target().tile(x, y, xo, yo, xi, yi, integer(a[6]), integer(a[7]), tail(a, 8));
+       }},
+      {"fuse",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         VarOrRVar inner = def.var(d.args[0], d), outer = def.var(d.args[1], d);
+         def.target().fuse(inner, outer, def.made(d.args[2], inner.is_rvar || outer.is_rvar, d));
+       }},
+      {"reorder", [](Definition& def, const Directive& d, const StageTable&) { def.target().reorder(vars_of(def, d)); }},
+      {"vectorize",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         by_factor(
+             def, d, [](Halide::Stage& s, VarOrRVar v) { s.vectorize(v); },
+             [](Halide::Stage& s, VarOrRVar v, int f) { s.vectorize(v, f, TailStrategy::GuardWithIf); });
+       }},
+      {"unroll",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         by_factor(
+             def, d, [](Halide::Stage& s, VarOrRVar v) { s.unroll(v); },
+             [](Halide::Stage& s, VarOrRVar v, int f) { s.unroll(v, f, TailStrategy::GuardWithIf); });
+       }},
+      {"parallel",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         by_factor(
+             def, d, [](Halide::Stage& s, VarOrRVar v) { s.parallel(v); },
+             [](Halide::Stage& s, VarOrRVar v, int f) { s.parallel(v, f, TailStrategy::GuardWithIf); });
+       }},
+      {"serial",
+       [](Definition& def, const Directive& d, const StageTable&) { def.target().serial(def.var(d.args[0], d)); }},
+      {"reorder_storage",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         std::vector<Var> vars;
+         for (const std::string& name : d.args) vars.push_back(def.pure_var(name, d));
+         def.func().reorder_storage(vars);
+       }},
+      {"bound",
+       [](Definition& def, const Directive& d, const StageTable&) {
+         def.func().bound(def.pure_var(d.args[0], d), integer(d.args[1]), integer(d.args[2]));
+       }},
+      {"rfactor", [](Definition& def, const Directive& d, const StageTable&) { apply_rfactor(def, d); }},
+      {"gpu_blocks", [](Definition& def, const Directive& d, const StageTable&) { apply_gpu_blocks(def, d); }},
+      {"gpu_threads", [](Definition& def, const Directive& d, const StageTable&) { apply_gpu_threads(def, d); }},
+      {"gpu_tile", [](Definition& def, const Directive& d, const StageTable&) { apply_gpu_tile(def, d); }},
+      {"gpu_single_thread",
+       [](Definition& def, const Directive&, const StageTable&) { def.target().gpu_single_thread(); }},
+  };
+  return table;
+}
+
+void apply_one(Definition& def, const Directive& d, const StageTable& table) {
+  auto function = directive_functions().find(d.name);
+  if (function == directive_functions().end()) fail_at(d.loc, fmt::format("unknown directive '{}'", d.name));
+  function->second(def, d, table);
 }
 
 }  // namespace
@@ -220,6 +266,12 @@ void apply_directives(const Stage& stage, int update, const std::vector<Directiv
       fail_at(d.loc, fmt::format("Halide rejects '{}' on {}: {}", d.name, stage.name, e.what()));
     }
   }
+}
+
+std::vector<std::string> directive_function_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, function] : directive_functions()) names.push_back(name);
+  return names;
 }
 
 }  // namespace netc

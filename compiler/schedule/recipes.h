@@ -1,7 +1,9 @@
 // Built-in schedule generators that schedule files name per stage
 // (`conv2d.forward: channel_tiles`): schedules that depend on the stage's
 // extents and the machine's registers, which a fixed list of directives
-// cannot say.
+// cannot say. Each recipe is a row of the front end's table
+// (front/schedule_specs.h: the stages, targets and options it takes) and a
+// function in schedule/recipes/, grouped by target and op.
 #pragma once
 
 #include "lower/lowering.h"
@@ -20,10 +22,15 @@ Machine machine_of(const Halide::Target& target);
 // separately when its batch_blocks option is not given.
 int64_t default_batch_blocks(int64_t batch);
 
-// Applies `recipe` to `stage` (not a reference). `rule` is the stage's merged
-// rule (its lowering variant matters to some recipes). Fails at the recipe's
-// location when the recipe does not fit the stage.
+// Applies `recipe` (its options checked by the parser) to `stage` (not a
+// reference). `rule` is the stage's merged rule (recipes for particular stage
+// kinds schedule the direct lowering only). Fails at the recipe's location
+// when the recipe does not fit the stage.
 void apply_recipe(const Recipe& recipe, const StageRule& rule, const Stage& stage, const StageTable& table,
                   const Machine& m);
+
+// The recipes that have a function, sorted: one for every row of
+// recipe_specs() (tests check both ways).
+std::vector<std::string> recipe_function_names();
 
 }  // namespace netc

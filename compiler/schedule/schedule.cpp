@@ -2,14 +2,22 @@
 
 #include <fmt/format.h>
 
+#include "front/schedule_specs.h"
 #include "schedule/directives.h"
 #include "schedule/recipes.h"
 
 namespace netc {
 namespace {
 
-// The variants each op offers beyond "direct", by stage kind.
-bool offers_im2col(const std::string& kind) { return kind == "conv2d.forward" || kind == "conv2d.grad_weight"; }
+// Fails unless the rule's lowering is one `stage` offers (lowering_variants()).
+void check_lowering(const StageRule& rule, const Stage& stage) {
+  const std::string& lowering = *rule.lowering;
+  if (lowering == kDirectLowering) return;
+  for (const LoweringVariant& v : lowering_variants_of(stage.kind))
+    if (v.name == lowering) return;
+  fail_at(rule.lowering_loc, fmt::format("{} ({}) has no {} lowering; {} have", stage.name, stage.kind, lowering,
+                                         fmt::join(kinds_offering(lowering), " and ")));
+}
 
 // Halide's autoscheduler plugins ship with libHalide, in its halide14/ folder.
 void load_autoscheduler(const std::string& name) {
@@ -43,10 +51,7 @@ void Scheduler::apply(LoweredPipeline& p) {
     for (const Stage& stage : p.stages.stages()) {
       if (!ScheduleFile::selects(rule.selector, stage.name, stage.kind)) continue;
       used_rules_.insert(i);
-      if (rule.lowering == "im2col" && !is_glob(rule.selector) && !offers_im2col(stage.kind))
-        fail_at(rule.lowering_loc, fmt::format("{} ({}) has no im2col lowering; conv2d.forward and "
-                                               "conv2d.grad_weight have",
-                                               stage.name, stage.kind));
+      if (rule.lowering && !is_glob(rule.selector)) check_lowering(rule, stage);
       if (stage.reference && (rule.recipe || rule.pure || rule.update) && !is_glob(rule.selector))
         fail_at(rule.loc, fmt::format("{} is not computed by this pipeline (it is an input or another stage's "
                                       "value) and cannot be scheduled",

@@ -4,17 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "front/schedule_specs.h"
 #include "lower/pipeline.h"
 #include "schedule/schedule.h"
 
 namespace netc {
 namespace {
-
-bool one_of(const std::string& s, std::initializer_list<const char*> options) {
-  for (const char* o : options)
-    if (s == o) return true;
-  return false;
-}
 
 // Halide names a reduction variable "r$x"; files write it "r.x".
 std::string file_name(std::string halide) {
@@ -55,6 +50,13 @@ Directive split(const std::string& var, int64_t extent, int64_t factor) {
   if (extent % factor != 0) args.push_back("guard_with_if");
   return directive("split", args);
 }
+
+// The recipes tried on a stage, most promising first, each where its row of
+// recipe_specs() fits the stage's kind and target. Missing: root (the
+// directive variants start from it), position_tiles (channel_tiles takes it
+// where it is faster) and gpu (CUDA schedules are not tuned).
+const std::vector<std::string> kTriedRecipes = {"channel_tiles", "weight_gradient_tiles", "row_sums", "plain",
+                                                "inline"};
 
 }  // namespace
 
@@ -150,7 +152,7 @@ std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, 
   std::vector<Variant> out;
   if (base.autoscheduler) return out;
   add_recipe_variants(base, stage, out);
-  add_lowering_variant(base, stage, out);
+  add_lowering_variants(base, stage, out);
   add_directive_variants(base, stage, out);
   for (Variant& v : out) v.file = without_stale_rules(std::move(v.file));
   return out;
@@ -158,54 +160,67 @@ std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, 
 
 void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const StageInfo& stage,
                                            std::vector<Variant>& out) const {
-  const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
+  const std::string target = target_.has_gpu_feature() ? "cuda" : "host";
   auto add = [&](const std::string& label, Recipe r) {
     out.push_back({stage.name, label, with_rule(base, stage, rule_for(stage.name, std::move(r)))});
   };
-  // The register tiles, first as the recipe sizes them, then smaller: where
-  // the channels fill whole vectors (else the recipes fall back to plain).
-  if (one_of(stage.kind, {"conv2d.forward", "conv2d.grad_input"}) && stage.extents[2] % lanes == 0) {
-    const int64_t width = stage.extents[0], vectors = stage.extents[2] / lanes;
-    const int64_t fitting = largest_divisor_at_most(width, std::max<int64_t>(1, registers / vectors));
-    add("channel_tiles", recipe("channel_tiles"));
-    std::vector<int64_t> smaller = divisors_below(width, fitting);
-    for (size_t k = 0; k < smaller.size() && k < 2 && smaller[k] > 1; ++k)
-      add(fmt::format("channel_tiles x_tile={}", smaller[k]), recipe("channel_tiles", {{"x_tile", smaller[k]}}));
+  for (const std::string& name : kTriedRecipes) {
+    const RecipeSpec& spec = *find_recipe(name);
+    if (!spec.for_target(target) || !spec.fits_kind(stage.kind)) continue;
+    if (name == "inline" && (stage.has_update || stage.output)) continue;  // Halide inlines neither
+    if (name == "channel_tiles") add_channel_tiles(stage, add);
+    else if (name == "weight_gradient_tiles") add_weight_gradient_tiles(stage, add);
+    else add(name, recipe(name));
   }
-  if (stage.kind == "conv2d.grad_weight" && stage.extents[3] % lanes == 0) {
-    const int64_t taps = stage.extents[0], vectors = stage.extents[3] / lanes;
-    const int64_t fitting = std::max<int64_t>(1, std::min(vectors, registers / taps));
-    add("weight_gradient_tiles", recipe("weight_gradient_tiles"));
-    for (int64_t v : divisors_below(vectors, vectors + 1))
-      if (v != fitting && v * taps <= registers)
-        add(fmt::format("weight_gradient_tiles co_vectors={}", v), recipe("weight_gradient_tiles", {{"co_vectors", v}}));
-    // Partial sums over other numbers of image blocks: more give more
-    // parallel work, fewer less summing at the end.
-    for (int64_t b : divisors_below(batch_, 11))
-      if (b != default_batch_blocks(batch_))
-        add(fmt::format("weight_gradient_tiles batch_blocks={}", b), recipe("weight_gradient_tiles", {{"batch_blocks", b}}));
-  }
-  if (stage.kind == "conv2d.grad_bias") add("row_sums", recipe("row_sums"));
-  add("plain", recipe("plain"));
-  if (!stage.has_update && !stage.output) add("inline", recipe("inline"));
 }
 
-// Convolutions as matrix products over unrolled patches, with the matrices
-// the im2col lowering adds (shared by the layer's two passes) computed plain.
-void ScheduleVariants::add_lowering_variant(const ScheduleFile& base, const StageInfo& stage,
-                                            std::vector<Variant>& out) const {
-  if (!one_of(stage.kind, {"conv2d.forward", "conv2d.grad_weight"})) return;
-  if (base.merged_rule(stage.name, stage.kind).lowering == "im2col") return;
-  StageRule rule = rule_for(stage.name, recipe("plain"));
-  rule.lowering = "im2col";
-  ScheduleFile f = with_rule(base, stage, rule);
+// The register tiles, first as the recipe sizes them, then smaller: where
+// the channels fill whole vectors (else the recipe falls back to plain).
+void ScheduleVariants::add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const {
+  const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
+  if (stage.extents[2] % lanes != 0) return;
+  const int64_t width = stage.extents[0], vectors = stage.extents[2] / lanes;
+  const int64_t fitting = largest_divisor_at_most(width, std::max<int64_t>(1, registers / vectors));
+  add("channel_tiles", recipe("channel_tiles"));
+  std::vector<int64_t> smaller = divisors_below(width, fitting);
+  for (size_t k = 0; k < smaller.size() && k < 2 && smaller[k] > 1; ++k)
+    add(fmt::format("channel_tiles x_tile={}", smaller[k]), recipe("channel_tiles", {{"x_tile", smaller[k]}}));
+}
+
+void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const {
+  const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
+  if (stage.extents[3] % lanes != 0) return;
+  const int64_t taps = stage.extents[0], vectors = stage.extents[3] / lanes;
+  const int64_t fitting = std::max<int64_t>(1, std::min(vectors, registers / taps));
+  add("weight_gradient_tiles", recipe("weight_gradient_tiles"));
+  for (int64_t v : divisors_below(vectors, vectors + 1))
+    if (v != fitting && v * taps <= registers)
+      add(fmt::format("weight_gradient_tiles co_vectors={}", v), recipe("weight_gradient_tiles", {{"co_vectors", v}}));
+  // Partial sums over other numbers of image blocks: more give more
+  // parallel work, fewer less summing at the end.
+  for (int64_t b : divisors_below(batch_, 11))
+    if (b != default_batch_blocks(batch_))
+      add(fmt::format("weight_gradient_tiles batch_blocks={}", b), recipe("weight_gradient_tiles", {{"batch_blocks", b}}));
+}
+
+// Each lowering variant the stage's kind offers (lowering_variants()), with
+// the stages it adds (shared by the layer's passes) computed plain: for a
+// convolution, matrix products over unrolled patches.
+void ScheduleVariants::add_lowering_variants(const ScheduleFile& base, const StageInfo& stage,
+                                             std::vector<Variant>& out) const {
   const std::string layer = stage.name.substr(0, stage.name.rfind('.'));
-  const char* matrix = stage.kind == "conv2d.forward" ? "weight_matrix" : "grad_weight_matrix";
-  for (const std::string& pass : {std::string("patches"), std::string(matrix)}) {
-    StageInfo added{layer + "." + pass, "conv2d." + pass, {}, {}, {}, false, false, false};
-    f = with_rule(f, added, rule_for(added.name, recipe("plain")));
+  const std::string op = stage.kind.substr(0, stage.kind.find('.'));
+  for (const LoweringVariant& variant : lowering_variants_of(stage.kind)) {
+    if (base.merged_rule(stage.name, stage.kind).lowering == variant.name) continue;
+    StageRule rule = rule_for(stage.name, recipe("plain"));
+    rule.lowering = variant.name;
+    ScheduleFile f = with_rule(base, stage, rule);
+    for (const std::string& pass : variant.added_passes) {
+      StageInfo added{layer + "." + pass, op + "." + pass, {}, {}, {}, false, false, false};
+      f = with_rule(f, added, rule_for(added.name, recipe("plain")));
+    }
+    out.push_back({stage.name, variant.name + " lowering, plain", f});
   }
-  out.push_back({stage.name, "im2col lowering, plain", f});
 }
 
 // Loops as directives on a stage at root: the innermost dimension in vectors

@@ -5,6 +5,7 @@
 // schedule file; whether it is correct and fast is for the tuner to find out.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -60,8 +61,12 @@ class ScheduleVariants {
   ScheduleFile without_stale_rules(ScheduleFile file) const;
   std::set<std::string> stage_names(const ScheduleFile& file) const;
 
+  using AddRecipe = std::function<void(const std::string& label, Recipe recipe)>;
   void add_recipe_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
-  void add_lowering_variant(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
+  // The options worth timing depend on the stage's extents and the machine.
+  void add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const;
+  void add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const;
+  void add_lowering_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
   void add_directive_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
 
   const Graph& graph_;

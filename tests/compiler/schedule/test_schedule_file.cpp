@@ -95,6 +95,17 @@ TEST_CASE("schedule file problems are reported at FILE:LINE:COLUMN", "[schedule]
   CHECK(parse_error("target: [host\n").rfind("s.yaml:", 0) == 0);
 }
 
+TEST_CASE("recipe options and targets are checked as the file is read", "[schedule][errors]") {
+  CHECK(parse_error("target: host\nstages:\n  cnn2.forward: {recipe: {name: channel_tiles, y_tile: 2}}\n") ==
+        "s.yaml:3:48: recipe 'channel_tiles' has no option 'y_tile'");
+  CHECK(parse_error("target: host\nstages:\n  \"*\": {recipe: {name: plain, x_tile: 2}}\n") ==
+        "s.yaml:3:31: recipe 'plain' has no option 'x_tile'");
+  CHECK(parse_error("target: host\nstages:\n  \"*\": gpu\n") == "s.yaml:3:8: recipe 'gpu' is for cuda schedules, not host");
+  CHECK(parse_error("target: cuda\nstages:\n  conv2d.grad_bias: {recipe: {name: row_sums}}\n") ==
+        "s.yaml:3:37: recipe 'row_sums' is for host schedules, not cuda");
+  CHECK(parse_error("target: cuda\nstages:\n  \"*\": plain\n") == "no error");
+}
+
 TEST_CASE("stages, kinds and variables that do not exist are errors at their line", "[schedule][errors]") {
   CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn9.forward: root\n") ==
         "s.yaml:4:3: no stage is named 'cnn9.forward' and no stage kind is called so; run `netc bench GRAPH` to "

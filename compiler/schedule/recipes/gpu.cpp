@@ -1,6 +1,8 @@
-#include "schedule/cuda_schedule.h"
-
+// The recipe `gpu`, the CUDA schedule of one stage (schedules/cuda/default.yaml
+// applies it to every stage it does not inline).
 #include <algorithm>
+
+#include "schedule/recipes/recipe_functions.h"
 
 namespace netc {
 namespace {
@@ -150,9 +152,20 @@ void reduce_in_chunks(Func f, const Stage& stage) {
   }
 }
 
-}  // namespace
-
-void schedule_gpu_stage(const Stage& stage, const StageTable& table) {
+// Makes `stage` one or two GPU kernels, chosen by its shape:
+//  - a scalar: one GPU thread;
+//  - a pure stage: one thread per value, in blocks along its dimensions fused;
+//  - a reduction with many values and a short reduction: one thread per value
+//    (per four channels of an image), accumulated in registers, in one kernel;
+//  - any other reduction (few values, or a long reduction such as a weight
+//    gradient over the whole batch): the values initialized by one kernel,
+//    then the reduction cut into chunks, one thread per chunk and value,
+//    each adding its partial sum atomically.
+// A parameter's SGD update shares the kernel of its momentum's, found in the
+// stage table.
+void schedule_gpu_stage(const RecipeCall& call) {
+  const Stage& stage = call.stage;
+  const StageTable& table = call.table;
   Func f = stage.func;
   if (stage.extents.empty()) return schedule_scalar(f);
   if (!f.has_update_definition()) {
@@ -170,5 +183,9 @@ void schedule_gpu_stage(const Stage& stage, const StageTable& table) {
   else
     reduce_in_chunks(f, stage);
 }
+
+}  // namespace
+
+RecipeFunctions gpu_recipes() { return {{"gpu", schedule_gpu_stage}}; }
 
 }  // namespace netc

@@ -1,0 +1,38 @@
+// The recipes' functions, grouped by target and op: each group's file
+// registers its `name -> function` rows, and schedule/recipes.cpp joins the
+// groups into the one table apply_recipe looks names up in. Which stages and
+// targets a recipe fits, and its options, are its row in the front end's
+// table (front/schedule_specs.h), checked before its function runs.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "schedule/recipes.h"
+
+namespace netc {
+
+// What a recipe's function schedules: `stage` (not a reference), by the
+// recipe as written (its options, its location for errors).
+struct RecipeCall {
+  const Recipe& recipe;
+  const Stage& stage;
+  const StageTable& table;
+  const Machine& machine;
+};
+
+using RecipeFunction = void (*)(const RecipeCall&);
+using RecipeFunctions = std::map<std::string, RecipeFunction>;
+
+RecipeFunctions common_recipes();      // recipes/common.cpp: root, inline, plain
+RecipeFunctions conv2d_cpu_recipes();  // recipes/conv2d_cpu.cpp: the register tiles of convolutions
+RecipeFunctions gpu_recipes();         // recipes/gpu.cpp: gpu
+
+// Shared with the op-specific recipes (recipes/common.cpp).
+void schedule_plain(const Stage& stage, const Machine& m);
+// The constant extents of the reduction variables of update `u` of f, 0 for
+// one that is not constant.
+std::vector<int64_t> reduction_extents(const Halide::Func& f, int u);
+int largest_divisor_at_most(int64_t n, int64_t limit);
+
+}  // namespace netc
