@@ -294,6 +294,10 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
     l.params[role] = Func(w);
     p.arguments.push_back(w);
     p.buffers.push_back(w);
+    // As the graph lowering does, so that recipes reading a layer's
+    // parameters (channel_tiles repacks the weight) schedule one layer too.
+    p.stages.add_reference(layer.name + "." + role, layer.op + "." + role, l.params[role],
+                           halide_extents(spec.shape));
     roles.emplace_back(role, halide_extents(spec.shape));
   }
   lowering_of(layer.op).forward(l);
@@ -301,13 +305,20 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
   p.arguments.push_back(gy);
   p.buffers.push_back(gy);
   l.grad_output = Func(gy);
+  p.stages.add_reference(layer.name + ".grad_output", layer.op + ".grad_output", l.grad_output,
+                         extents_of(l.out_shape, batch));
   lowering_of(layer.op).adjoint(l);
 
-  p.outputs.push_back(output_copy(l.output, "y", extents_of(l.out_shape, batch), p.stages));
+  // Bounded as the graph pipelines' outputs are: recipes unroll over extents
+  // they take to be constant.
+  auto add_output = [&](const Func& f, const std::string& name, const std::vector<int64_t>& extents) {
+    p.outputs.push_back(output_copy(f, name, extents, p.stages));
+    bound_output(p.outputs.back(), extents);
+  };
+  add_output(l.output, "y", extents_of(l.out_shape, batch));
   for (size_t k = 0; k < in_shapes.size(); ++k)
-    p.outputs.push_back(output_copy(l.grad_inputs[k], "gx" + std::to_string(k), extents_of(in_shapes[k], batch), p.stages));
-  for (const auto& [role, extents] : roles)
-    p.outputs.push_back(output_copy(l.grad_params.at(role), "g" + role, extents, p.stages));
+    add_output(l.grad_inputs[k], "gx" + std::to_string(k), extents_of(in_shapes[k], batch));
+  for (const auto& [role, extents] : roles) add_output(l.grad_params.at(role), "g" + role, extents);
   p.pipeline = Halide::Pipeline(p.outputs);
   return p;
 }

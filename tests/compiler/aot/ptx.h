@@ -2,7 +2,10 @@
 // tests check, without a GPU, that what Halide emitted would load on one.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -10,6 +13,22 @@
 #include <vector>
 
 namespace netc::test {
+
+// A fresh folder of its own for one test's files, removed afterwards.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix)
+      : path_(std::filesystem::temp_directory_path() / (prefix + std::to_string(getpid()))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // What Halide 14 embeds in the host code of a CUDA pipeline (in a shared or a
 // static library alike): one NUL-terminated PTX module per pipeline, starting

@@ -3,9 +3,6 @@
 // kernel module of them for sm_90 (an H200) and sm_80.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -14,32 +11,17 @@
 #include "front/graph.h"
 #include "ptx.h"
 
-namespace fs = std::filesystem;
-
 namespace {
 
 using netc::test::ptxas;
-
-class ScratchDir {
- public:
-  ScratchDir() : path_(fs::temp_directory_path() / ("netc-ptx-" + std::to_string(getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using netc::test::ScratchDir;
 
 // Compiles `graph` for CUDA with `schedule` (empty: the default) and runs
 // ptxas on every PTX module for both architectures.
 void check_ptx(const std::string& graph_name, const std::string& schedule = "") {
   INFO("ptxas: " << ptxas() << " (NETC_PTXAS overrides; it comes with CUDA 13 in /usr/local/cuda)");
   REQUIRE(access(ptxas().c_str(), X_OK) == 0);
-  ScratchDir dir;
+  ScratchDir dir("netc-ptx-");
   netc::Graph graph = netc::load_graph(std::string(NETC_SOURCE_DIR) + "/graphs/" + graph_name + ".yaml");
   netc::BuildOptions options;
   options.target = "cuda";
