@@ -14,6 +14,7 @@
 
 #include "aot/build.h"
 #include "front/loader.h"
+#include "front/schedule_specs.h"
 #include "ptx.h"
 #include "step_check.h"
 
@@ -127,30 +128,28 @@ bool accepted(const OpCase& c, const ScheduleFile& file, const Halide::Target& t
   }
 }
 
-// The ONE place that knows which recipes exist and which fit a stage kind:
-// those the Scheduler accepts on the kind (it rejects a recipe that does not
-// fit with an InputError). Halide finds a GPU recipe on a CPU target (or the
-// reverse) wrong only while compiling, so the target picks the candidates.
+// The recipes to try on a stage kind: those the recipe table
+// (front/schedule_specs.h) says fit the kind and the target, and that the
+// Scheduler accepts there (`inline` fits any kind but no reduction).
 std::vector<std::string> recipes_for(const OpCase& c, const std::string& lowering,
                                      const std::vector<std::string>& lowered, const std::string& kind,
                                      const Halide::Target& target) {
-  const std::vector<std::string> candidates =
-      target.has_gpu_feature() ? std::vector<std::string>{"gpu", "inline"}
-                               : std::vector<std::string>{"root", "inline", "plain", "channel_tiles",
-                                                          "position_tiles", "weight_gradient_tiles", "row_sums"};
+  std::vector<std::string> candidates;
+  for (const RecipeSpec& r : recipe_specs())
+    if (r.for_target(target_name(target)) && r.fits_kind(kind)) candidates.push_back(r.name);
   std::vector<std::string> fitting;
   for (const std::string& recipe : candidates)
     if (accepted(c, schedule_with(target, lowering, lowered, {kind}, recipe), target)) fitting.push_back(recipe);
   return fitting;
 }
 
-// The lowering variants beyond "direct", each with the stage kinds of `c`
-// that offer it (the Scheduler rejects a variant on a kind without it).
+// The lowering variants beyond "direct" (the table of front/schedule_specs.h),
+// each with the stage kinds of `c` that offer it.
 std::map<std::string, std::vector<std::string>> other_lowerings(const OpCase& c, const Halide::Target& target) {
   std::map<std::string, std::vector<std::string>> offered;
   const std::vector<std::string> kinds = op_kinds(scheduled(c, schedule_with(target, "", {}), target), layer_of(c).op);
   for (const std::string& kind : kinds)
-    if (accepted(c, schedule_with(target, "im2col", {kind}), target)) offered["im2col"].push_back(kind);
+    for (const LoweringVariant& variant : lowering_variants_of(kind)) offered[variant.name].push_back(kind);
   return offered;
 }
 
