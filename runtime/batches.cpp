@@ -28,6 +28,16 @@ uint64_t uniform_below(std::mt19937_64& rng, uint64_t bound) {
   }
 }
 
+// Whether a generator is stuck at zero. Each 312 draws of std::mt19937_64
+// regenerate its whole state, which the tempering maps one to one onto the
+// outputs: 624 zero draws mean a state of zeros, which stays zero forever;
+// any other state is on the generator's single full-length cycle.
+bool yields_only_zeros(std::mt19937_64 rng) {
+  for (size_t k = 0; k < 2 * std::mt19937_64::state_size; ++k)
+    if (rng() != 0) return false;
+  return true;
+}
+
 }  // namespace
 
 BatchOrder::BatchOrder(int64_t count, int64_t batch_size, bool shuffle, uint64_t seed)
@@ -74,7 +84,16 @@ std::string BatchOrder::state() const {
   return out.str();
 }
 
-void BatchOrder::restore(const std::string& state) {
+// The epoch that state() reports once batches 0..steps_done-1 were drawn in
+// order: that of their last image (-1 before any, and always without shuffle).
+int64_t BatchOrder::epoch_after(int64_t steps_done) const {
+  if (steps_done < 0 || steps_done > std::numeric_limits<int64_t>::max() / batch_size_)
+    throw InputError(fmt::format("step {} is beyond any run of batches of {}", steps_done, batch_size_));
+  if (!shuffle_ || steps_done == 0) return -1;
+  return (steps_done * batch_size_ - 1) / count_;
+}
+
+void BatchOrder::restore(const std::string& state, int64_t steps_done) {
   std::istringstream in(state);
   std::string format;
   int64_t count = 0, batch_size = 0, epoch = 0;
@@ -88,6 +107,12 @@ void BatchOrder::restore(const std::string& state) {
     throw InputError(fmt::format(
         "the saved batch order is for {} images, batches of {}, shuffle {}, seed {}; this run has {}, {}, {}, {}",
         count, batch_size, bool(shuffle), seed, count_, batch_size_, shuffle_, seed_));
+  if (epoch != epoch_after(steps_done))
+    throw InputError(fmt::format("the saved batch order is at epoch {}, but {} batches of {} from {} images end in "
+                                 "epoch {}",
+                                 epoch, steps_done, batch_size_, count_, epoch_after(steps_done)));
+  if (shuffle_ && yields_only_zeros(rng))
+    throw InputError("the saved batch order's generator state yields only zeros, which no seed gives");
   rng_ = epoch_start_ = rng;
   epoch_ = std::max<int64_t>(epoch - 1, -1);
   if (epoch >= 0) shuffle_next_epoch();

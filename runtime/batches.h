@@ -29,15 +29,18 @@ class BatchOrder {
 
   // The generator's position (epoch and state at its start) as one line of
   // text, so that a resumed run need not replay earlier epochs. restore()
-  // takes what state() gave for the same count, batch size, shuffle and seed;
-  // anything else is an InputError.
+  // takes what state() gave for the same count, batch size, shuffle and seed
+  // after batches 0..steps_done-1; anything else is an InputError, whatever
+  // vouches for the text: an epoch other than those batches end in, or a
+  // generator state that yields only zeros (on which shuffling never ends).
   std::string state() const;
-  void restore(const std::string& state);
+  void restore(const std::string& state, int64_t steps_done);
 
  private:
   int32_t at(int64_t position);
   void go_to_epoch(int64_t epoch);
   void shuffle_next_epoch();
+  int64_t epoch_after(int64_t steps_done) const;
 
   int64_t count_, batch_size_;
   bool shuffle_;

@@ -12,6 +12,7 @@
 #include "fingerprint.h"
 #include "input_error.h"
 #include "safetensors.h"
+#include "sha256.h"
 
 namespace netc {
 namespace {
@@ -67,19 +68,6 @@ Metadata describe(const RunIdentity& run, const std::vector<ParameterSpec>& para
           {"batch_order", state.batch_order},
           {"metrics_bytes", std::to_string(state.metrics_bytes)},
           {"metrics_fingerprint", state.metrics_fingerprint}};
-}
-
-// Over every metadata value but the checksum and every tensor's name, shape
-// and bytes: a flipped bit anywhere that matters is noticed.
-std::string checksum(const Metadata& metadata, const Tensors& tensors) {
-  Fingerprint fp;
-  for (const auto& [key, value] : metadata)
-    if (key != kChecksumKey) fp.add(key).add(value);
-  for (const auto& [name, t] : tensors) {
-    fp.add(name).add(shape_str(t.shape));
-    fp.add(t.data.data(), t.data.size() * sizeof(float));
-  }
-  return fp.hex();
 }
 
 SafeTensor tensor_of(const ParameterSpec& spec, const AlignedVector<float>& values) {
@@ -179,6 +167,21 @@ void take_tensors(const std::string& path, Tensors& tensors, const std::vector<P
 
 }  // namespace
 
+// Over every metadata value but the checksum and every tensor's name, shape
+// and bytes: a flipped bit anywhere that matters is noticed. Each string ends
+// in a NUL so that ("ab", "c") and ("a", "bc") differ.
+std::string checkpoint_checksum(const Metadata& metadata, const Tensors& tensors) {
+  Sha256 sha;
+  auto add = [&](const std::string& s) { sha.update(s.c_str(), s.size() + 1); };
+  for (const auto& [key, value] : metadata)
+    if (key != kChecksumKey) add(key), add(value);
+  for (const auto& [name, t] : tensors) {
+    add(name), add(shape_str(t.shape));
+    sha.update(t.data.data(), t.data.size() * sizeof(float));
+  }
+  return sha.hex_digest();
+}
+
 std::string train_data_fingerprint(const Dataset& data) {
   const IdxImages& images = data.train_images;
   Fingerprint fp;
@@ -199,7 +202,7 @@ void write_checkpoint(const std::string& path, const RunIdentity& run, const std
     tensors[kMomentumPrefix + params[k].name] = tensor_of(params[k], state.momenta[k]);
   }
   Metadata metadata = describe(run, params, state);
-  metadata[kChecksumKey] = checksum(metadata, tensors);
+  metadata[kChecksumKey] = checkpoint_checksum(metadata, tensors);
   write_safetensors(path, tensors, metadata);
 }
 
@@ -208,7 +211,7 @@ TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, c
   Metadata metadata;
   Tensors tensors = read_safetensors(path, &metadata);
   check_format_and_keys(path, metadata);
-  if (metadata.at(kChecksumKey) != checksum(metadata, tensors))
+  if (metadata.at(kChecksumKey) != checkpoint_checksum(metadata, tensors))
     fail(path, "the checkpoint is damaged: its checksum does not match its contents");
   check_run(path, metadata, run, params);
   note_environment(metadata, run, notes);
@@ -216,12 +219,12 @@ TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, c
   TrainingState state{0, Parameters::zeros(params), Parameters::zeros(params), "", 0, ""};
   take_tensors(path, tensors, params, state);
   state.step = parse_number<int64_t>(path, metadata, "step");
-  if (state.step < 0) fail(path, fmt::format("the checkpoint's step is {}", state.step));
+  if (state.step < 0) fail(path, fmt::format("metadata 'step' is {}", state.step));
   state.batch_order = metadata.at("batch_order");
   try {
-    BatchOrder(run.train_images, run.batch_size, run.shuffle, run.seed).restore(state.batch_order);
+    BatchOrder(run.train_images, run.batch_size, run.shuffle, run.seed).restore(state.batch_order, state.step);
   } catch (const InputError& e) {
-    fail(path, e.what());
+    fail(path, fmt::format("metadata 'batch_order': {}", e.what()));
   }
   state.metrics_bytes = parse_number<uint64_t>(path, metadata, "metrics_bytes");
   state.metrics_fingerprint = metadata.at("metrics_fingerprint");

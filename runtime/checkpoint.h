@@ -5,24 +5,29 @@
 // the batch order's state and the identity of the run.
 //
 // A checkpoint is refused (InputError) unless it is of this format version,
-// intact (a checksum covers every tensor byte and every metadata value), and
-// of the same run: graph, parameter table, batch size, shuffle, seed, SGD
-// settings and training data. Target, thread count and compiled pipelines may
+// intact (a SHA-256 covers every tensor byte and every metadata value), of
+// the same run (graph, parameter table, batch size, shuffle, seed, SGD
+// settings and training data), and its state is one a run can reach: finite
+// tensors, a step the batch order's epoch agrees with, a generator that is
+// not stuck. The digest detects damage, not a forger who recomputes it
+// (checkpoint_checksum() is no secret); the range checks hold either way. Target, thread count and compiled pipelines may
 // differ: the continuation is then correct but not bit-identical to an
 // uninterrupted run, and read_checkpoint says so in a note.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "compiled_model.h"
 #include "dataset.h"
 #include "parameters.h"
+#include "safetensors.h"
 
 namespace netc {
 
-inline constexpr const char* kCheckpointFormat = "netc-checkpoint/1";
+inline constexpr const char* kCheckpointFormat = "netc-checkpoint/2";
 
 // What a checkpoint records of the run that wrote it.
 struct RunIdentity {
@@ -53,6 +58,11 @@ struct TrainingState {
   uint64_t metrics_bytes = 0;
   std::string metrics_fingerprint;
 };
+
+// What a checkpoint's "checksum" metadata holds: the SHA-256 of its other
+// metadata entries and of every tensor's name, shape and bytes.
+std::string checkpoint_checksum(const std::map<std::string, std::string>& metadata,
+                                const std::map<std::string, SafeTensor>& tensors);
 
 // Writes atomically; `params` is the parameter table of the state's tensors.
 // std::logic_error if a value is not finite: a checkpoint is always a state

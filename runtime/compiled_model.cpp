@@ -6,9 +6,10 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -18,8 +19,11 @@
 #include "aligned.h"
 #include "HalideRuntime.h"
 #include "cuda_driver.h"
-#include "fingerprint.h"
+#include "atomic_file.h"
+#include "sha256.h"
 #include "thread_pool.h"
+
+namespace fs = std::filesystem;
 
 namespace netc {
 namespace {
@@ -123,13 +127,19 @@ std::string stage_name(const std::string& func) {
 thread_local std::string last_halide_error;
 void keep_halide_error(void*, const char* message) { last_halide_error = message; }
 
-}  // namespace
+constexpr const char* kManifestDigestFile = "manifest.sha256";
+constexpr uint64_t kMaxManifestBytes = uint64_t(16) << 20;
 
-Manifest Manifest::read(const std::string& dir) {
-  std::ifstream in(dir + "/manifest.json");
-  if (!in) throw std::runtime_error("no manifest.json in " + dir);
+// What netc compile writes at the top of its folder (aot/export.h).
+const std::set<std::string> kCompileOutputNames = {"manifest.json", kManifestDigestFile, "include", "lib"};
+
+std::string read_manifest_text(const std::string& dir) {
+  return read_file(dir + "/manifest.json", kMaxManifestBytes, "manifest");
+}
+
+Manifest parse_manifest(const std::string& text, const std::string& dir) {
   try {
-    nlohmann::json j = nlohmann::json::parse(in);
+    nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("format") != kManifestFormat)
       throw std::runtime_error(fmt::format("format {} is not {}", j.at("format").dump(), kManifestFormat));
     Manifest m;
@@ -138,7 +148,7 @@ Manifest Manifest::read(const std::string& dir) {
     j.at("train_step").get_to(m.train_step);
     j.at("inference").get_to(m.inference);
     j.at("library").get_to(m.library);
-    j.at("library_fingerprint").get_to(m.library_fingerprint);
+    j.at("library_sha256").get_to(m.library_sha256);
     j.at("halide_target").get_to(m.halide_target);
     if (j.contains("gather")) j.at("gather").get_to(m.gather);
     j.at("batch").get_to(m.batch);
@@ -163,6 +173,10 @@ Manifest Manifest::read(const std::string& dir) {
   }
 }
 
+}  // namespace
+
+Manifest Manifest::read(const std::string& dir) { return parse_manifest(read_manifest_text(dir), dir); }
+
 std::string Manifest::text() const {
   nlohmann::json params = nlohmann::json::array();
   for (const ParameterSpec& p : this->params)
@@ -179,7 +193,7 @@ std::string Manifest::text() const {
                       {"inference", inference},
                       {"flops", {{"train_step", train_step_flops}, {"inference", inference_flops}}},
                       {"library", library},
-                      {"library_fingerprint", library_fingerprint}};
+                      {"library_sha256", library_sha256}};
   if (!gather.empty()) j["gather"] = gather;
   if (!peak_probe.empty())
     j["peak_probe"] = {{"function", peak_probe},
@@ -188,11 +202,22 @@ std::string Manifest::text() const {
   return j.dump(2) + "\n";
 }
 
+void write_manifest(const std::string& dir, const Manifest& manifest) {
+  const std::string text = manifest.text();
+  write_file_atomically(dir + "/manifest.json", text);
+  write_file_atomically(dir + "/" + kManifestDigestFile, sha256_hex(text) + "\n");
+}
+
 bool compiled_model_is_valid(const std::string& dir, std::string* why) {
   try {
-    Manifest m = Manifest::read(dir);
-    if (file_fingerprint(dir + "/" + m.library) != m.library_fingerprint) {
-      *why = m.library + " does not match its fingerprint";
+    const std::string text = read_manifest_text(dir);
+    if (read_file(dir + "/" + kManifestDigestFile, 4096) != sha256_hex(text) + "\n") {
+      *why = fmt::format("manifest.json does not match its SHA-256 in {}", kManifestDigestFile);
+      return false;
+    }
+    const Manifest m = parse_manifest(text, dir);
+    if (file_sha256(dir + "/" + m.library, kMaxLibraryBytes) != m.library_sha256) {
+      *why = m.library + " does not match its SHA-256 in manifest.json";
       return false;
     }
     return true;
@@ -200,6 +225,25 @@ bool compiled_model_is_valid(const std::string& dir, std::string* why) {
     *why = e.what();
     return false;
   }
+}
+
+bool compile_output_is_replaceable(const std::string& dir, std::string* why) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    *why = "it is not a folder";
+    return false;
+  }
+  bool has_manifest = false;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!kCompileOutputNames.count(name)) {
+      *why = fmt::format("it holds {}, which netc compile does not write", name);
+      return false;
+    }
+    has_manifest = has_manifest || name == "manifest.json";
+  }
+  if (!has_manifest && !fs::is_empty(dir)) *why = "it has no manifest.json";
+  return has_manifest || fs::is_empty(dir);
 }
 
 CompiledModel::CompiledModel(const std::string& dir) {

@@ -1,5 +1,5 @@
-// A compiled model (a folder made by the compiler: model.so + manifest.json),
-// loaded and called without Halide: the runtime only knows the calling
+// A compiled model (a folder made by the compiler: model.so, manifest.json
+// and manifest.sha256), loaded and called without Halide: the runtime only knows the calling
 // convention of model_abi.h and the parameters the manifest lists, never
 // which ops the graph has.
 #pragma once
@@ -12,10 +12,13 @@
 
 namespace netc {
 
-inline constexpr const char* kManifestFormat = "netc-model/2";
+inline constexpr const char* kManifestFormat = "netc-model/3";
+// The largest compiled library (model.so, or netc compile's static library) read to check its SHA-256.
+inline constexpr uint64_t kMaxLibraryBytes = uint64_t(4) << 30;
 
 struct Manifest {
-  std::string graph, target, train_step, inference, library, library_fingerprint;
+  std::string graph, target, train_step, inference, library;
+  std::string library_sha256;  // of the file `library`, checked before it is loaded
   std::string halide_target;  // what the code was compiled for (runtime/host_target.h)
   std::string gather;         // the batch gatherer of a GPU target; empty on the host
   int64_t batch = 0, classes = 0;
@@ -36,8 +39,22 @@ struct Manifest {
   std::string text() const;
 };
 
-// Whether `dir` holds a complete, uncorrupted compiled model; if not, why.
+// Writes dir/manifest.json and dir/manifest.sha256, its SHA-256, which
+// compiled_model_is_valid() checks it against.
+void write_manifest(const std::string& dir, const Manifest& manifest);
+
+// Whether `dir` holds a complete, unchanged compiled model: manifest.json
+// matches manifest.sha256, and the library the SHA-256 in the manifest; if
+// not, why. The digests detect damage and stray edits (a changed batch size),
+// not a forger who rewrites them too: the cache folder is trusted as much as
+// the code in it.
 bool compiled_model_is_valid(const std::string& dir, std::string* why);
+
+// Whether netc compile may replace the existing folder `dir` without losing
+// anything: it is empty, or an earlier output of netc compile (manifest.json
+// and nothing but the names netc compile writes; a compile-cache entry holds
+// model.so, which it does not). If not, why.
+bool compile_output_is_replaceable(const std::string& dir, std::string* why);
 
 // Where a profiled pipeline spent its time (Halide's sampling profiler).
 struct StageTime {

@@ -97,6 +97,10 @@ std::pair<std::string, std::set<std::string>> host_target() {
   const char* forced = std::getenv("NETC_HOST_TARGET");
   if (!forced || !*forced) return {host_base(), host_features()};
   auto [base, features] = parse(forced);
+  // Code for another architecture or OS could not run here (and Halide refuses names it does not know).
+  if (base != host_base())
+    throw InputError(fmt::format("NETC_HOST_TARGET={}: a target for {}; this machine runs {} code", forced, base,
+                                 host_base()));
   const std::set<std::string> available = host_features();
   for (const std::string& f : features)
     if (kX86Features.count(f) && !available.count(f))

@@ -15,7 +15,8 @@ inline constexpr int kCudaCapability = 80;
 //  - host: this machine as Halide::get_host_target() describes it (the x86
 //    features found by cpuid, in the same way), or $NETC_HOST_TARGET when set
 //    (e.g. x86-64-linux-avx-avx2-f16c-fma-sse41, to compile for and run on
-//    machines with other CPUs; each x86 feature it names must be this CPU's);
+//    machines with other CPUs; its arch-bits-os must be this machine's, and each
+//    x86 feature it names this CPU's);
 //  - cuda: the host's plus cuda and cuda_capability_80.
 // `profile` or $NETC_PROFILE adds Halide's sampling profiler. Features are in Halide's order
 // (alphabetical), so that equal targets give equal strings. A bad

@@ -322,7 +322,7 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
     throw std::invalid_argument(fmt::format("train: the state is at step {}, past the {} iterations", state.step,
                                             options.iterations));
   BatchOrder order(data.train_images.count, batch, options.shuffle, options.seed);
-  if (!state.batch_order.empty()) order.restore(state.batch_order);
+  if (!state.batch_order.empty()) order.restore(state.batch_order, state.step);
   std::unique_ptr<StepRunner> steps;
   if (m.on_gpu())
     steps = std::make_unique<DeviceSteps>(model, state, data, options.sgd);

@@ -41,7 +41,7 @@ ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o
 // gatherer of a GPU target.
 Manifest manifest_of(const Graph& graph, const BuildOptions& options, const std::string& train_fn,
                      const std::string& inference_fn, const std::string& library,
-                     const std::string& library_fingerprint, const PeakProbe* probe = nullptr,
+                     const std::string& library_sha256, const PeakProbe* probe = nullptr,
                      const std::string& gather_fn = "");
 
 }  // namespace netc

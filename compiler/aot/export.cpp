@@ -17,7 +17,7 @@
 #include "aot/embedded_files.h"
 #include "atomic_file.h"
 #include "compiled_model.h"
-#include "fingerprint.h"
+#include "sha256.h"
 #include "input_error.h"
 
 namespace fs = std::filesystem;
@@ -160,25 +160,12 @@ void write_output(const Graph& graph, const BuildOptions& options, const Halide:
   compile_library({&train, &inference}, target, dir, package, options, p.autoscheduled);
 
   const Manifest manifest = manifest_of(graph, options, train.function_name, inference.function_name,
-                                        package.library(), file_fingerprint(dir + "/" + package.library()));
+                                        package.library(), file_sha256(dir + "/" + package.library(), kMaxLibraryBytes));
   for (const EmbeddedFile& f : embedded_files()) write_file_atomically(dir + "/include/" + f.name, f.text);
   write_file_atomically(dir + "/" + package.header(), graph_header(manifest, package));
   write_file_atomically(dir + "/" + package.cmake_config(), cmake_config(options, package));
   write_file_atomically(dir + "/" + package.pkg_config(), pkg_config(options, package));
-  write_file_atomically(dir + "/manifest.json", manifest.text());
-}
-
-// Whether replacing `folder` loses nothing: it is empty or an earlier output
-// (its manifest readable, even if the rest is damaged).
-bool replaceable(const fs::path& folder) {
-  if (!fs::is_directory(folder)) return false;
-  if (fs::is_empty(folder)) return true;
-  try {
-    Manifest::read(folder.string());
-    return true;
-  } catch (const std::runtime_error&) {
-    return false;
-  }
+  write_manifest(dir, manifest);
 }
 
 // Moves `staging` to `folder`; an existing `folder` is swapped with it in one
@@ -198,10 +185,11 @@ void move_into_place(const fs::path& staging, const fs::path& folder) {
 void export_model(const Graph& graph, const BuildOptions& options, const std::string& folder_name) {
   fs::path folder = fs::absolute(folder_name).lexically_normal();
   if (!folder.has_filename()) folder = folder.parent_path();  // "out/" names "out"
-  if (fs::exists(folder) && !replaceable(folder))
-    throw InputError(fmt::format("-o {}: exists and is neither empty nor an earlier output of netc compile; "
+  std::string why;
+  if (fs::exists(folder) && !compile_output_is_replaceable(folder.string(), &why))
+    throw InputError(fmt::format("-o {}: exists and is neither empty nor an earlier output of netc compile ({}); "
                                  "not replacing it",
-                                 folder_name));
+                                 folder_name, why));
   schedule_for(options.target, options.schedule_file);  // a bad schedule file fails before anything is compiled
   const Halide::Target target = target_for(options.target);
   std::cerr << fmt::format("netc: compiling {} (batch {}, target {}) ...\n", graph.name, options.batch, options.target);

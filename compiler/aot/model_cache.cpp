@@ -12,6 +12,7 @@
 #include "atomic_file.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
+#include "sha256.h"
 #include "host_target.h"
 #include "process.h"
 #include "lower/pipeline.h"
@@ -102,7 +103,7 @@ void count_flops(const Graph& g, int64_t batch, Manifest& m) {
 
 Manifest manifest_of(const Graph& g, const BuildOptions& o, const std::string& train_fn,
                      const std::string& inference_fn, const std::string& library,
-                     const std::string& library_fingerprint, const PeakProbe* probe, const std::string& gather_fn) {
+                     const std::string& library_sha256, const PeakProbe* probe, const std::string& gather_fn) {
   Manifest m;
   m.graph = g.name;
   m.target = o.target;
@@ -116,7 +117,7 @@ Manifest manifest_of(const Graph& g, const BuildOptions& o, const std::string& t
   m.inference = inference_fn;
   count_flops(g, o.batch, m);
   m.library = library;
-  m.library_fingerprint = library_fingerprint;
+  m.library_sha256 = library_sha256;
   m.gather = gather_fn;
   if (probe) {
     m.peak_probe = probe->function_name;
@@ -147,9 +148,9 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     link_shared_library(objects, folder + "/model.so");
     for (const std::string& object : objects) fs::remove(object);
     const Manifest manifest = manifest_of(graph, options, p.train.function_name, p.inference.function_name,
-                                          "model.so", file_fingerprint(folder + "/model.so"), &probe,
+                                          "model.so", file_sha256(folder + "/model.so", kMaxLibraryBytes), &probe,
                                           p.gather ? p.gather->function_name : "");
-    write_file_atomically(folder + "/manifest.json", manifest.text());
+    write_manifest(folder, manifest);
   } catch (...) {
     fs::remove_all(folder);
     throw;

@@ -171,6 +171,8 @@ void TuningLog::read_existing() {
       throw InputError(fmt::format("{}:{}: a damaged tuning log record: {}", path_, line, e.what()));
     }
   }
+  if (cut_at != std::string::npos && records.empty())
+    throw InputError(fmt::format("{}: not a tuning log of netc tune (no complete record); not changing it", path_));
   if (cut_at != std::string::npos) {
     std::cerr << fmt::format("netc: {}: dropping its last line, cut short when a run was interrupted\n", path_);
     if (truncate(path_.c_str(), off_t(cut_at)) != 0)

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -116,8 +118,12 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   writer.commit();
 }
 
-std::string read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
-  // Checked before opening: opening a FIFO for reading waits for a writer.
+namespace {
+
+// A descriptor of `path` open for reading, with its size; refused unless it
+// is a regular file. Checked before opening: opening a FIFO for reading
+// waits for a writer.
+int open_regular_file(const std::string& path, const std::string& what, uint64_t* size) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) read_failed(what, path, std::strerror(errno));
   if (const char* why = not_regular(st)) read_failed(what, path, why);
@@ -125,9 +131,12 @@ std::string read_file(const std::string& path, uint64_t max_bytes, const std::st
   OpenFile file{open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (file.fd < 0 || fstat(file.fd, &st) != 0) read_failed(what, path, std::strerror(errno));
   if (const char* why = not_regular(st)) read_failed(what, path, why);
-  if (uint64_t(st.st_size) > max_bytes)
-    read_failed(what, path, fmt::format("it has {} bytes, more than the limit of {}", st.st_size, max_bytes));
-  std::string bytes(size_t(st.st_size), '\0');
+  *size = uint64_t(st.st_size);
+  return std::exchange(file.fd, -1);
+}
+
+std::string read_bytes(const OpenFile& file, size_t size, const std::string& path, const std::string& what) {
+  std::string bytes(size, '\0');
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::read(file.fd, bytes.data() + done, bytes.size() - done);
@@ -137,6 +146,22 @@ std::string read_file(const std::string& path, uint64_t max_bytes, const std::st
     done += size_t(n);
   }
   return bytes;
+}
+
+}  // namespace
+
+std::string read_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  uint64_t size = 0;
+  OpenFile file{open_regular_file(path, what, &size)};
+  if (size > max_bytes)
+    read_failed(what, path, fmt::format("it has {} bytes, more than the limit of {}", size, max_bytes));
+  return read_bytes(file, size_t(size), path, what);
+}
+
+std::string read_file_start(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  uint64_t size = 0;
+  OpenFile file{open_regular_file(path, what, &size)};
+  return read_bytes(file, size_t(std::min(size, max_bytes)), path, what);
 }
 
 }  // namespace netc

@@ -39,5 +39,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 // `what` names the kind of file in that message ("graph file"). A FIFO or
 // device is refused before it is opened, so reading one never blocks.
 std::string read_file(const std::string& path, uint64_t max_bytes, const std::string& what = "");
+// Its first `max_bytes` bytes (all of a shorter file), with read_file's checks
+// but no size limit: enough to recognize what kind of file it is.
+std::string read_file_start(const std::string& path, uint64_t max_bytes, const std::string& what = "");
 
 }  // namespace netc

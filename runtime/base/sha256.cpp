@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "atomic_file.h"
+
 namespace netc {
 namespace {
 
@@ -71,5 +73,7 @@ std::string Sha256::hex_digest() {
     for (int shift = 28; shift >= 0; shift -= 4) out += kHex[(word >> shift) & 0xf];
   return out;
 }
+
+std::string file_sha256(const std::string& path, uint64_t max_bytes) { return sha256_hex(read_file(path, max_bytes)); }
 
 }  // namespace netc

@@ -1,5 +1,5 @@
-// SHA-256 (FIPS 180-4), to check downloaded data sets against known digests
-// without depending on an external tool or crypto library.
+// SHA-256 (FIPS 180-4), to check downloaded data sets, checkpoints and
+// compile-cache entries without depending on an external tool or crypto library.
 #pragma once
 
 #include <array>
@@ -26,5 +26,8 @@ class Sha256 {
 };
 
 inline std::string sha256_hex(const std::string& bytes) { return Sha256().update(bytes.data(), bytes.size()).hex_digest(); }
+
+// The digest of a regular file of at most `max_bytes` (read_file's InputError if not).
+std::string file_sha256(const std::string& path, uint64_t max_bytes);
 
 }  // namespace netc

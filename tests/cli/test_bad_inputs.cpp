@@ -3,13 +3,21 @@
 // "netc: error: ..." message saying what is wrong, never with a signal, and
 // within an address-space limit far below what the lying sizes in some of
 // them claim (so no reader allocates in proportion to a header's numbers).
+// Each case also ends within a time bound (a FIFO is never waited on), and
+// the outputs-and-state table checks that no input or unrelated file changed.
 // One small compiled model (feedforward) serves every case.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iterator>
+#include <sstream>
 
+#include <sys/stat.h>
+
+#include "checkpoint.h"
 #include "gzip.h"
 #include "netc_process.h"
 #include "safetensors.h"
@@ -24,6 +32,8 @@ namespace {
 // netc needs about 400 MB of address space here (libHalide, threads); a
 // lying size of 2^31 or more would need far more than this.
 constexpr uint64_t kMemoryLimit = uint64_t(1) << 30;
+// Every case is refused before any real work: far below this.
+constexpr double kTimeLimitS = 60;
 
 struct Case {
   std::string what;
@@ -132,16 +142,45 @@ std::vector<std::string> with_flag(std::vector<std::string> args, const std::str
 
 void check_table(const Inputs& inputs, const std::vector<Case>& table) {
   for (const Case& c : table) {
+    const auto start = std::chrono::steady_clock::now();
     Outcome o = run_netc(c.args, inputs.dir.path(), kMemoryLimit);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string command;
     for (const std::string& a : c.args) command += " " + a;
     INFO(c.what << "\n  netc" << command << "\n  stderr: " << o.err);
     CHECK(o.signal == 0);
     CHECK(o.exit_code == 2);
+    CHECK(seconds < kTimeLimitS);
     // Progress lines ("netc: compiling ...") may come first.
     CHECK_THAT(o.err, (StartsWith("netc: error: ") || Contains("\nnetc: error: ")) && Contains(c.message));
   }
 }
+
+// The bytes and modification time of files, to show that a refused command
+// changed none of them.
+class Unchanged {
+ public:
+  explicit Unchanged(std::vector<std::string> paths) : paths_(std::move(paths)) {
+    for (const std::string& p : paths_) before_.push_back(state(p));
+  }
+  void check() const {
+    for (size_t k = 0; k < paths_.size(); ++k) {
+      INFO(paths_[k]);
+      CHECK(state(paths_[k]) == before_[k]);
+    }
+  }
+
+ private:
+  static std::string state(const std::string& path) {
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) return "missing";
+    std::string s = std::to_string(st.st_mode) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+                    std::to_string(st.st_mtim.tv_nsec);
+    return S_ISREG(st.st_mode) ? s + " " + read_bytes(path) : s;
+  }
+  std::vector<std::string> paths_;
+  std::vector<std::string> before_;
+};
 
 // graphs/feedforward.yaml with each `from` replaced by its `to`.
 std::string graph_text(const std::vector<std::pair<std::string, std::string>>& changes) {
@@ -480,4 +519,107 @@ TEST_CASE("bad inputs: schedule files, for train, eval and bench --schedule", "[
   table.push_back({"schedule for bench", {"bench", in.graph, "--schedule", in.dir / "recipe.yaml", "--steps", "1"},
                    "unknown recipe 'turbo'"});
   check_table(in, table);
+}
+
+TEST_CASE("bad inputs: outputs that would lose a file, for train, compile and tune", "[bad_inputs]") {
+  Inputs in;
+  const std::string g = in.graph, data = in.dir / "data";
+  const std::string graph_copy = in.file("graph.yaml", read_bytes(g));
+  const std::string notes = in.file("notes.txt", "my notes, not a tuning log\n");
+  const std::string metrics = in.file("metrics.jsonl", "");
+  const std::string fifo = in.dir / "fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // A folder shaped like a compile-cache entry, and one of someone's own files.
+  const std::string entry = in.dir / "entry", mine = in.dir / "mine";
+  std::filesystem::create_directories(entry);
+  std::filesystem::create_directories(mine);
+  write_bytes(entry + "/model.so", "a library");
+  write_bytes(entry + "/manifest.json", "{}");
+  write_bytes(mine + "/thesis.tex", "mine");
+  const Unchanged unchanged({g, graph_copy, in.weights, in.checkpoint, notes, metrics, fifo, "/dev/null",
+                             entry + "/model.so", entry + "/manifest.json", mine + "/thesis.tex"});
+  auto train = [&](std::vector<std::string> more) { return in.train(g, std::move(more)); };
+  auto tune = [&](std::vector<std::string> more) {
+    std::vector<std::string> a = {"tune", g, "--trials", "1", "--threads", "1"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  };
+  const std::vector<Case> table = {
+      {"--checkpoint X --metrics X", train({"--metrics", metrics, "--checkpoint", metrics}),
+       "--checkpoint " + metrics + ": that is also --metrics"},
+      {"--resume C --metrics C", train({"--resume", in.checkpoint, "--metrics", in.checkpoint}),
+       "--metrics " + in.checkpoint + ": that is also --resume"},
+      {"--save onto the graph", train({"--save", g}), "that is also GRAPH"},
+      {"--save onto the graph by another name", in.train(graph_copy, {"--save", in.dir / "./graph.yaml"}),
+       "that is also GRAPH"},
+      {"--save onto --init", train({"--init", in.weights, "--save", in.weights}), "that is also --init"},
+      {"--metrics onto a device", train({"--metrics", "/dev/null"}), "not a regular file"},
+      {"--metrics onto a FIFO", train({"--metrics", fifo}), "not a regular file"},
+      {"--checkpoint onto a FIFO", train({"--checkpoint", fifo}), "not a regular file"},
+      {"--init a FIFO", train({"--init", fifo}), "not a regular file"},
+      {"--resume a FIFO", train({"--resume", fifo}), "not a regular file"},
+      {"--schedule a FIFO", train({"--schedule", fifo}), "not a regular file"},
+      {"eval --weights a FIFO", with_flag(in.eval(g), "--weights", fifo), "not a regular file"},
+      {"compile -o into a compile-cache entry", {"compile", g, "-o", entry}, "it holds model.so"},
+      {"compile -o into a folder of one's own", {"compile", g, "-o", mine}, "neither empty nor an earlier output"},
+      {"compile -o onto the graph", {"compile", graph_copy, "-o", graph_copy}, "it is not a folder"},
+      {"compile -o a folder holding the graph", {"compile", in.dir / "mine/../graph.yaml", "-o", in.dir.path()},
+       "neither empty nor an earlier output"},
+      {"tune --log a file that is not a tuning log", tune({"--log", notes}), notes + ": exists and is not a tuning log"},
+      {"tune --log a FIFO", tune({"--log", fifo}), "not a regular file"},
+      {"tune --log onto the graph", tune({"--log", g}), "not a tuning log"},
+      {"tune --log X -o X", tune({"--log", in.dir / "t.jsonl", "-o", in.dir / "t.jsonl"}), "that is also --log"},
+      {"tune -o onto a device", tune({"--log", in.dir / "t.jsonl", "-o", "/dev/null"}), "not a regular file"},
+      {"tune --report of a file that is not a log", {"tune", "--report", notes, "-o", in.dir / "r.svg"}, notes},
+      {"tune --report a FIFO", {"tune", "--report", fifo, "-o", in.dir / "r.svg"}, "not a regular file"},
+      {"tune --report onto its own log", {"tune", "--report", notes, "-o", notes}, "that is also --report"},
+  };
+  check_table(in, table);
+  unchanged.check();
+  CHECK(!std::filesystem::exists(in.dir / "t.jsonl"));
+  CHECK(!std::filesystem::exists(in.dir / "r.svg"));
+}
+
+TEST_CASE("bad inputs: forged checkpoints and environment, whatever their checksum", "[bad_inputs]") {
+  Inputs in;
+  const Unchanged unchanged({in.checkpoint, in.weights});
+  auto forged = [&](const std::string& name, const std::function<void(std::map<std::string, std::string>&)>& edit) {
+    return in.edited(in.checkpoint, name, [&](std::map<std::string, netc::SafeTensor>& t,
+                                              std::map<std::string, std::string>& m) {
+      edit(m);
+      m["checksum"] = netc::checkpoint_checksum(m, t);
+    });
+  };
+  // The generator's words zeroed, its header (format .. epoch) and position kept.
+  auto zero_generator = [](const std::string& order) {
+    std::istringstream in(order);
+    std::vector<std::string> fields{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+    std::string text;
+    for (size_t k = 0; k < fields.size(); ++k)
+      text += (k ? " " : "") + (k < 6 || k + 1 == fields.size() ? fields[k] : std::string("0"));
+    return text;
+  };
+  const std::vector<Case> table = {
+      {"a checkpoint whose generator is forged to zeros",
+       in.train(in.graph, {"--resume", forged("zeros.ckpt", [&](auto& m) { m["batch_order"] = zero_generator(m["batch_order"]); })}),
+       "zeros.ckpt: metadata 'batch_order': the saved batch order's generator state yields only zeros"},
+      {"a checkpoint whose step is past its batch order",
+       in.train(in.graph, {"--resume", forged("step.ckpt", [](auto& m) { m["step"] = "3"; })}),
+       "step.ckpt: metadata 'batch_order': the saved batch order is at epoch 0, but 3 batches of 100 from 200"},
+      {"a checkpoint of step -2", in.train(in.graph, {"--resume", forged("negative.ckpt", [](auto& m) { m["step"] = "-2"; })}),
+       "negative.ckpt: metadata 'step' is -2"},
+      {"a checkpoint of the older format", in.train(in.graph, {"--resume", forged("v1.ckpt", [](auto& m) {
+                                                              m["netc_checkpoint"] = "netc-checkpoint/1";
+                                                            })}),
+       "a checkpoint of format 'netc-checkpoint/1'; this netc reads 'netc-checkpoint/2'"},
+  };
+  check_table(in, table);
+
+  setenv("NETC_HOST_TARGET", "a-b-c", 1);
+  check_table(in, {{"NETC_HOST_TARGET=a-b-c", in.train(in.graph), "NETC_HOST_TARGET=a-b-c: a target for a-b-c"},
+                   {"NETC_HOST_TARGET=a-b-c (eval)", in.eval(in.graph), "NETC_HOST_TARGET=a-b-c"},
+                   {"NETC_HOST_TARGET=a-b-c (compile)", {"compile", in.graph, "-o", in.dir / "out"},
+                    "NETC_HOST_TARGET=a-b-c"}});
+  unsetenv("NETC_HOST_TARGET");
+  unchanged.check();
 }

@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <numeric>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -103,23 +105,41 @@ TEST_CASE("batches: state and restore", "[batches]") {
   const std::string saved = a.state();
   CHECK(saved.rfind("netc-batch-order/1 11 4 1 99 ", 0) == 0);
   BatchOrder b(11, 4, true, 99);
-  b.restore(saved);
+  b.restore(saved, 20);
   CHECK(b.state() == saved);
   CHECK(stream(b, 20, 30) == stream(a, 20, 30));
   CHECK(stream(b, 0, 5) == stream(a, 0, 5));
 
   BatchOrder fresh(11, 4, true, 99), restored(11, 4, true, 99);
-  restored.restore(fresh.state());
+  restored.restore(fresh.state(), 0);
   CHECK(stream(restored, 0, 10) == stream(fresh, 0, 10));
 
   BatchOrder other_seed(11, 4, true, 98), other_batch(11, 5, true, 99), no_shuffle(11, 4, false, 99);
   for (BatchOrder* o : {&other_seed, &other_batch, &no_shuffle}) {
-    CHECK_THROWS_AS(o->restore(saved), InputError);
-    CHECK_THROWS_WITH(o->restore(saved), Contains("saved batch order is for 11 images"));
+    CHECK_THROWS_AS(o->restore(saved, 20), InputError);
+    CHECK_THROWS_WITH(o->restore(saved, 20), Contains("saved batch order is for 11 images"));
   }
-  CHECK_THROWS_WITH(b.restore("garbage"), Contains("malformed"));
-  CHECK_THROWS_WITH(b.restore(saved + " extra"), Contains("malformed"));
-  CHECK_THROWS_WITH(b.restore(saved.substr(0, saved.size() / 2)), Contains("malformed"));
+  CHECK_THROWS_WITH(b.restore("garbage", 20), Contains("malformed"));
+  CHECK_THROWS_WITH(b.restore(saved + " extra", 20), Contains("malformed"));
+  CHECK_THROWS_WITH(b.restore(saved.substr(0, saved.size() / 2), 20), Contains("malformed"));
+}
+
+TEST_CASE("batches: restore refuses a position or generator state no run reaches", "[batches]") {
+  BatchOrder a(11, 4, true, 99);
+  stream(a, 0, 20);  // 80 images: epoch 7
+  const std::string saved = a.state();
+  BatchOrder b(11, 4, true, 99);
+  CHECK_THROWS_WITH(b.restore(saved, 30), Contains("at epoch 7, but 30 batches of 4 from 11 images end in epoch 10"));
+  CHECK_THROWS_WITH(b.restore(saved, -1), Contains("step -1 is beyond any run"));
+  CHECK_THROWS_WITH(b.restore(saved, int64_t(1) << 62), Contains("is beyond any run of batches of 4"));
+  // The generator's words (after format, count, batch, shuffle, seed and
+  // epoch) all zero but its position: a forged state on which shuffling never ends.
+  std::istringstream words(saved);
+  std::vector<std::string> fields{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+  REQUIRE(fields.size() == 6 + std::mt19937_64::state_size + 1);
+  std::string zeros;
+  for (size_t k = 0; k < fields.size(); ++k) zeros += (k ? " " : "") + (k < 6 || k + 1 == fields.size() ? fields[k] : "0");
+  CHECK_THROWS_WITH(b.restore(zeros, 20), Contains("yields only zeros"));
 }
 
 TEST_CASE("batches: invalid arguments", "[batches]") {

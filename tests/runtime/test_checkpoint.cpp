@@ -2,6 +2,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iterator>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -34,11 +36,11 @@ RunIdentity tiny_run() {
   return run;
 }
 
-// A state five steps in: the batch order in its second epoch.
+// A state seven steps in: the batch order in its second epoch.
 TrainingState tiny_state() {
   BatchOrder order(10, 2, true, 7);
   order.batch(6);
-  TrainingState s = {5, Parameters::initialize(tiny_params(), 1), Parameters::initialize(tiny_params(), 2),
+  TrainingState s = {7, Parameters::initialize(tiny_params(), 1), Parameters::initialize(tiny_params(), 2),
                      order.state(), 123, "0011223344556677"};
   s.momenta[1][2] = -0.0f;  // bits, not just values, survive
   return s;
@@ -68,6 +70,16 @@ void edit_metadata(const std::string& path, const std::function<void(std::map<st
   write_safetensors(path, tensors, metadata);
 }
 
+// The checkpoint file with its metadata changed by `edit` and its checksum
+// recomputed, as someone who edits it on purpose would.
+void forge_metadata(const std::string& path, const std::function<void(std::map<std::string, std::string>&)>& edit) {
+  std::map<std::string, std::string> metadata;
+  auto tensors = read_safetensors(path, &metadata);
+  edit(metadata);
+  metadata["checksum"] = checkpoint_checksum(metadata, tensors);
+  write_safetensors(path, tensors, metadata);
+}
+
 // The message of the InputError that `f` throws ("" if it throws none).
 std::string input_error(const std::function<void()>& f) {
   try {
@@ -85,7 +97,7 @@ TEST_CASE("checkpoint: everything round-trips, bit for bit", "[checkpoint]") {
   const TrainingState saved = tiny_state();
   write_checkpoint(dir / "ck", tiny_run(), tiny_params(), saved);
   TrainingState s = read_back(dir / "ck");
-  CHECK(s.step == 5);
+  CHECK(s.step == 7);
   CHECK(same_bits(s.params, saved.params));
   CHECK(same_bits(s.momenta, saved.momenta));
   CHECK(s.batch_order == saved.batch_order);
@@ -105,7 +117,7 @@ TEST_CASE("checkpoint: a plain safetensors file, parameters under their own name
   CHECK(metadata.at("format") == "pt");
   CHECK(metadata.at("netc_checkpoint") == kCheckpointFormat);
   CHECK(metadata.at("graph") == "tiny");
-  CHECK(metadata.at("step") == "5");
+  CHECK(metadata.at("step") == "7");
   CHECK(metadata.at("lr") == "0.1");
 }
 
@@ -174,8 +186,10 @@ TEST_CASE("checkpoint: the metadata must be this version's, complete, with nothi
   test::TempDir dir;
   const std::vector<std::pair<std::function<void(std::map<std::string, std::string>&)>, std::string>> cases = {
       {[](auto& m) { m.erase("netc_checkpoint"); }, "not a netc checkpoint"},
-      {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/2"; },
-       "a checkpoint of format 'netc-checkpoint/2'; this netc reads 'netc-checkpoint/1'"},
+      {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/3"; },
+       "a checkpoint of format 'netc-checkpoint/3'; this netc reads 'netc-checkpoint/2'"},
+      {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/1"; },
+       "a checkpoint of format 'netc-checkpoint/1'; this netc reads 'netc-checkpoint/2'"},
       {[](auto& m) { m.erase("step"); }, "the checkpoint's metadata has no 'step'"},
       {[](auto& m) { m.erase("checksum"); }, "has no 'checksum'"},
       {[](auto& m) { m["learning_rate"] = "1"; }, "an unknown entry 'learning_rate'"},
@@ -209,4 +223,41 @@ TEST_CASE("checkpoint: the training data's fingerprint covers pixels, labels and
   const std::string fp = train_data_fingerprint(a);
   CHECK(fp == train_data_fingerprint(a));
   for (const Dataset* d : {&pixel, &label, &shape}) CHECK(train_data_fingerprint(*d) != fp);
+}
+
+TEST_CASE("checkpoint: the checksum is a SHA-256 of the contents", "[checkpoint]") {
+  test::TempDir dir;
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+  std::map<std::string, std::string> metadata;
+  auto tensors = read_safetensors(dir / "ck", &metadata);
+  CHECK(metadata.at("checksum").size() == 64);
+  CHECK(metadata.at("checksum") == checkpoint_checksum(metadata, tensors));
+  tensors.at("fc1.bias").data[0] += 1;
+  CHECK(metadata.at("checksum") != checkpoint_checksum(metadata, tensors));
+}
+
+TEST_CASE("checkpoint: a state no run reaches is refused, whatever its checksum", "[checkpoint]") {
+  test::TempDir dir;
+  const std::string zero_generator = [] {
+    // The batch order's header (format, count, batch, shuffle, seed, epoch),
+    // then the generator's words as zeros, then its position.
+    std::istringstream in(tiny_state().batch_order);
+    std::vector<std::string> fields{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+    std::string text;
+    for (size_t k = 0; k < fields.size(); ++k)
+      text += (k ? " " : "") + (k < 6 || k + 1 == fields.size() ? fields[k] : std::string("0"));
+    return text;
+  }();
+  const std::vector<std::pair<std::function<void(std::map<std::string, std::string>&)>, std::string>> cases = {
+      {[](auto& m) { m["step"] = "-1"; }, "metadata 'step' is -1"},
+      {[](auto& m) { m["step"] = "3"; }, "metadata 'batch_order': the saved batch order is at epoch 1, but 3 batches"},
+      {[](auto& m) { m["step"] = "4611686018427387904"; }, "metadata 'batch_order': step 4611686018427387904 is beyond"},
+      {[&](auto& m) { m["batch_order"] = zero_generator; }, "metadata 'batch_order': the saved batch order's generator"},
+      {[](auto& m) { m["step"] = "seven"; }, "metadata 'step' is 'seven', not a number"},
+  };
+  for (const auto& [edit, message] : cases) {
+    write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+    forge_metadata(dir / "ck", edit);
+    CHECK_THAT(input_error([&] { read_back(dir / "ck"); }), Contains(dir / "ck: ") && Contains(message));
+  }
 }

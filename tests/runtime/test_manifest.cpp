@@ -1,10 +1,14 @@
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "atomic_file.h"
 #include "compiled_model.h"
+#include "sha256.h"
 #include "temp_dir.h"
 
 using namespace netc;
+using Catch::Matchers::Contains;
 
 // The compiler writes manifests with Manifest::text() and the runtime reads
 // them with Manifest::read(): one definition of the fields, both ways.
@@ -17,7 +21,7 @@ TEST_CASE("manifest: what text() writes, read() reads back", "[manifest]") {
   m.train_step = "model_a_train_step";
   m.inference = "model_a_inference";
   m.library = "model.so";
-  m.library_fingerprint = "0123456789abcdef";
+  m.library_sha256 = "0123456789abcdef";
   m.batch = 100;
   m.classes = 10;
   m.input = {1, 28, 28};
@@ -37,4 +41,78 @@ TEST_CASE("manifest: what text() writes, read() reads back", "[manifest]") {
   CHECK(back.params[1].fan_in == 784);
   CHECK(back.gather.empty());
   CHECK(back.peak_probe_output == std::vector<int>{16, 4, 1});
+}
+
+namespace {
+
+// A cache entry as the compiler leaves it, around a stand-in library.
+Manifest fake_entry(const std::string& dir) {
+  Manifest m;
+  m.graph = "tiny";
+  m.target = "host";
+  m.halide_target = "x86-64-linux";
+  m.train_step = "tiny_train_step";
+  m.inference = "tiny_inference";
+  m.library = "model.so";
+  m.batch = 4;
+  m.classes = 10;
+  m.input = {1, 2, 2};
+  write_file_atomically(dir + "/model.so", "not really a library");
+  m.library_sha256 = sha256_hex("not really a library");
+  write_manifest(dir, m);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("manifest: a cache entry is valid only as the compiler wrote it", "[manifest]") {
+  test::TempDir dir;
+  const std::string entry = dir.path();
+  std::string why;
+  fake_entry(entry);
+  CHECK(compiled_model_is_valid(entry, &why));
+
+  // An edited manifest (batch 0 would divide by zero), even a well-formed one.
+  std::string text = test::read_bytes(dir / "manifest.json");
+  write_file_atomically(entry + "/manifest.json", text.replace(text.find("\"batch\": 4"), 10, "\"batch\": 8"));
+  CHECK_FALSE(compiled_model_is_valid(entry, &why));
+  CHECK_THAT(why, Contains("manifest.json does not match its SHA-256 in manifest.sha256"));
+
+  fake_entry(entry);
+  write_file_atomically(entry + "/model.so", "not really a library!");
+  CHECK_FALSE(compiled_model_is_valid(entry, &why));
+  CHECK_THAT(why, Contains("model.so does not match its SHA-256 in manifest.json"));
+
+  fake_entry(entry);
+  std::filesystem::remove(dir / "manifest.sha256");
+  CHECK_FALSE(compiled_model_is_valid(entry, &why));
+  CHECK_THAT(why, Contains("manifest.sha256"));
+}
+
+TEST_CASE("manifest: netc compile replaces only an empty folder or an earlier output of its own", "[manifest]") {
+  test::TempDir dir;
+  std::string why;
+  std::filesystem::create_directories(dir / "empty");
+  CHECK(compile_output_is_replaceable(dir / "empty", &why));
+
+  std::filesystem::create_directories(dir / "output/include");
+  std::filesystem::create_directories(dir / "output/lib");
+  write_file_atomically(dir / "output/manifest.json", "{}");
+  CHECK(compile_output_is_replaceable(dir / "output", &why));
+
+  std::filesystem::create_directories(dir / "entry");
+  fake_entry(dir / "entry");
+  CHECK_FALSE(compile_output_is_replaceable(dir / "entry", &why));
+  CHECK_THAT(why, Contains("it holds model.so, which netc compile does not write"));
+
+  std::filesystem::create_directories(dir / "mine/lib");
+  write_file_atomically(dir / "mine/notes.txt", "mine");
+  CHECK_FALSE(compile_output_is_replaceable(dir / "mine", &why));
+
+  std::filesystem::create_directories(dir / "no_manifest/lib");
+  CHECK_FALSE(compile_output_is_replaceable(dir / "no_manifest", &why));
+  CHECK_THAT(why, Contains("no manifest.json"));
+
+  write_file_atomically(dir / "file", "x");
+  CHECK_FALSE(compile_output_is_replaceable(dir / "file", &why));
 }

@@ -9,6 +9,7 @@
 #include "compiler_library.h"
 #include "front/schedule_file.h"
 #include "model_session.h"
+#include "outputs.h"
 
 namespace netc {
 namespace {
@@ -19,6 +20,8 @@ struct CompileFlags {
 };
 
 void run_compile(const CompileFlags& f) {
+  check_outputs({{"GRAPH", f.graph}, {"--schedule", f.pipelines.schedule_file}},
+                {{"-o", f.output, Output::Kind::kCompileFolder}});
   Graph graph = load_graph(f.graph);
   BuildOptions build;
   build.batch = f.pipelines.batch_size ? f.pipelines.batch_size : graph.train.batch_size;

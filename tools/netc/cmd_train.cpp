@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "commands.h"
 #include "model_session.h"
+#include "outputs.h"
 #include "trainer.h"
 
 namespace netc {
@@ -91,7 +92,7 @@ RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const D
   run.train_images = data.train_images.count;
   run.train_data_fingerprint = train_data_fingerprint(data);
   run.target = m.target;
-  run.pipelines = m.library_fingerprint;
+  run.pipelines = m.library_sha256;
   run.threads = pipelines.threads ? pipelines.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   return run;
 }
@@ -147,9 +148,8 @@ void run_train(const TrainFlags& f) {
   TrainOptions options = train_options(graph, f);
   if (options.sgd.nesterov && options.sgd.momentum <= 0)
     throw InputError("nesterov momentum needs a momentum above 0");
-  check_output_path("--save", f.save);
-  check_output_path("--metrics", f.metrics);
-  check_output_path("--checkpoint", f.checkpoint);
+  check_outputs({{"GRAPH", f.graph}, {"--init", f.init}, {"--resume", f.resume}, {"--schedule", f.pipelines.schedule_file}},
+                {{"--save", f.save}, {"--metrics", f.metrics}, {"--checkpoint", f.checkpoint, Output::Kind::kFile, "--resume"}});
 
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
   const Manifest& m = model->manifest();

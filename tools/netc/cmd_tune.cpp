@@ -10,7 +10,7 @@
 #include "compiler_library.h"
 #include "front/graph.h"
 #include "front/schedule_file.h"
-#include "model_session.h"
+#include "outputs.h"
 
 namespace netc {
 namespace {
@@ -20,25 +20,31 @@ struct TuneFlags {
   std::string report;
 };
 
-void run_tune(const TuneFlags& f) {
-  check_output_path("--out", f.options.out);
-  check_output_path("--log", f.options.log);
-  if (!f.report.empty()) {
-    if (!f.options.graph.empty()) throw InputError("give either GRAPH (to tune) or --report LOG, not both");
-    if (f.options.out.empty()) throw InputError("--report needs -o FILE.svg");
-    write_file_atomically(f.options.out, compiler().tuning_report_svg(f.report));
-    return;
-  }
-  if (f.options.graph.empty()) throw InputError("give a GRAPH to tune, or --report LOG -o FILE.svg");
+void run_report(const TuneFlags& f) {
+  if (!f.options.graph.empty()) throw InputError("give either GRAPH (to tune) or --report LOG, not both");
+  if (f.options.out.empty()) throw InputError("--report needs -o FILE.svg");
+  check_outputs({{"--report", f.report}}, {{"-o", f.options.out}});
+  write_file_atomically(f.options.out, compiler().tuning_report_svg(f.report));
+}
+
+void run_tune(TuneFlags f) {
+  if (!f.report.empty()) return run_report(f);
+  TuneOptions& o = f.options;
+  if (o.graph.empty()) throw InputError("give a GRAPH to tune, or --report LOG -o FILE.svg");
   // Trials time steps with host buffers, which a GPU model does not take.
-  if (f.options.target == "cuda")
+  if (o.target == "cuda")
     throw std::runtime_error("netc tune searches host schedules only, not cuda yet; docs/gpu.md compares "
                              "schedules/cuda/default.yaml with li2018.yaml on a GPU");
   // The graph and the start schedule are checked here, so that their errors
   // need no compiler library.
-  Graph graph = load_graph(f.options.graph);
-  if (!f.options.start.empty()) load_schedule(f.options.start);
-  compiler().tune(graph, f.options);
+  Graph graph = load_graph(o.graph);
+  if (!o.start.empty()) load_schedule(o.start);
+  // The default names are filled in here so that they are checked as given ones are.
+  if (o.log.empty()) o.log = graph.name + ".tune.jsonl";
+  if (o.out.empty()) o.out = graph.name + ".schedule.yaml";
+  check_outputs({{"GRAPH", o.graph}, {"--start", o.start}},
+                {{"--log", o.log, Output::Kind::kTuningLog}, {"--out", o.out}});
+  compiler().tune(graph, o);
 }
 
 void add_trial_command(CLI::App& app) {

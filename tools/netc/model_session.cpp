@@ -1,6 +1,5 @@
 #include "model_session.h"
 
-#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -48,16 +47,6 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   auto model = std::make_unique<CompiledModel>(dir);
   model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   return model;
-}
-
-void check_output_path(const char* flag, const std::string& path) {
-  if (path.empty()) return;
-  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(fmt::format("{} {}: that is a folder, not a file", flag, path));
-  if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
-    throw InputError(fmt::format("{} {}: there is no folder {}", flag, path, folder.string()));
 }
 
 std::string dataset_spec(const Graph& graph, const std::string& data_flag) {

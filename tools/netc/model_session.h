@@ -40,11 +40,6 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o);
 // load where no GPU is (runtime/cuda_driver.h).
 std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const PipelineOptions& o);
 
-// A file a command will write (`flag` names it): its folder must exist now,
-// not only when it is written after hours of training or tuning; a folder is
-// no file. InputError if not.
-void check_output_path(const char* flag, const std::string& path);
-
 // The dataset spec: --data if given, else the graph's train.dataset.
 std::string dataset_spec(const Graph& graph, const std::string& data_flag);
 
