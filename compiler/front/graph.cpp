@@ -1,5 +1,7 @@
 #include "front/graph.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -95,6 +97,47 @@ int Graph::find_layer(const std::string& name) const {
   for (size_t i = 0; i < layers.size(); ++i)
     if (layers[i].name == name) return static_cast<int>(i);
   return -1;
+}
+
+namespace {
+
+// The largest per-image tensor of `g` (the input, a layer output or a
+// parameter, which does not grow with the batch) and its name.
+std::pair<std::string, int64_t> largest_activation(const Graph& g) {
+  std::pair<std::string, int64_t> largest = {"the input", g.input.size()};
+  for (const Layer& l : g.layers)
+    if (l.output.size() > largest.second) largest = {"layer '" + l.name + "''s output", l.output.size()};
+  return largest;
+}
+
+// "107.4 GB", "3.1 MB", "12 KB"
+std::string bytes_text(uint64_t bytes) {
+  if (bytes >= 1000000000) return fmt::format("{:.1f} GB", double(bytes) / 1e9);
+  if (bytes >= 1000000) return fmt::format("{:.1f} MB", double(bytes) / 1e6);
+  return fmt::format("{} KB", (bytes + 999) / 1000);
+}
+
+}  // namespace
+
+uint64_t training_step_bytes(const Graph& g, int64_t batch) {
+  // Sizes are held to kMaxTensorElements and kMaxLayers, and batches to
+  // kMaxBatchSize, so none of this overflows 64 bits.
+  uint64_t activations = uint64_t(g.input.size());
+  for (const Layer& l : g.layers) activations += 3 * uint64_t(l.output.size());
+  return (activations * uint64_t(batch) + 5 * uint64_t(g.param_count())) * sizeof(float);
+}
+
+void check_memory(const Graph& g, int64_t batch, uint64_t budget_bytes, const std::string& budget_name) {
+  constexpr uint64_t kMaxBufferBytes = uint64_t(1) << 31;  // Halide's, without its large_buffers feature
+  const auto [tensor, values] = largest_activation(g);
+  if (uint64_t(values) * uint64_t(batch) * sizeof(float) >= kMaxBufferBytes)
+    throw InputError(fmt::format("{} at batch {}: {} would take {}, more than Halide's 2 GiB per buffer; use a "
+                                 "smaller batch",
+                                 g.name, batch, tensor, bytes_text(uint64_t(values) * uint64_t(batch) * sizeof(float))));
+  const uint64_t needed = training_step_bytes(g, batch);
+  if (needed > budget_bytes)
+    throw InputError(fmt::format("{} at batch {} needs about {} for a training step, more than the {} of {}", g.name,
+                                 batch, bytes_text(needed), bytes_text(budget_bytes), budget_name));
 }
 
 std::string graph_fingerprint(const Graph& g) {

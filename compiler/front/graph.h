@@ -152,6 +152,19 @@ inline constexpr int64_t kMaxIterations = int64_t(1) << 40;
 // or larger than kMaxGraphFileBytes.
 std::string read_graph_text(const std::string& path);
 
+// The bytes a training step of `g` at `batch` images keeps in memory,
+// roughly: the images, every layer's output with its gradient and a padded
+// or repacked copy (three float buffers per output), and every parameter
+// with its momentum, gradient and their updates (five). An estimate that
+// errs high, for the memory budget.
+uint64_t training_step_bytes(const Graph& g, int64_t batch);
+
+// InputError, naming the largest tensor or the total, unless every buffer of
+// a training step of `g` at `batch` fits Halide's 2 GiB per buffer and the
+// step fits `budget_bytes` (`budget_name` says where the budget comes from,
+// for the message: "this machine's memory", "--memory-limit 8").
+void check_memory(const Graph& g, int64_t batch, uint64_t budget_bytes, const std::string& budget_name);
+
 // Everything about the graph that decides what it computes, as a 64-bit hex
 // fingerprint: layers, attributes, shapes, parameters (not the train
 // section). Checkpoints and tuning logs of another graph are refused by it.

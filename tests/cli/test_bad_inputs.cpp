@@ -241,6 +241,17 @@ TEST_CASE("bad inputs: graph files, for summary, train and eval", "[bad_inputs]"
       "huge_image.yaml", graph_text({{"height: 28, width: 28", "height: 65536, width: 65536"}, {"in_features: 784, ", ""}}));
   table.push_back({"images of 65536 x 65536 (train)", in.train(huge_image),
                    "input 1 x 65536 x 65536 has 4294967296 values per image, above netc's limit"});
+  // Legal graphs whose training step needs more memory than a buffer or the budget holds:
+  // refused before anything is compiled or allocated.
+  const std::string wide_image = in.file(
+      "wide_image.yaml", graph_text({{"height: 28, width: 28", "height: 16384, width: 16384"}, {"in_features: 784, ", ""}}));
+  table.push_back({"a batch of 100 images of 16384 x 16384 (train)", in.train(wide_image),
+                   "feedforward at batch 100: the input would take 107.4 GB, more than Halide's 2 GiB per buffer"});
+  table.push_back({"a training step over --memory-limit (train)", in.train(in.graph, {"--memory-limit", "0.001"}),
+                   "feedforward at batch 100 needs about 3.1 MB for a training step, more than the 1.0 MB of "
+                   "--memory-limit 0.001"});
+  table.push_back({"a training step over --memory-limit (compile)",
+                   {"compile", in.graph, "-o", in.dir / "out", "--memory-limit", "0.001"}, "more than the 1.0 MB"});
   check_table(in, table);
 }
 

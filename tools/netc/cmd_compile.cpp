@@ -28,6 +28,7 @@ void run_compile(const CompileFlags& f) {
   build.target = f.pipelines.target;
   build.schedule_file = f.pipelines.schedule_file;
   schedule_for(build.target, build.schedule_file);  // its errors need no compiler library
+  check_memory_budget(graph, build.batch, f.pipelines);
   auto start = std::chrono::steady_clock::now();
   compiler().export_model(graph, build, f.output);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,7 @@
 #include "compiler_library.h"
 #include "front/graph.h"
 #include "front/schedule_file.h"
+#include "model_session.h"
 #include "outputs.h"
 
 namespace netc {
@@ -44,6 +45,7 @@ void run_tune(TuneFlags f) {
   if (o.out.empty()) o.out = graph.name + ".schedule.yaml";
   check_outputs({{"GRAPH", o.graph}, {"--start", o.start}},
                 {{"--log", o.log, Output::Kind::kTuningLog}, {"--out", o.out}});
+  check_memory_budget(graph, o.batch ? o.batch : graph.train.batch_size, PipelineOptions{});
   compiler().tune(graph, o);
 }
 

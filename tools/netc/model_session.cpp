@@ -1,5 +1,7 @@
 #include "model_session.h"
 
+#include <unistd.h>
+
 #include <thread>
 
 #include <fmt/format.h>
@@ -24,6 +26,9 @@ const CompilerApi& compiler_for(const std::string& what) {
 
 void add_build_options(CLI::App* cmd, PipelineOptions& o) {
   cmd->add_option("--target", o.target, "host (default) or cuda")->check(CLI::IsMember({"host", "cuda"}));
+  cmd->add_option("--memory-limit", o.memory_limit_gb,
+                  "GB a training step may need, estimated before compiling (default: this machine's memory)")
+      ->check(CLI::Range(0.001, 1e6));
   cmd->add_option("--schedule", o.schedule_file, "schedule file instead of the target's default")
       ->check(CLI::ExistingFile);
 }
@@ -33,6 +38,15 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o) {
   cmd->add_option("--threads", o.threads, "CPU threads (default: every core)")->check(CLI::Range(1, 1024));
 }
 
+void check_memory_budget(const Graph& graph, int64_t batch, const PipelineOptions& o) {
+  if (o.memory_limit_gb > 0) {
+    check_memory(graph, batch, uint64_t(o.memory_limit_gb * 1e9), fmt::format("--memory-limit {:g}", o.memory_limit_gb));
+    return;
+  }
+  const uint64_t machine = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE));
+  check_memory(graph, batch, machine, "this machine's memory (--memory-limit raises it)");
+}
+
 std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const PipelineOptions& o) {
   BuildOptions build;
   build.batch = o.batch_size ? o.batch_size : graph.train.batch_size;
@@ -40,6 +54,7 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   build.schedule_file = o.schedule_file;
   build.profile = o.profile;
   schedule_for(build.target, build.schedule_file);  // a bad schedule file fails before the cache is looked at
+  check_memory_budget(graph, build.batch, o);
   const std::string dir = cached_model(graph.name, graph_fingerprint(graph), build, compiler_fingerprint(),
                                        [&](const std::string& folder) {
                                          compiler_for("the model " + graph.name).compile_model(graph, build, folder);

@@ -26,12 +26,19 @@ struct PipelineOptions {
   int threads = 0;          // 0: every core
   int64_t batch_size = 0;   // 0: the graph's
   bool profile = false;     // with Halide's sampling profiler (netc bench's stage times)
+  double memory_limit_gb = 0;  // the memory budget of a training step; 0: this machine's memory
 };
 
-// Adds --target and --schedule to `cmd`: what chooses the compiled code.
+// Adds --target, --schedule and --memory-limit to `cmd`: what chooses the
+// compiled code, and how much memory it may ask for.
 void add_build_options(CLI::App* cmd, PipelineOptions& o);
 // Adds those and --threads (each command has its own --batch-size).
 void add_pipeline_options(CLI::App* cmd, PipelineOptions& o);
+
+// InputError unless a training step of `graph` at `batch` fits the memory
+// budget of `o` (front/graph.h check_memory), checked before anything is
+// compiled or allocated.
+void check_memory_budget(const Graph& graph, int64_t batch, const PipelineOptions& o);
 
 // The compiled pipelines of `graph` for these options, loaded and set to
 // the thread count. The schedule file is read and checked first, so that a

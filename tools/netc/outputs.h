@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace netc {
@@ -21,8 +22,11 @@ struct Output {
     kTuningLog,      // a file netc tune appends to: missing, empty or a tuning log of netc's
     kCompileFolder,  // a folder netc compile replaces: missing, empty or an earlier output of it
   };
+  Output(std::string flag, std::string path, Kind kind = Kind::kFile, std::string may_be_input = "")
+      : flag(std::move(flag)), path(std::move(path)), kind(kind), may_be_input(std::move(may_be_input)) {}
+
   std::string flag, path;
-  Kind kind = Kind::kFile;
+  Kind kind;
   // The flag of the one input this output may be the same file as: --checkpoint
   // continues the file --resume read.
   std::string may_be_input;
