@@ -112,7 +112,7 @@ Manifest manifest_of(const Graph& g, const BuildOptions& o, const std::string& t
   m.input = g.input.dims();
   m.classes = g.num_classes();
   // The front end's parameters become the manifest's here, and only here.
-  for (const ParamSpec& p : g.params) m.params.push_back({p.name, p.shape, p.fan_in});
+  m.params.assign(g.params.begin(), g.params.end());
   m.train_step = train_fn;
   m.inference = inference_fn;
   count_flops(g, o.batch, m);

@@ -68,12 +68,6 @@ const SourceLoc& Layer::loc_of(const std::string& attr) const {
   return it == attrs.end() ? loc : it->second.loc;
 }
 
-int64_t ParamSpec::size() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 int64_t Graph::param_count() const {
   int64_t n = 0;
   for (const ParamSpec& p : params) n += p.size();

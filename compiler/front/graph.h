@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "input_error.h"  // graph problems are InputErrors, e.g. "graphs/a.yaml:12:5: layer 'fc1': ..."
+#include "model_abi.h"
 
 namespace netc {
 
@@ -80,14 +81,11 @@ struct Layer {
   const SourceLoc& loc_of(const std::string& attr) const;
 };
 
-// A trainable tensor owned by a layer, in PyTorch's layout.
-struct ParamSpec {
-  std::string name;             // "<layer>.weight" / "<layer>.bias"
-  std::vector<int64_t> shape;   // PyTorch order, e.g. [O, I, kh, kw]
-  int layer = 0;                // owning layer index
-  int64_t fan_in = 1;           // PyTorch default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-
-  int64_t size() const;
+// A trainable tensor owned by a layer: the parameter record that compiled
+// models carry (model_abi.h: name "<layer>.weight", PyTorch's shape, fan-in),
+// and the layer that owns it.
+struct ParamSpec : ParameterSpec {
+  int layer = 0;  // owning layer index
 };
 
 struct OptimizerConfig {

@@ -464,8 +464,10 @@ std::vector<ParamSpec> infer_layer(const OpSpec& op, Layer& layer, int index, co
   if (size > kMaxTensorElements)
     fail_at(layer.loc, fmt::format("layer '{}': its output {} has {} values per image, above netc's limit of {}",
                                    layer.name, layer.output.str(), size, kMaxTensorElements));
-  std::vector<ParamSpec> params = op.params(layer, inputs);
-  for (ParamSpec& p : params) {
+  std::vector<ParamSpec> params;
+  for (const ParameterSpec& spec : op.params(layer, inputs)) {
+    ParamSpec& p = params.emplace_back();
+    static_cast<ParameterSpec&>(p) = spec;
     p.layer = index;
     int64_t n = 1;
     for (int64_t d : p.shape)

@@ -55,7 +55,7 @@ class OpSpec {
   virtual Shape infer_shape(const Layer& layer, const std::vector<InputInfo>& inputs) const = 0;
 
   // The layer's parameters (PyTorch layouts and fan-ins), after infer_shape.
-  virtual std::vector<ParamSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const {
+  virtual std::vector<ParameterSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const {
     (void)layer;
     (void)inputs;
     return {};

@@ -288,7 +288,7 @@ LoweredPipeline lower_layer(const Layer& layer, const std::vector<Shape>& in_sha
   std::vector<InputInfo> infos;
   for (const Shape& s : in_shapes) infos.push_back({"x", s, s.str()});
   std::vector<std::pair<std::string, std::vector<int64_t>>> roles;  // with their extents
-  for (const ParamSpec& spec : find_op(layer.op)->params(layer, infos)) {
+  for (const ParameterSpec& spec : find_op(layer.op)->params(layer, infos)) {
     std::string role = spec.name.substr(layer.name.size() + 1);
     ImageParam w = static_input(type, role, halide_extents(spec.shape));
     l.params[role] = Func(w);

@@ -3,7 +3,7 @@
 // table.
 //
 // The pipelines take and return their buffers in the order of
-// runtime/model_abi.h, the one definition of the calling convention, which
+// runtime/base/model_abi.h, the one definition of the calling convention, which
 // every caller uses.
 #pragma once
 

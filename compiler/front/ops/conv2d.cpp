@@ -32,12 +32,12 @@ class Conv2d : public OpSpec {
     return window_shape(layer, win, inputs[0].shape, layer.int_attr("out_channels", 1));
   }
 
-  std::vector<ParamSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
+  std::vector<ParameterSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     HW k = layer.pair_attr("kernel_size", {1, 1});
     int64_t out = layer.int_attr("out_channels", 1), in = inputs[0].shape.c;
     int64_t fan_in = in * k.h * k.w;
-    std::vector<ParamSpec> ps = {{layer.name + ".weight", {out, in, k.h, k.w}, 0, fan_in}};
-    if (has_bias(layer)) ps.push_back({layer.name + ".bias", {out}, 0, fan_in});
+    std::vector<ParameterSpec> ps = {{layer.name + ".weight", {out, in, k.h, k.w}, fan_in}};
+    if (has_bias(layer)) ps.push_back({layer.name + ".bias", {out}, fan_in});
     return ps;
   }
 

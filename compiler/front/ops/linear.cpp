@@ -36,10 +36,10 @@ class Linear : public OpSpec {
     return out;
   }
 
-  std::vector<ParamSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
+  std::vector<ParameterSpec> params(const Layer& layer, const std::vector<InputInfo>& inputs) const override {
     int64_t out = layer.int_attr("out_features", 1), in = inputs[0].shape.c;
-    std::vector<ParamSpec> ps = {{layer.name + ".weight", {out, in}, 0, in}};
-    if (has_bias(layer)) ps.push_back({layer.name + ".bias", {out}, 0, in});
+    std::vector<ParameterSpec> ps = {{layer.name + ".weight", {out, in}, in}};
+    if (has_bias(layer)) ps.push_back({layer.name + ".bias", {out}, in});
     return ps;
   }
 
