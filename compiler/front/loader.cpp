@@ -1,5 +1,5 @@
 // The graph front end: a YAML graph file (the contract is
-// spec/graph-format.md) becomes a validated, shape-checked Graph. Every
+// docs/graph-format.md) becomes a validated, shape-checked Graph. Every
 // problem is an InputError "FILE:LINE:COLUMN: message" at the offending node.
 #include "front/loader.h"
 

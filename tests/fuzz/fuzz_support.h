@@ -24,7 +24,7 @@ inline void require(bool ok, const std::string& what) {
   std::abort();
 }
 
-// Error messages end up on one line after "netc: error: " (spec/cli.md).
+// Error messages end up on one line after "netc: error: " (docs/cli.md).
 inline void require_one_line(const std::string& message) {
   require(message.find('\n') == std::string::npos, "message spans several lines: " + message);
 }

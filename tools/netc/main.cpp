@@ -1,5 +1,5 @@
 // netc: the command-line front end. Commands live in cmd_*.cpp; this file
-// owns only the exit-code policy of spec/cli.md: 0 success, 2 bad input
+// owns only the exit-code policy of docs/cli.md: 0 success, 2 bad input
 // (graph, flag, data, weights or checkpoint file), 1 anything else, never a
 // crash; and 128 + N when `train` stopped cleanly at signal N's request
 // (130 for SIGINT, 143 for SIGTERM, as a shell reports a killed program).
