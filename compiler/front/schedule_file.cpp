@@ -92,13 +92,14 @@ class Parser {
     return v;
   }
 
-  int64_t integer(const YAML::Node& n, const std::string& what, int64_t min) {
+  int64_t integer(const YAML::Node& n, const std::string& what, int64_t min, int64_t max = INT64_MAX) {
     std::string v = scalar(n, what);
     int64_t value = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
     if (ec != std::errc() || end != v.data() + v.size() || n.Tag() == "!")
       fail_at(loc(n.Mark()), fmt::format("{} must be an integer, not '{}'", what, v));
     if (value < min) fail_at(loc(n.Mark()), fmt::format("{} must be at least {}, not {}", what, min, value));
+    if (value > max) fail_at(loc(n.Mark()), fmt::format("{} must be at most {} (netc's limit), not {}", what, max, value));
     return value;
   }
 
@@ -187,7 +188,7 @@ class Parser {
       std::string key = scalar(kv.first, "key");
       if (key == "name") continue;
       if (r.options.count(key)) fail_at(loc(kv.first.Mark()), fmt::format("duplicate key '{}'", key));
-      r.options[key] = integer(kv.second, key, 1);
+      r.options[key] = integer(kv.second, key, 1, kMaxRecipeOption);
       option_locs.emplace_back(key, loc(kv.first.Mark()));
     }
     r.name = one_of(n["name"], recipe_names(), "recipe");
@@ -235,16 +236,16 @@ class Parser {
     }
     for (const YAML::Node& v : values) d.args.push_back(scalar(v, fmt::format("an argument of '{}'", d.name)));
     for (const std::string& sig : spec->signatures)
-      if (matches(sig, values, false)) {
-        matches(sig, values, true);  // checks the values themselves
+      if (matches(sig, values)) {
+        matches(sig, values, spec);  // checks the values themselves
         return d;
       }
     fail_at(d.loc, fmt::format("'{}' takes {}", d.name, describe(*spec)));
   }
 
-  // Whether `values` fit the signature's shape; with `check`, also checks
-  // each value (integers, tails) and fails at the first bad one.
-  bool matches(const std::string& sig, const std::vector<YAML::Node>& values, bool check) {
+  // Whether `values` fit the signature's shape; given the directive's spec,
+  // also checks each value (integers, tails) and fails at the first bad one.
+  bool matches(const std::string& sig, const std::vector<YAML::Node>& values, const DirectiveSpec* check = nullptr) {
     size_t k = 0;
     for (size_t i = 0; i < sig.size(); ++i) {
       char kind = sig[i];
@@ -255,15 +256,15 @@ class Parser {
       if (repeated && count == 0) return false;
       for (size_t c = 0; c < count; ++c, ++k) {
         if (k >= values.size()) return optional;
-        if (check) check_value(kind, values[k]);
+        if (check) check_value(kind, values[k], *check);
       }
     }
     return k == values.size();
   }
 
-  void check_value(char kind, const YAML::Node& v) {
-    if (kind == 'i') integer(v, "a factor", 1);
-    if (kind == 'z') integer(v, "a bound's minimum", INT32_MIN);
+  void check_value(char kind, const YAML::Node& v, const DirectiveSpec& spec) {
+    if (kind == 'i') integer(v, "a factor", 1, spec.max_factor);
+    if (kind == 'z') integer(v, "a bound's minimum", INT32_MIN, INT32_MAX);
     if (kind == 't') one_of(v, kTails, "tail strategy");
   }
 

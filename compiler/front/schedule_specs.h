@@ -9,6 +9,7 @@
 // Halide-free, like the rest of the front end.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,21 @@ std::vector<std::string> recipe_names();
 // new variable name, s a stage name, i a positive integer, z any integer,
 // t a tail strategy; '+' repeats the previous letter, '?' makes it optional.
 // Its function is in compiler/schedule/directives.cpp.
+// The largest factor a directive takes (split, tile, parallel, gpu sizes):
+// Halide unrolls and vectorizes loops of such extents, and its compile time
+// and code grow with them.
+inline constexpr int64_t kMaxFactor = 1024;
+// The largest factor of a loop unrolled or vectorized at once.
+inline constexpr int64_t kMaxUnrolledFactor = 64;
+// The largest integer option of a recipe (tiles, vectors, blocks).
+inline constexpr int64_t kMaxRecipeOption = 64;
+
 struct DirectiveSpec {
   std::string name;
   std::vector<std::string> signatures;
   bool pure_only = false;    // not on an update definition
   bool update_only = false;  // only on an update definition
+  int64_t max_factor = kMaxFactor;  // of its 'i' arguments
 };
 
 // Every directive, in the order messages list them.

@@ -143,7 +143,7 @@ TEST_CASE("tune: a log of another graph, batch, thread count or Halide is refuse
   write(log, "not json\n");
   Outcome garbage = tune(dir, 1);
   CHECK(garbage.exit_code == 2);
-  CHECK_THAT(garbage.err, Catch::Contains(log + ":1: not a record of a netc tuning log"));
+  CHECK_THAT(garbage.err, Catch::Contains("--log " + log + ": exists and is not a tuning log of netc tune"));
 
   // An interrupted write leaves a line without its newline: dropped, the
   // finished trials kept.

@@ -95,6 +95,20 @@ TEST_CASE("schedule file problems are reported at FILE:LINE:COLUMN", "[schedule]
   CHECK(parse_error("target: [host\n").rfind("s.yaml:", 0) == 0);
 }
 
+TEST_CASE("factors and recipe options are held to netc's limits where the file says them", "[schedule][errors]") {
+  CHECK(parse_error("target: host\nstages:\n  a.forward:\n    pure: [{unroll: [x, 100000]}]\n") ==
+        "s.yaml:4:25: a factor must be at most 64 (netc's limit), not 100000");
+  CHECK(parse_error("target: host\nstages:\n  a.forward:\n    pure: [{vectorize: [x, 2147483648]}]\n") ==
+        "s.yaml:4:28: a factor must be at most 64 (netc's limit), not 2147483648");
+  CHECK(parse_error("target: host\nstages:\n  a.forward:\n    pure: [{split: [x, xo, xi, 4096]}]\n") ==
+        "s.yaml:4:32: a factor must be at most 1024 (netc's limit), not 4096");
+  CHECK(parse_error("target: host\nstages:\n  a.forward:\n    pure: [{bound: [x, 0, 4096]}]\n") == "no error");
+  CHECK(parse_error("target: host\nstages:\n  a.forward:\n    pure: [{bound: [x, 99999999999, 4]}]\n") ==
+        "s.yaml:4:24: a bound's minimum must be at most 2147483647 (netc's limit), not 99999999999");
+  CHECK(parse_error("target: host\nstages:\n  a.forward: {recipe: {name: channel_tiles, x_tile: 100000}}\n") ==
+        "s.yaml:3:53: x_tile must be at most 64 (netc's limit), not 100000");
+}
+
 TEST_CASE("recipe options and targets are checked as the file is read", "[schedule][errors]") {
   CHECK(parse_error("target: host\nstages:\n  cnn2.forward: {recipe: {name: channel_tiles, y_tile: 2}}\n") ==
         "s.yaml:3:48: recipe 'channel_tiles' has no option 'y_tile'");
