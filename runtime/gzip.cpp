@@ -1,5 +1,9 @@
 #include "gzip.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,11 +20,30 @@ constexpr size_t kInputChunk = 256 << 10;
 // zlib counts in 32-bit unsigned ints; hand it at most this much at a time.
 constexpr size_t kMaxZlibChunk = size_t(1) << 30;
 constexpr int kGzipWindowBits = 15 + 16;  // 15: the largest window; +16: gzip framing, not zlib's
+// A gzip bomb: data that inflates to more than kMaxRatio times the bytes read
+// for it, once past kRatioFloor (so that tiny, very compressible files stay
+// readable). Real data sets inflate about 5 times, the usual bombs 500 to 1000.
+constexpr uint64_t kMaxRatio = 100;
+constexpr uint64_t kRatioFloor = uint64_t(64) << 20;
+
+// `path` opened for reading, refused unless it is a regular file: O_NONBLOCK
+// so that opening a FIFO returns at once instead of waiting for a writer.
+std::FILE* open_regular_file(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw InputError(fmt::format("cannot read {}: {}", path, S_ISDIR(st.st_mode) ? "it is a folder"
+                                                                                  : "it is not a regular file"));
+  }
+  return fdopen(fd, "rb");
+}
 
 }  // namespace
 
 DecompressingReader::DecompressingReader(const std::string& path)
-    : path_(path), file_(std::fopen(path.c_str(), "rb"), &std::fclose), in_(kInputChunk) {
+    : path_(path), file_(open_regular_file(path), &std::fclose), in_(kInputChunk) {
   if (!file_) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   // fread reads to the end of a regular file or the buffer, so a file of 2
   // bytes or more yields both magic bytes here.
@@ -38,6 +61,7 @@ void DecompressingReader::fail(const std::string& problem) const { throw InputEr
 size_t DecompressingReader::refill() {
   size_t n = std::fread(in_.data(), 1, in_.size(), file_.get());
   if (std::ferror(file_.get())) fail(fmt::format("read error: {}", std::strerror(errno)));
+  file_bytes_ += n;
   z_.next_in = in_.data();
   z_.avail_in = uInt(n);
   return n;
@@ -82,7 +106,13 @@ size_t DecompressingReader::read_inflated(uint8_t* out, size_t size) {
   while (z_.avail_out > 0) {
     if (member_done_ && !start_next_member()) break;
     if (z_.avail_in == 0) refill();
+    const uInt room = z_.avail_out;
     int rc = inflate(&z_, Z_NO_FLUSH);
+    inflated_bytes_ += room - z_.avail_out;
+    const uint64_t consumed = file_bytes_ - z_.avail_in;  // of the file, not what was read ahead
+    if (inflated_bytes_ > kRatioFloor && inflated_bytes_ > kMaxRatio * consumed)
+      fail(fmt::format("inflates to more than {} times its size ({} bytes from {}): refused as a gzip bomb", kMaxRatio,
+                       inflated_bytes_, consumed));
     if (rc == Z_STREAM_END) member_done_ = true;
     // No progress with output space left: the input ran out mid-stream.
     else if (rc == Z_BUF_ERROR && z_.avail_in == 0) fail("the gzip data ends early: the file is truncated");

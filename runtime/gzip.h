@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,8 +15,9 @@
 namespace netc {
 
 // A file's bytes, inflated on the fly when the file is gzip. Every problem
-// (missing file, corrupt or truncated gzip data, bytes after the gzip data)
-// is an InputError naming the file.
+// (missing file, not a regular file, corrupt or truncated gzip data, bytes
+// after the gzip data, data inflating to over 100 times its size once past
+// 64 MiB) is an InputError naming the file.
 class DecompressingReader {
  public:
   explicit DecompressingReader(const std::string& path);
@@ -40,6 +42,7 @@ class DecompressingReader {
   std::vector<uint8_t> in_;
   z_stream z_{};  // next_in/avail_in are the unread part of in_, in both modes
   bool compressed_ = false, member_done_ = false;
+  uint64_t file_bytes_ = 0, inflated_bytes_ = 0;  // read from the file, and inflated from them
 };
 
 // `bytes` as a gzip file's contents.

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include "gzip.h"
 #include "input_error.h"
 #include "temp_dir.h"
@@ -77,4 +79,25 @@ TEST_CASE("DecompressingReader: damaged gzip is an InputError naming the file", 
     CHECK_THROWS_AS(DecompressingReader(dir / "nope"), InputError);
     CHECK_THROWS_WITH(DecompressingReader(dir / "nope"), Contains("cannot read") && Contains("nope"));
   }
+}
+
+TEST_CASE("DecompressingReader: a gzip bomb is refused, in little memory", "[gzip]") {
+  test::TempDir dir;
+  // 100 members of 1 MiB of zeros each: about 100 KB that inflate to 100 MiB.
+  const std::string member = gzip_compress(std::string(1 << 20, '\0'));
+  std::string bomb;
+  for (int k = 0; k < 100; ++k) bomb += member;
+  test::write_bytes(dir / "bomb.gz", bomb);
+  CHECK_THROWS_WITH(read_all(dir / "bomb.gz", 1 << 20),
+                    Contains("inflates to more than 100 times its size") && Contains(dir / "bomb.gz"));
+  // The same ratio below 64 MiB is data, not a bomb.
+  test::write_bytes(dir / "zeros.gz", member + member);
+  CHECK(read_all(dir / "zeros.gz", 1 << 20).size() == size_t(2) << 20);
+}
+
+TEST_CASE("DecompressingReader: a FIFO or a folder is refused without waiting", "[gzip]") {
+  test::TempDir dir;
+  REQUIRE(mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(DecompressingReader(dir / "fifo"), Contains("it is not a regular file"));
+  CHECK_THROWS_WITH(DecompressingReader(dir.path()), Contains("it is a folder"));
 }
