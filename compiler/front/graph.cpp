@@ -43,6 +43,11 @@ std::vector<int64_t> Shape::dims() const {
   return {c, h, w};
 }
 
+Shape Shape::of_dims(const std::vector<int64_t>& dims) {
+  if (dims.size() == 1) return Shape{dims[0], 1, 1, true};
+  return Shape{dims.at(0), dims.at(1), dims.at(2), false};
+}
+
 int64_t Layer::int_attr(const std::string& name, int64_t dflt) const {
   auto it = attrs.find(name);
   return it == attrs.end() ? dflt : it->second.i;

@@ -40,6 +40,8 @@ struct Shape {
   std::string str() const;
   // [C, H, W] or [features]
   std::vector<int64_t> dims() const;
+  // The shape whose dims() are `dims`: [C, H, W] or [features].
+  static Shape of_dims(const std::vector<int64_t>& dims);
 };
 
 struct HW {

@@ -53,16 +53,7 @@ const std::vector<OpCase> kCases = {
 
 std::vector<Shape> shapes_of(const OpCase& c) {
   std::vector<Shape> shapes;
-  for (const std::vector<int64_t>& dims : c.inputs) {
-    Shape s;
-    if (dims.size() == 1) {
-      s.c = dims[0];
-      s.flat = true;
-    } else {
-      s.c = dims[0], s.h = dims[1], s.w = dims[2];
-    }
-    shapes.push_back(s);
-  }
+  for (const std::vector<int64_t>& dims : c.inputs) shapes.push_back(Shape::of_dims(dims));
   return shapes;
 }
 

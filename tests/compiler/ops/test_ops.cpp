@@ -26,17 +26,6 @@ struct OpCase {
   std::map<std::string, SafeTensor> tensors;
 };
 
-Shape shape_of(const std::vector<int64_t>& dims) {
-  Shape s;
-  if (dims.size() == 1) {
-    s.c = dims[0];
-    s.flat = true;
-  } else {
-    s.c = dims[0], s.h = dims[1], s.w = dims[2];
-  }
-  return s;
-}
-
 std::vector<OpCase> load_cases() {
   std::ifstream in(kFixtures + "cases.json");
   nlohmann::json cases = nlohmann::json::parse(in);
@@ -47,7 +36,7 @@ std::vector<OpCase> load_cases() {
     oc.name = c.at("name");
     std::vector<InputInfo> infos;
     for (const auto& dims : c.at("inputs")) {
-      oc.in_shapes.push_back(shape_of(dims.get<std::vector<int64_t>>()));
+      oc.in_shapes.push_back(Shape::of_dims(dims.get<std::vector<int64_t>>()));
       infos.push_back({"x", oc.in_shapes.back(), oc.in_shapes.back().str()});
     }
     nlohmann::json layer = c.at("layer");
