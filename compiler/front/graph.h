@@ -139,9 +139,12 @@ inline constexpr int64_t kMaxSize = (int64_t(1) << 31) - 1;
 // One tensor of one image (a layer's output, a parameter) in float32 within
 // Halide's 2 GiB per buffer.
 inline constexpr int64_t kMaxTensorElements = (int64_t(1) << 29) - 1;
-// Layers per graph, and cells per pooling window (unrolled when compiled):
-// compile time grows with both.
+// Layers per graph, layers with parameters (convolutions, linear layers:
+// Halide's compile time grows faster than their count, 16 convolutions in a
+// chain take 20 s, 32 take 90 s), and cells per pooling window (unrolled
+// when compiled).
 inline constexpr size_t kMaxLayers = 256;
+inline constexpr size_t kMaxWeightedLayers = 64;
 inline constexpr int64_t kMaxPoolWindow = 1024;
 // The train section, as the command line's flags allow.
 inline constexpr int64_t kMaxBatchSize = int64_t(1) << 20;

@@ -563,7 +563,12 @@ class GraphReader {
     layer.inputs = resolve_inputs(p, index);
     std::vector<InputInfo> inputs;
     for (int in : layer.inputs) inputs.push_back(in == Layer::kGraphInput ? input_info() : infos_[in]);
-    for (ParamSpec& ps : infer_layer(*p.op, layer, index, inputs)) graph_.params.push_back(std::move(ps));
+    std::vector<ParamSpec> params = infer_layer(*p.op, layer, index, inputs);
+    if (!params.empty() && ++weighted_layers_ > kMaxWeightedLayers)
+      r_.fail(layer.loc, fmt::format("layer '{}': the graph's layer {} with parameters, above netc's limit of {} "
+                                     "(compile time grows faster than their count)",
+                                     layer.name, weighted_layers_, kMaxWeightedLayers));
+    for (ParamSpec& ps : params) graph_.params.push_back(std::move(ps));
     bool flattens_image = layer.op == "flatten" && !inputs[0].shape.flat;
     infos_.push_back(describe_output(layer.name, layer.output, flattens_image ? &inputs[0].shape : nullptr));
     graph_.layers.push_back(std::move(layer));
@@ -689,6 +694,7 @@ class GraphReader {
   std::map<std::string, int> names_;      // layers read so far
   std::map<std::string, int> all_names_;  // every name in the list, first definition
   std::vector<InputInfo> infos_;          // per layer read so far
+  size_t weighted_layers_ = 0;            // layers with parameters read so far
 };
 
 }  // namespace

@@ -301,8 +301,11 @@ TEST_CASE("errors: netc's limits on the layer count, names and the train section
   for (int k = 0; k < 254; ++k) relus += "  - {name: r" + std::to_string(k) + ", op: relu}\n";
   CHECK(parse_graph(graph(relus + kLayers), "t.yaml").layers.size() == 256);
   relus += "  - {name: one_more, op: relu}\n";
+  std::string linears = "  - {name: f, op: flatten}\n";
+  for (int k = 0; k < 65; ++k) linears += "  - {name: fc" + std::to_string(k) + ", op: linear, out_features: 10}\n";
   check_cases({
       {graph(relus + kLayers), "4:3", "the graph has 257 layers, above netc's limit of 256"},
+      {graph(linears), "69:5", "layer 'fc64': the graph's layer 65 with parameters, above netc's limit of 64"},
       {graph("  - {name: " + std::string(129, 'f') + ", op: flatten}\n  - {name: fc, op: linear, out_features: 10}\n"),
        "4:12", "must be a name of at most 128 characters"},
       {graph(kLayers, "train: {batch_size: 1048577}\n"), "6:21",
