@@ -1,7 +1,10 @@
 #include "compile_cache.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -36,6 +39,23 @@ std::string model_entry(const std::string& graph_name, const std::string& graph_
   return fmt::format("{}-b{}-{}-{}", graph_name, o.batch, o.target, fp.hex());
 }
 
+// Removes the staging folders of `dir` that processes no longer running
+// left behind: a compile that died (a full disk makes LLVM abort) cannot
+// clean up after itself.
+void remove_abandoned_staging(const std::string& dir) {
+  const std::string prefix = fs::path(dir).filename().string() + ".staging.";
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(fs::path(dir).parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    pid_t pid = 0;
+    const std::string digits = name.substr(prefix.size());
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (error != std::errc() || end != digits.data() + digits.size() || pid <= 0) continue;
+    if (kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  }
+}
+
 }  // namespace
 
 std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint,
@@ -56,6 +76,7 @@ std::string cached_model(const std::string& graph_name, const std::string& graph
   std::cerr << fmt::format("netc: compiling {} ...\n", what);
   // Built under a name of its own, then renamed into place: another netc
   // compiling the same entry at the same time wins or loses whole.
+  remove_abandoned_staging(dir);
   std::string staging = fmt::format("{}.staging.{}", dir, getpid());
   fs::remove_all(staging);
   compile(staging);

@@ -1,8 +1,11 @@
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <catch2/catch.hpp>
 
 #include "atomic_file.h"
+#include "compile_cache.h"
 #include "compiled_model.h"
 #include "sha256.h"
 #include "temp_dir.h"
@@ -115,4 +118,24 @@ TEST_CASE("manifest: netc compile replaces only an empty folder or an earlier ou
 
   write_file_atomically(dir / "file", "x");
   CHECK_FALSE(compile_output_is_replaceable(dir / "file", &why));
+}
+
+TEST_CASE("compile cache: staging folders of compiles that died are removed", "[manifest]") {
+  test::TempDir dir;
+  test::ScopedEnv cache("NETC_CACHE_DIR", dir.path().c_str());
+  BuildOptions options;
+  std::string staging;  // where the compile was asked to build
+  auto failing_compile = [&](const std::string& folder) {
+    staging = folder;
+    throw std::runtime_error("compile failed");
+  };
+  CHECK_THROWS(cached_model("g", "fingerprint", options, "compiler", failing_compile));
+  REQUIRE_FALSE(staging.empty());
+  // One of a process that no longer runs (pids stop below 2^22), one of this process's parent.
+  const std::string prefix = staging.substr(0, staging.rfind('.') + 1);
+  std::filesystem::create_directories(prefix + "4194399/part");
+  std::filesystem::create_directories(prefix + std::to_string(getppid()));
+  CHECK_THROWS(cached_model("g", "fingerprint", options, "compiler", failing_compile));
+  CHECK_FALSE(std::filesystem::exists(prefix + "4194399"));
+  CHECK(std::filesystem::exists(prefix + std::to_string(getppid())));
 }
