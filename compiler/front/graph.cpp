@@ -100,8 +100,9 @@ int Graph::find_layer(const std::string& name) const {
 
 namespace {
 
-// The largest per-image tensor of `g` (the input, a layer output or a
-// parameter, which does not grow with the batch) and its name.
+// The largest tensor of one image of `g`, the input or a layer's output, and
+// its name: a batch of them is the largest buffer (parameters do not grow
+// with the batch, and the front end holds each to kMaxTensorElements).
 std::pair<std::string, int64_t> largest_activation(const Graph& g) {
   std::pair<std::string, int64_t> largest = {"the input", g.input.size()};
   for (const Layer& l : g.layers)
