@@ -1,6 +1,7 @@
 #include "compile_cache.h"
 
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,8 @@
 #include "compiled_model.h"
 #include "fingerprint.h"
 #include "host_target.h"
+#include "input_error.h"
+#include "process.h"
 
 namespace fs = std::filesystem;
 
@@ -56,6 +59,20 @@ void remove_abandoned_staging(const std::string& dir) {
   }
 }
 
+// A compile writes a few megabytes (objects, then the library: entries take
+// about 0.5 MB); with less free than this it would fail halfway.
+constexpr uint64_t kCompileFreeBytes = uint64_t(16) << 20;
+
+void check_free_space(const std::string& folder) {
+  struct statvfs fs_stats {};
+  if (statvfs(folder.c_str(), &fs_stats) != 0) return;  // unknown: the compile's own errors will tell
+  const uint64_t free_bytes = uint64_t(fs_stats.f_bavail) * fs_stats.f_frsize;
+  if (free_bytes < kCompileFreeBytes)
+    throw InputError(fmt::format("the compile cache {} has {} KiB of disk free, and compiling needs about {} MiB: "
+                                 "free some space, or set NETC_CACHE_DIR to a folder on another disk",
+                                 folder, free_bytes >> 10, kCompileFreeBytes >> 20));
+}
+
 }  // namespace
 
 std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint,
@@ -77,9 +94,23 @@ std::string cached_model(const std::string& graph_name, const std::string& graph
   // Built under a name of its own, then renamed into place: another netc
   // compiling the same entry at the same time wins or loses whole.
   remove_abandoned_staging(dir);
+  check_free_space(fs::path(dir).parent_path());
   std::string staging = fmt::format("{}.staging.{}", dir, getpid());
   fs::remove_all(staging);
-  compile(staging);
+  // In a process of its own: LLVM aborts the process it runs in when it
+  // cannot write (a full disk, a file-size limit), and the compiler's memory
+  // then goes back to the system before training allocates its own.
+  try {
+    run_in_child_process("compiling " + what, [&] { compile(staging); });
+  } catch (const ChildProcessDied& e) {
+    fs::remove_all(staging);
+    throw std::runtime_error(fmt::format("{}; LLVM ends so when it cannot write its output, as on a full disk or "
+                                         "past a file-size limit (ulimit -f), and this compile writes in {}",
+                                         e.what(), fs::path(dir).parent_path().string()));
+  } catch (...) {
+    fs::remove_all(staging);
+    throw;
+  }
   std::error_code ec;
   fs::rename(staging, dir, ec);
   if (ec) {

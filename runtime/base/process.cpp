@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "atomic_file.h"
+#include "input_error.h"
 
 extern char** environ;
 
@@ -71,7 +73,87 @@ std::optional<int> wait_for(pid_t pid, std::optional<std::chrono::steady_clock::
   }
 }
 
+// What a forked copy reports through its pipe: one status byte, then the message.
+enum class ChildStatus : char { kDone = 0, kInputError = 2, kFailed = 1 };
+
+void write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the parent is gone: nobody to tell
+    done += size_t(n);
+  }
+}
+
+// At most 64 KiB of it: a message, not a data channel.
+std::string read_all(int fd) {
+  std::string bytes;
+  char buffer[4096];
+  while (bytes.size() < (1 << 16)) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buffer, size_t(n));
+  }
+  return bytes;
+}
+
+[[noreturn]] void run_as_child(int report_fd, const std::function<void()>& work) {
+  ChildStatus status = ChildStatus::kDone;
+  std::string message;
+  try {
+    work();
+  } catch (const InputError& e) {
+    status = ChildStatus::kInputError;
+    message = e.what();
+  } catch (const std::exception& e) {
+    status = ChildStatus::kFailed;
+    message = e.what();
+  } catch (...) {
+    status = ChildStatus::kFailed;
+    message = "unexpected failure";
+  }
+  write_all(report_fd, std::string(1, char(status)) + message);
+  // _exit, not exit: the parent's atexit handlers and static destructors
+  // (open files, thread pools) are the parent's to run.
+  _exit(0);
+}
+
 }  // namespace
+
+void run_in_child_process(const std::string& what, const std::function<void()>& work) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  std::fflush(nullptr);  // or the copy would write the parent's buffered output again
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    throw std::runtime_error(fmt::format("{}: cannot fork: {}", what, std::strerror(errno)));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    run_as_child(fds[1], work);
+  }
+  close(fds[1]);
+  const std::string report = read_all(fds[0]);
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error(fmt::format("waitpid: {}", std::strerror(errno)));
+  }
+  if (WIFSIGNALED(status))
+    throw ChildProcessDied(fmt::format("{}: the process died of signal {} ({})", what, WTERMSIG(status),
+                                         strsignal(WTERMSIG(status))));
+  if (report.empty()) throw std::runtime_error(fmt::format("{}: the process ended without a word", what));
+  const std::string message = report.substr(1);
+  switch (ChildStatus(report[0])) {
+    case ChildStatus::kDone: return;
+    case ChildStatus::kInputError: throw InputError(message);
+    default: throw std::runtime_error(message);
+  }
+}
 
 bool ProgramExit::succeeded() const { return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 

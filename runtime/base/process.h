@@ -3,6 +3,8 @@
 // path, URL or environment variable can smuggle in a command.
 #pragma once
 
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,19 @@ struct ProgramExit {
 // own. std::runtime_error if it cannot be started (a missing program says
 // "PROGRAM is not installed").
 ProgramExit run_program(const ProgramRun& run);
+
+// Runs `work` in a forked copy of this process and waits for it: work that
+// may die rather than throw (LLVM aborts when its output cannot be written,
+// a memory limit kills the process) takes only the copy down, and the memory
+// it used goes back to the system when the copy ends. An exception `work`
+// throws comes back as the same kind (InputError or std::runtime_error) with
+// its message; a copy that dies of a signal is a std::runtime_error saying
+// which (ChildProcessDied), with `what` ("compiling model_a") in front.
+class ChildProcessDied : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+void run_in_child_process(const std::string& what, const std::function<void()>& work);
 
 // The last non-empty line of a file (at most 500 characters of it): a
 // program's last words, for messages; empty if it cannot be read.

@@ -1,6 +1,8 @@
 // The netc binary run as a child process: its exit status or the signal
 // that ended it, its output, and optionally a limit on its address space (so
-// that allocating in proportion to a lying size in a file fails the test).
+// that allocating in proportion to a lying size in a file fails the test)
+// and on the size of the files it writes (a full disk, as far as the writer
+// can tell).
 #pragma once
 
 #include <fcntl.h>
@@ -32,7 +34,8 @@ struct Outcome {
 class NetcProcess {
  public:
   // Starts `netc args...` with stdout and stderr going to files in `folder`.
-  NetcProcess(const std::vector<std::string>& args, const std::string& folder, uint64_t memory_limit_bytes = 0) {
+  NetcProcess(const std::vector<std::string>& args, const std::string& folder, uint64_t memory_limit_bytes = 0,
+              uint64_t file_size_limit_bytes = 0) {
     static std::atomic<int> counter{0};
     const int n = counter++;
     out_path_ = folder + "/stdout." + std::to_string(n);
@@ -52,6 +55,10 @@ class NetcProcess {
       if (memory_limit_bytes && !kSanitized) {
         struct rlimit limit = {memory_limit_bytes, memory_limit_bytes};
         setrlimit(RLIMIT_AS, &limit);
+      }
+      if (file_size_limit_bytes) {
+        struct rlimit limit = {file_size_limit_bytes, file_size_limit_bytes};
+        setrlimit(RLIMIT_FSIZE, &limit);
       }
       int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -136,8 +143,8 @@ class NetcProcess {
 };
 
 inline Outcome run_netc(const std::vector<std::string>& args, const std::string& folder,
-                        uint64_t memory_limit_bytes = 0) {
-  return NetcProcess(args, folder, memory_limit_bytes).wait();
+                        uint64_t memory_limit_bytes = 0, uint64_t file_size_limit_bytes = 0) {
+  return NetcProcess(args, folder, memory_limit_bytes, file_size_limit_bytes).wait();
 }
 
 inline std::string graph_file(const std::string& name) {

@@ -524,6 +524,9 @@ TEST_CASE("bad inputs: schedule files, for train, eval and bench --schedule", "[
       {in.file("autoscheduler.yaml", "target: host\nautoscheduler: {name: Adams2020}\n"),
        "unknown autoscheduler 'Adams2020'"},
       {in.file("deep.yaml", "target: host\nstages: " + std::string(5000, '[') + "\n"), "deep.yaml:"},
+      // Halide checks this one only when the pipeline runs: netc runs it once before caching it.
+      {in.file("bound.yaml", "target: host\nstages: {\"*\": plain, fc1.forward: {pure: [{bound: [o, 0, 50]}]}}\n"),
+       "bound.yaml: the pipelines compile but cannot run: the train step failed: Bounds given for fc1__forward in o"},
   };
   std::vector<Case> table;
   for (const auto& [file, message] : files) {
@@ -636,4 +639,26 @@ TEST_CASE("bad inputs: forged checkpoints and environment, whatever their checks
                     "NETC_HOST_TARGET=a-b-c"}});
   unsetenv("NETC_HOST_TARGET");
   unchanged.check();
+}
+
+TEST_CASE("a compile that cannot write its files fails with a message, not a signal, and leaves no staging folder",
+          "[bad_inputs]") {
+  // A file-size limit stands in for a full disk: the compiler's writes fail
+  // the same way, and LLVM aborts the process it compiles in.
+  Inputs in;
+  TempDir cache;
+  ScopedEnv cold_cache("NETC_CACHE_DIR", cache.path().c_str());
+  constexpr uint64_t kFileSizeLimit = 64 << 10;  // below a compiled model library
+  Outcome o = run_netc(in.train(in.graph), in.dir.path(), 0, kFileSizeLimit);
+  INFO(o.err);
+  CHECK(o.signal == 0);
+  CHECK(o.exit_code == 1);
+  CHECK_THAT(o.err, Contains("netc: error: compiling feedforward") && Contains("disk"));
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cache.path())) {
+    INFO(entry.path());
+    CHECK(entry.path().string().find(".staging.") == std::string::npos);
+  }
+  o = run_netc(in.train(in.graph), in.dir.path());
+  INFO(o.err);
+  CHECK(o.exit_code == 0);
 }

@@ -3,6 +3,7 @@
 // (graph, flag, data, weights or checkpoint file), 1 anything else, never a
 // crash; and 128 + N when `train` stopped cleanly at signal N's request
 // (130 for SIGINT, 143 for SIGTERM, as a shell reports a killed program).
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -36,6 +37,9 @@ std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e, i
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
+  // netc reports, instead of the signal killing netc halfway through a file.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"netc: a neural-network graph compiler and runtime on Halide", "netc"};
   app.require_subcommand(1);
   for (auto add : {netc::add_summary_command, netc::add_describe_command, netc::add_train_command,
