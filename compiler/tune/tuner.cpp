@@ -40,11 +40,12 @@ constexpr double kMinGain = 0.02;
 constexpr double kMinStageShare = 0.01;
 // Stages tuned between two profiles of the best schedule so far.
 constexpr size_t kStagesPerRound = 3;
-// A trial that takes longer than this is a failed trial; an autoscheduler
-// that has not scheduled, compiled and run the step by then never will in
-// time for a search.
+// A trial that takes longer than this is a failed trial. An autoscheduler
+// gets at most a tenth of the budget: on Model A, Adams2019 (beam 1) took
+// over 180 s on a busy machine, which is most of a short search.
 constexpr double kTrialLimitS = 600;
 constexpr double kAutoschedulerLimitS = 180;
+constexpr double kAutoschedulerBudgetShare = 0.1;
 // The closing comparison of the best candidate with the start: about this
 // long, in at least this many rounds of one step each.
 constexpr double kClosingSeconds = 3;
@@ -175,6 +176,10 @@ class Tuner {
     std::fflush(progress_);
   }
 
+  double autoscheduler_limit_s() const {
+    return std::min(kAutoschedulerLimitS, kAutoschedulerBudgetShare * options_.budget_s);
+  }
+
   bool stop_requested() const { return options_.stop && *options_.stop; }
 
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
@@ -249,7 +254,7 @@ class Tuner {
     } else {
       auto begin = Clock::now();
       TrialResult r = run_process(request(TrialRequest::Mode::kCheckAndTime, t.text),
-                                  file.autoscheduler ? kAutoschedulerLimitS : kTrialLimitS);
+                                  file.autoscheduler ? autoscheduler_limit_s() : kTrialLimitS);
       t.trial = {stage,
                  label,
                  t.text,
@@ -297,10 +302,10 @@ class Tuner {
     for (const Tried& t : tried)
       if (t.trial.correct && (!best || relative_to_base(t) < relative_to_base(*best))) best = &t;
     if (!best || relative_to_base(*best) >= 1 - kMinGain) return;
-    base_ = *best;
-    kept_[stage] = best->label;
     say("     kept for {}: {}, {:.2f} ms in its trial ({:.2f} of the best so far)\n", stage, best->label,
         best->trial.train_step_ms, relative_to_base(*best));
+    base_ = *best;
+    kept_[stage] = best->label;
   }
 
   void try_pipeline_variants() {
@@ -387,7 +392,13 @@ class Tuner {
     auto stage = std::find_if(stages.begin(), stages.end(), [&](const StageInfo& s) { return s.name == name; });
     if (stage == stages.end()) return;
     std::vector<Tried> tried;
-    for (const Variant& v : variants_.stage_variants(base_->file, *stage)) tried.push_back(attempt(v.stage, v.label, v.file));
+    try {
+      for (const Variant& v : variants_.stage_variants(base_->file, *stage))
+        tried.push_back(attempt(v.stage, v.label, v.file));
+    } catch (const SearchOver&) {
+      keep_best(name, tried);  // what the budget allowed still counts
+      throw;
+    }
     keep_best(name, tried);
   }
 

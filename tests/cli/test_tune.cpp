@@ -146,7 +146,7 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the sche
   for (size_t k = 0; k < 5; ++k) CHECK(runs[0][k] == Approx(runs[1][k]).epsilon(1e-4));
 }
 
-TEST_CASE("tune: it starts from the default schedule; finding nothing faster, it writes the start unchanged",
+TEST_CASE("tune: it starts from the default schedule and, finding nothing faster, writes the start unchanged",
           "[tune]") {
   TempDir dir;
   Outcome o = tune(dir, 1);
