@@ -59,4 +59,22 @@ double median_ms(int warmup, int runs, F&& run) {
   return ms[ms.size() / 2];
 }
 
+// The spread of timed rounds: the median, the middle half (first and third
+// quartile, nearest rank: robust to the odd round slowed by other work on
+// the machine) and the extremes, in ms.
+struct RoundSpread {
+  double median = 0, low = 0, high = 0, min = 0, max = 0;
+};
+inline RoundSpread spread_of(std::vector<double> ms) {
+  if (ms.empty()) return {};
+  std::sort(ms.begin(), ms.end());
+  const size_t quarter = (ms.size() - 1) / 4;
+  return {ms[ms.size() / 2], ms[quarter], ms[ms.size() - 1 - quarter], ms.front(), ms.back()};
+}
+
+// Whether `a` is faster than `b` beyond the noise of rounds timed in
+// alternation: the middle half of a's rounds lies wholly below b's. netc tune
+// writes a schedule only then, and netc bench --compare says so.
+inline bool faster_beyond_noise(const RoundSpread& a, const RoundSpread& b) { return a.high < b.low; }
+
 }  // namespace netc

@@ -1,6 +1,8 @@
 #include "schedule/variants.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -72,6 +74,13 @@ std::vector<StageInfo> ScheduleVariants::stages(const ScheduleFile& schedule) co
   for (const LoweredPipeline& p : pipelines)
     for (const Halide::Func& f : p.outputs) outputs.insert(f.name());
 
+  std::map<std::string, std::set<std::string>> consumers;
+  for (const LoweredPipeline& p : pipelines)
+    for (const Stage& stage : p.stages.stages())
+      if (!stage.reference)
+        for (const auto& [callee, function] : Halide::Internal::find_direct_calls(stage.func.function()))
+          if (callee != stage.name) consumers[callee].insert(stage.name);
+
   std::vector<StageInfo> infos;
   std::set<std::string> seen;
   for (const LoweredPipeline& p : pipelines)
@@ -79,7 +88,8 @@ std::vector<StageInfo> ScheduleVariants::stages(const ScheduleFile& schedule) co
       if (stage.reference || !seen.insert(stage.name).second) continue;
       Halide::Func f = stage.func;
       StageInfo s{stage.name, stage.kind, stage.extents, {}, {}, f.has_update_definition(), false,
-                  outputs.count(f.name()) != 0};
+                  outputs.count(f.name()) != 0, {}};
+      s.consumers.assign(consumers[stage.name].begin(), consumers[stage.name].end());
       for (const Halide::Var& v : f.args()) s.pure_vars.push_back(v.name());
       if (s.has_update) {
         for (const Halide::RVar& r : f.rvars(0)) s.reduction_vars.push_back(file_name(r.name()));
@@ -141,10 +151,14 @@ std::vector<Variant> ScheduleVariants::pipeline_variants(const ScheduleFile& bas
     }
     out.push_back({"pipeline", "plain for every stage without a rule of its own", plain});
   }
-  ScheduleFile autoscheduled;
-  autoscheduled.target = base.target;
-  autoscheduled.autoscheduler = Autoscheduler{"Adams2019", threads_, 0, 0, 1, {}};
-  out.push_back({"pipeline", "Adams2019 autoscheduler (beam 1)", autoscheduled});
+  for (const auto& [name, beam, label] :
+       {std::tuple{"Adams2019", 1, "Adams2019 autoscheduler (beam 1)"},
+        std::tuple{"Mullapudi2016", 0, "Mullapudi2016 autoscheduler"}, std::tuple{"Li2018", 0, "Li2018 autoscheduler"}}) {
+    ScheduleFile autoscheduled;
+    autoscheduled.target = base.target;
+    autoscheduled.autoscheduler = Autoscheduler{name, threads_, 0, 0, beam, {}};
+    out.push_back({"pipeline", label, autoscheduled});
+  }
   return out;
 }
 
@@ -153,6 +167,7 @@ std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, 
   if (base.autoscheduler) return out;
   add_recipe_variants(base, stage, out);
   add_lowering_variants(base, stage, out);
+  add_fusion_variant(base, stage, out);
   add_directive_variants(base, stage, out);
   for (Variant& v : out) v.file = without_stale_rules(std::move(v.file));
   return out;
@@ -216,7 +231,7 @@ void ScheduleVariants::add_lowering_variants(const ScheduleFile& base, const Sta
     rule.lowering = variant.name;
     ScheduleFile f = with_rule(base, stage, rule);
     for (const std::string& pass : variant.added_passes) {
-      StageInfo added{layer + "." + pass, op + "." + pass, {}, {}, {}, false, false, false};
+      StageInfo added{layer + "." + pass, op + "." + pass, {}, {}, {}, false, false, false, {}};
       f = with_rule(f, added, rule_for(added.name, recipe("plain")));
     }
     out.push_back({stage.name, variant.name + " lowering, plain", f});
@@ -272,6 +287,39 @@ void ScheduleVariants::add_directive_variants(const ScheduleFile& base, const St
   add(lanes, 4, dims - 1);
   if (e[0] >= 2 * lanes) add(2 * lanes, 1, dims - 1);
   if (dims >= 3) add(lanes, 1, dims - 2);
+  // A finer parallel grain: the two outermost loops fused into one, for a
+  // batch too small to keep every thread busy in equal shares.
+  if (dims >= 3 && threads_ > 1 && !stage.has_update) {
+    const std::string outer = v[dims - 1], inner = v[dims - 2];
+    StageRule rule = rule_for(stage.name, recipe("root"));
+    rule.pure = {directive("vectorize", {v[0], std::to_string(lanes)}),
+                 directive("fuse", {inner, outer, inner + outer}), directive("parallel", {inner + outer})};
+    out.push_back({stage.name, fmt::format("root, vectorize {} by {}, parallel {} and {} fused", v[0], lanes, inner,
+                                           outer),
+                   with_rule(base, stage, rule)});
+  }
+}
+
+// A small stage read by one other (a padding, a pooling's or ReLU's
+// gradient): computed per image inside its consumer's loop over images,
+// while its values are still in cache, instead of a pass over memory of its
+// own. Only for a consumer without an update (Halide computes a stage at a
+// loop of the definition that reads it) that the schedule does not inline.
+void ScheduleVariants::add_fusion_variant(const ScheduleFile& base, const StageInfo& stage,
+                                          std::vector<Variant>& out) const {
+  if (stage.has_update || stage.output || stage.consumers.size() != 1 || stage.pure_vars.empty()) return;
+  const std::vector<StageInfo> all = stages(base);
+  auto consumer = std::find_if(all.begin(), all.end(), [&](const StageInfo& s) { return s.name == stage.consumers[0]; });
+  if (consumer == all.end() || consumer->has_update || consumer->pure_vars.size() < 2) return;
+  const StageRule consumer_rule = base.merged_rule(consumer->name, consumer->kind);
+  if (!consumer_rule.recipe || consumer_rule.recipe->name == "inline") return;
+  const std::string images = consumer->pure_vars.back();
+  StageRule rule = rule_for(stage.name, recipe("root"));
+  rule.pure.emplace();
+  rule.pure->push_back(directive("compute_at", {consumer->name, images}));
+  if (stage.extents[0] >= machine_.vector_width)
+    rule.pure->push_back(directive("vectorize", {stage.pure_vars[0], std::to_string(machine_.vector_width)}));
+  out.push_back({stage.name, fmt::format("computed at {} per {}", consumer->name, images), with_rule(base, stage, rule)});
 }
 
 }  // namespace netc

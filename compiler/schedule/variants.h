@@ -25,6 +25,7 @@ struct StageInfo {
   bool has_update = false;
   bool update_is_pure = false;  // the first update writes f(x, y, ...) at the pure variables: directives may use them
   bool output = false;          // an output of the training step or inference: never inlined
+  std::vector<std::string> consumers;  // the stages that read it, in either pipeline
 };
 
 struct Variant {
@@ -44,13 +45,15 @@ class ScheduleVariants {
   std::vector<StageInfo> stages(const ScheduleFile& schedule) const;
 
   // Whole-pipeline variants of `base`: every stage that `base` leaves to its
-  // catch-all rule `plain`; Halide's Adams2019 autoscheduler (beam 1).
+  // catch-all rule `plain`; Halide's autoschedulers Adams2019 (beam 1),
+  // Mullapudi2016 and Li2018, each for `threads` cores.
   std::vector<Variant> pipeline_variants(const ScheduleFile& base) const;
 
   // Variants of one stage of `base` (a file with rules, not an
   // autoscheduler), most promising first: its kind's recipes with their
-  // options where they fit, another lowering, `plain`, `inline`, and
-  // vectorized, unrolled or otherwise parallel loops as directives.
+  // options where they fit, another lowering, `plain`, `inline`, computed
+  // per image inside its one consumer, and vectorized (in the target's
+  // vectors), unrolled or otherwise parallel loops as directives.
   std::vector<Variant> stage_variants(const ScheduleFile& base, const StageInfo& stage) const;
 
  private:
@@ -68,6 +71,7 @@ class ScheduleVariants {
   void add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const;
   void add_lowering_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
   void add_directive_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
+  void add_fusion_variant(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
 
   const Graph& graph_;
   int64_t batch_;

@@ -143,22 +143,25 @@ std::string legend() {
       kBestColor, kLeft + 488);
 }
 
+// The result as the search's closing comparison measured it (the last
+// search of the log that finished); without one, only the trial counts.
 std::string title(const TuningRecords& log) {
   const std::vector<Trial>& trials = log.trials;
-  double best = INFINITY;
   int failed = 0;
-  for (const Trial& t : trials) {
-    if (t.correct) best = std::min(best, t.train_step_ms);
-    failed += !t.correct;
-  }
+  for (const Trial& t : trials) failed += !t.correct;
   const nlohmann::json& id = log.identity;
   auto field = [&](const char* key) { return id.contains(key) ? id[key].dump() : std::string("?"); };
   std::string headline = fmt::format("netc tune: {}, batch {}, {} threads, target {}", id.value("graph", "?"),
                                      field("batch"), field("threads"), id.value("target", "?"));
   std::string result = fmt::format("{} trials, {} incorrect or failed", trials.size(), failed);
-  if (trials.front().correct && std::isfinite(best))
-    result = fmt::format("{}: {} ms at the start, best {} ms ({:.2f}x)", result, milliseconds(trials.front().train_step_ms),
-                         milliseconds(best), trials.front().train_step_ms / best);
+  if (const std::optional<TuningResult>& r = log.result; r && r->found)
+    result = fmt::format("{}: best {} ms against {} ms at the start ({:.2f}x), timed alternately", result,
+                         milliseconds(r->best_ms), milliseconds(r->start_ms), r->speedup());
+  else if (r)
+    result = fmt::format("{}: none faster than the start ({} ms, {:.2f}x), timed alternately", result,
+                         milliseconds(r->start_ms), r->speedup());
+  else
+    result += ": the search did not finish";
   return fmt::format(R"svg(<text class="title" x="{:.0f}" y="24">{}</text>)svg"
                      "\n"
                      R"svg(<text class="subtitle" x="{:.0f}" y="44">{}; {}, Halide {}</text>)svg"

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <tuple>
 
 #include <fmt/format.h>
 
@@ -33,31 +32,35 @@ double time_once(RandomBatch& data, CompiledModel& model) {
   return ms_since(start);
 }
 
-// How many timed runs of `ms` each make about a second, at least `least`;
+// How many timed runs of `ms` each make about `seconds`, at least `least`;
 // odd, so that the median is one of them.
-int runs_for_a_second(double ms, int least) { return std::clamp(int(1000 / std::max(ms, 0.01)), least, 41) | 1; }
-
-double time_train_step(CompiledModel& model) {
-  RandomBatch data(model.manifest());
-  int runs = runs_for_a_second(time_once(data, model), 5);
-  return median_ms(1, runs, [&] { data.train_step(model); });
+int runs_for(double seconds, double ms, int least) {
+  return std::max(least, std::clamp(int(seconds * 1000 / std::max(ms, 0.01)), 1, 41)) | 1;
 }
 
-// The medians of `model` and `baseline` timed in alternation, so that a
-// machine busy with other work slows both alike.
-std::pair<double, double> time_against(CompiledModel& model, CompiledModel& baseline) {
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+void time_train_step(CompiledModel& model, const TrialRequest& req, TrialResult& r) {
+  RandomBatch data(model.manifest());
+  const int runs = runs_for(req.timing_s, time_once(data, model), req.min_rounds);
+  for (int i = 0; i < runs; ++i) r.rounds_ms.push_back(time_once(data, model));
+  r.train_step_ms = median(r.rounds_ms);
+}
+
+// `model` and `baseline` timed in alternation, one step each per round, so
+// that a machine busy with other work slows both alike; their medians.
+void time_against(CompiledModel& model, CompiledModel& baseline, const TrialRequest& req, TrialResult& r) {
   RandomBatch a(model.manifest()), b(baseline.manifest());
-  const int runs = runs_for_a_second(time_once(a, model) + time_once(b, baseline), 5);
-  std::vector<double> ms_a, ms_b;
+  const int runs = runs_for(req.timing_s, time_once(a, model) + time_once(b, baseline), req.min_rounds);
   for (int i = 0; i < runs; ++i) {
-    ms_a.push_back(time_once(a, model));
-    ms_b.push_back(time_once(b, baseline));
+    r.rounds_ms.push_back(time_once(a, model));
+    r.baseline_rounds_ms.push_back(time_once(b, baseline));
   }
-  auto median = [](std::vector<double>& v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-  };
-  return {median(ms_a), median(ms_b)};
+  r.train_step_ms = median(r.rounds_ms);
+  r.baseline_ms = median(r.baseline_rounds_ms);
 }
 
 // Halide's profiler samples every millisecond or so: steps for a second at
@@ -96,6 +99,8 @@ std::string scratch_file(const std::string& suffix) {
 TrialResult run_trial(const TrialRequest& req) {
   TrialResult r;
   try {
+    // Trials compile into the search's own cache, removed when it ends.
+    if (!req.cache_dir.empty()) setenv("NETC_CACHE_DIR", req.cache_dir.c_str(), 1);
     Graph graph = load_graph(req.graph);
     BuildOptions o;
     o.batch = req.batch;
@@ -123,12 +128,12 @@ TrialResult run_trial(const TrialRequest& req) {
                             c.max_relative_error, c.worst, req.tolerance);
     } else if (req.baseline.empty()) {
       r.correct = true;
-      r.train_step_ms = time_train_step(model);
+      time_train_step(model, req, r);
     } else {
       o.schedule_file = req.baseline;
       CompiledModel baseline(cached_model(graph, o));
       baseline.set_threads(req.threads);
-      std::tie(r.train_step_ms, r.baseline_ms) = time_against(model, baseline);
+      time_against(model, baseline, req, r);
       r.correct = true;
     }
   } catch (const std::exception& e) {
@@ -144,6 +149,8 @@ std::vector<std::string> trial_arguments(const TrialRequest& req, const std::str
                                    std::to_string(req.batch), "--threads", std::to_string(req.threads), "--result",
                                    result_file};
   if (!req.baseline.empty()) args.insert(args.end(), {"--baseline", req.baseline});
+  if (!req.cache_dir.empty()) args.insert(args.end(), {"--cache-dir", req.cache_dir});
+  args.insert(args.end(), {"--seconds", fmt::format("{}", req.timing_s), "--rounds", std::to_string(req.min_rounds)});
   return args;
 }
 
@@ -162,8 +169,14 @@ TrialResult run_trial_process(const TrialRequest& req, double timeout_s) {
   trial.argv.insert(trial.argv.begin(), std::filesystem::read_symlink("/proc/self/exe").string());
   trial.output = output_file;
   trial.timeout_s = timeout_s;
+  trial.stop = req.stop;
   const ProgramExit exit = run_program(trial);
   TrialResult r;
+  if (exit.stopped) {
+    r.stopped = true;
+    r.error = "stopped";
+    return r;
+  }
   if (exit.timed_out) {
     r.out_of_time = true;
     r.error = fmt::format("stopped after {:.0f} s", timeout_s);
@@ -188,6 +201,8 @@ nlohmann::json to_json(const TrialResult& r) {
           {"baseline_ms", r.baseline_ms},
           {"max_relative_error", std::isfinite(r.max_relative_error) ? nlohmann::json(r.max_relative_error) : nlohmann::json()},
           {"error", r.error},
+          {"rounds_ms", r.rounds_ms},
+          {"baseline_rounds_ms", r.baseline_rounds_ms},
           {"stages", stages}};
 }
 
@@ -198,6 +213,8 @@ TrialResult trial_result_of(const nlohmann::json& j) {
   r.baseline_ms = j.at("baseline_ms").get<double>();
   r.max_relative_error = j.at("max_relative_error").is_null() ? INFINITY : j.at("max_relative_error").get<double>();
   r.error = j.at("error").get<std::string>();
+  r.rounds_ms = j.at("rounds_ms").get<std::vector<double>>();
+  r.baseline_rounds_ms = j.at("baseline_rounds_ms").get<std::vector<double>>();
   for (const auto& s : j.at("stages")) r.stages.emplace_back(s.at(0).get<std::string>(), s.at(1).get<double>());
   return r;
 }

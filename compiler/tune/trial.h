@@ -6,6 +6,7 @@
 // Halide's chatter stays out of the tuner's report.
 #pragma once
 
+#include <csignal>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,16 +26,25 @@ struct TrialRequest {
   int64_t batch = 100;
   int threads = 1;
   double tolerance = 1e-5;  // largest relative error that is still correct
+  // kCheckAndTime: about this many seconds of timed steps, in at least
+  // `min_rounds` rounds (one step of each schedule per round with a baseline).
+  double timing_s = 1;
+  int min_rounds = 5;
+  std::string cache_dir;  // the compile cache the trial uses; empty: the usual one
+  // run_trial_process: the trial is killed as soon as this becomes nonzero.
+  const volatile std::sig_atomic_t* stop = nullptr;
 };
 
 struct TrialResult {
   bool correct = false;  // compiled, ran, and agrees with the reference (kCheckAndTime)
   double train_step_ms = 0;
   double baseline_ms = 0;  // the baseline's median in the same runs
+  std::vector<double> rounds_ms, baseline_rounds_ms;  // every timed step of each, in the order run
   double max_relative_error = 0;
   std::string error;     // why not
   std::vector<std::pair<std::string, double>> stages;  // kProfile: ms per step of each profiled Func
   bool out_of_time = false;  // stopped at the caller's deadline; says nothing about the schedule
+  bool stopped = false;      // killed at the caller's request (TrialRequest::stop)
 };
 
 // Runs the trial in this process (`netc tune-trial`). Bad schedules are

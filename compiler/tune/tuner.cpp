@@ -1,6 +1,11 @@
 #include "tune/tuner.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,8 +19,10 @@
 #include "Halide.h"
 #include "aot/build.h"
 #include "atomic_file.h"
+#include "compile_cache.h"
 #include "schedule/schedule_writer.h"
 #include "schedule/variants.h"
+#include "step_timing.h"
 #include "tune/trial.h"
 #include "tune/tuning_log.h"
 
@@ -33,11 +40,58 @@ constexpr double kMinGain = 0.02;
 constexpr double kMinStageShare = 0.01;
 // Stages tuned between two profiles of the best schedule so far.
 constexpr size_t kStagesPerRound = 3;
-// A trial that takes longer than this is a failed trial.
+// A trial that takes longer than this is a failed trial. An autoscheduler
+// gets at most a tenth of the budget: on Model A, Adams2019 (beam 1) took
+// over 180 s on a busy machine, which is most of a short search.
 constexpr double kTrialLimitS = 600;
+constexpr double kAutoschedulerLimitS = 180;
+constexpr double kAutoschedulerBudgetShare = 0.1;
+// The closing comparison of the best candidate with the start: about this
+// long, in at least this many rounds of one step each.
+constexpr double kClosingSeconds = 3;
+constexpr int kClosingRounds = 7;
 
 // The search stops here: the budget or the trial count is spent.
 struct SearchOver {};
+
+// The search's own folder: the schedules its trials compile, the reference
+// outputs, and the compile cache of its trials (with their staging folders).
+// Removed when the search ends, however it ends; a folder left by a search
+// whose process was killed outright is removed by the next search.
+class WorkFolder {
+ public:
+  explicit WorkFolder(const std::string& graph) {
+    const fs::path root = fs::path(cache_root()) / "tune";
+    fs::create_directories(root);
+    remove_abandoned(root);
+    path_ = (root / fmt::format("{}-{}", graph, getpid())).string();
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~WorkFolder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  WorkFolder(const WorkFolder&) = delete;
+  WorkFolder& operator=(const WorkFolder&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  static void remove_abandoned(const fs::path& root) {
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(root, ec)) {
+      const std::string name = e.path().filename().string();
+      const size_t dash = name.rfind('-');
+      if (dash == std::string::npos || !e.is_directory(ec)) continue;
+      pid_t pid = 0;
+      const char* digits = name.data() + dash + 1;
+      const auto [end, error] = std::from_chars(digits, name.data() + name.size(), pid);
+      if (error != std::errc() || end != name.data() + name.size() || pid <= 0) continue;
+      if (kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+    }
+  }
+  std::string path_;
+};
 
 // A schedule that was tried, with its trial.
 struct Tried {
@@ -79,15 +133,16 @@ class Tuner {
         identity_(TuningIdentity::of_this_run(graph_.name, graph_fingerprint(graph_), o.target, batch_, threads_)),
         log_(o.log.empty() ? graph_.name + ".tune.jsonl" : o.log, identity_),
         out_(o.out.empty() ? graph_.name + ".schedule.yaml" : o.out),
-        work_(cache_root() + "/tune") {}
+        progress_(o.json ? stderr : stdout),
+        folder_(graph_.name),
+        work_(folder_.path()) {}
 
   void run() {
     ScheduleFile start = start_schedule();
     variants_.stages(start);  // a start schedule for another target fails here, before any compile
-    std::printf("netc tune: %s, batch %lld, %d thread%s, target %s, budget %.0f s; log %s (%zu trials so far)\n",
-                graph_.name.c_str(), (long long)batch_, threads_, threads_ == 1 ? "" : "s", options_.target.c_str(),
-                options_.budget_s, log_.path().c_str(), log_.trial_count());
-    fs::create_directories(work_);
+    say("netc tune: {}, batch {}, {} thread{}, target {}, budget {:.0f} s; start {}; log {} ({} trials so far)\n",
+        graph_.name, batch_, threads_, threads_ == 1 ? "" : "s", options_.target, options_.budget_s, start_label(),
+        log_.path(), log_.trial_count());
     try {
       write_reference_outputs();
       Tried first = attempt("start", start_label(), start);
@@ -96,19 +151,36 @@ class Tuner {
       start_ = base_ = first;
       tune_stages();
     } catch (const SearchOver&) {
-      std::printf("%s\n", trials_ >= options_.max_trials && options_.max_trials ? "trial limit reached"
-                                                                                 : "budget spent");
+      say("{}\n", trials_ >= options_.max_trials && options_.max_trials ? "trial limit reached" : "budget spent");
     }
     finish();
   }
 
  private:
+  // The schedule netc train uses unless told otherwise, or --start.
   ScheduleFile start_schedule() const {
-    return options_.start.empty() ? reference_schedule(options_.target) : load_schedule(options_.start);
+    return options_.start.empty() ? default_schedule(options_.target) : load_schedule(options_.start);
   }
   std::string start_label() const {
-    return options_.start.empty() ? "schedules/cpu/root.yaml (built in)" : options_.start;
+    return options_.start.empty() ? default_schedule(options_.target).path + " (built in)" : options_.start;
   }
+  // The start's text as given, comments and all: what is written when
+  // nothing faster is found.
+  std::string start_text() const {
+    return options_.start.empty() ? default_schedule_text(options_.target) : read_file(options_.start, 1 << 24);
+  }
+
+  template <typename... Args>
+  void say(fmt::format_string<Args...> format, Args&&... args) const {
+    std::fputs(fmt::format(format, std::forward<Args>(args)...).c_str(), progress_);
+    std::fflush(progress_);
+  }
+
+  double autoscheduler_limit_s() const {
+    return std::min(kAutoschedulerLimitS, kAutoschedulerBudgetShare * options_.budget_s);
+  }
+
+  bool stop_requested() const { return options_.stop && *options_.stop; }
 
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
   // What the search may still spend: the budget less the time the closing
@@ -116,7 +188,7 @@ class Tuner {
   double remaining_s() const { return options_.budget_s - elapsed_s() - closing_s(); }
   double closing_s() const {
     if (!start_ || !base_) return 0;
-    return 3 + 6 * (start_->trial.train_step_ms + base_->trial.train_step_ms) / 1000;
+    return 5 + std::max(kClosingSeconds, (kClosingRounds + 3) * (start_->trial.train_step_ms + base_->trial.train_step_ms) / 1000);
   }
 
   // The schedule as a file the trial process compiles.
@@ -137,17 +209,29 @@ class Tuner {
     r.target = options_.target;
     r.batch = batch_;
     r.threads = threads_;
+    r.cache_dir = work_ + "/cache";
+    r.stop = options_.stop;
     return r;
   }
 
-  // Runs a trial process within the budget; ends the search when the budget
-  // ran out first (nothing was learned about the schedule).
-  TrialResult run_process(const TrialRequest& r) {
+  // Ends the search at once, writing nothing, when a signal asked for it.
+  void check_stop() const {
+    if (stop_requested())
+      throw std::runtime_error(fmt::format("netc tune was stopped; nothing written; the log {} keeps the {} finished "
+                                           "trials",
+                                           log_.path(), log_.trial_count()));
+  }
+
+  // Runs a trial process within the budget and `trial_limit`; ends the
+  // search when the budget ran out first (nothing was learned about the schedule).
+  TrialResult run_process(const TrialRequest& r, double trial_limit = kTrialLimitS) {
+    check_stop();
     if (remaining_s() <= 0) throw SearchOver{};
-    double limit = std::min(remaining_s(), kTrialLimitS);
+    double limit = std::min(remaining_s(), trial_limit);
     TrialResult result = run_trial_process(r, limit);
-    if (result.out_of_time && limit < kTrialLimitS) throw SearchOver{};
-    if (result.out_of_time) result.error = fmt::format("took longer than {:.0f} s", kTrialLimitS);
+    check_stop();
+    if (result.out_of_time && limit < trial_limit) throw SearchOver{};
+    if (result.out_of_time) result.error = fmt::format("took longer than {:.0f} s", trial_limit);
     return result;
   }
 
@@ -169,7 +253,8 @@ class Tuner {
       t.from_log = true;
     } else {
       auto begin = Clock::now();
-      TrialResult r = run_process(request(TrialRequest::Mode::kCheckAndTime, t.text));
+      TrialResult r = run_process(request(TrialRequest::Mode::kCheckAndTime, t.text),
+                                  file.autoscheduler ? autoscheduler_limit_s() : kTrialLimitS);
       t.trial = {stage,
                  label,
                  t.text,
@@ -195,9 +280,8 @@ class Tuner {
                                          : "  " + shortened(t.trial.error.empty() ? "failed" : t.trial.error, 200);
     if (t.trial.correct && base_ && t.text != base_->text)
       result += fmt::format("  {:.2f} of the best so far", relative_to_base(t));
-    std::printf("%4d %5.0f s %s %-22s %-46s %s\n", trials_, elapsed_s(), t.from_log ? "log" : "ran",
-                shortened(t.stage, 22).c_str(), shortened(t.label, 46).c_str(), result.c_str());
-    std::fflush(stdout);
+    say("{:4} {:5.0f} s {} {:<22} {:<46} {}\n", trials_, elapsed_s(), t.from_log ? "log" : "ran",
+        shortened(t.stage, 22), shortened(t.label, 46), result);
   }
 
   double speedup(const Trial& t) const {
@@ -218,10 +302,10 @@ class Tuner {
     for (const Tried& t : tried)
       if (t.trial.correct && (!best || relative_to_base(t) < relative_to_base(*best))) best = &t;
     if (!best || relative_to_base(*best) >= 1 - kMinGain) return;
+    say("     kept for {}: {}, {:.2f} ms in its trial ({:.2f} of the best so far)\n", stage, best->label,
+        best->trial.train_step_ms, relative_to_base(*best));
     base_ = *best;
     kept_[stage] = best->label;
-    std::printf("     kept for %s: %s, %.2f ms (%.2fx the start)\n", stage.c_str(), best->label.c_str(),
-                best->trial.train_step_ms, speedup(best->trial));
   }
 
   void try_pipeline_variants() {
@@ -287,13 +371,13 @@ class Tuner {
         if (!improved_in_pass) return;
         tuned.clear();
         improved_in_pass = false;
-        std::printf("     another pass over the stages\n");
+        say("     another pass over the stages\n");
         continue;
       }
-      std::printf("     profile of the best so far: ");
+      std::string top;
       for (size_t k = 0; k < ranked.size() && k < 5; ++k)
-        std::printf("%s%s %.0f%%", k ? ", " : "", ranked[k].first.c_str(), 100 * ranked[k].second / total);
-      std::printf("\n");
+        top += fmt::format("{}{} {:.0f}%", k ? ", " : "", ranked[k].first, 100 * ranked[k].second / total);
+      say("     profile of the best so far: {}\n", top);
       for (const std::string& name : round) {
         tuned.insert(name);
         const std::string before = base_->text;
@@ -308,22 +392,69 @@ class Tuner {
     auto stage = std::find_if(stages.begin(), stages.end(), [&](const StageInfo& s) { return s.name == name; });
     if (stage == stages.end()) return;
     std::vector<Tried> tried;
-    for (const Variant& v : variants_.stage_variants(base_->file, *stage)) tried.push_back(attempt(v.stage, v.label, v.file));
+    try {
+      for (const Variant& v : variants_.stage_variants(base_->file, *stage))
+        tried.push_back(attempt(v.stage, v.label, v.file));
+    } catch (const SearchOver&) {
+      keep_best(name, tried);  // what the budget allowed still counts
+      throw;
+    }
     keep_best(name, tried);
   }
 
-  // The best schedule timed once more, alternately with the start schedule,
-  // so that the speedup does not depend on how busy the machine was when
-  // each was first timed: the ratio of their medians, or 0 if there is no time.
-  double closing_speedup(const Tried& best) {
-    if (best.text == start_->text || options_.budget_s - elapsed_s() <= 0) return 0;
-    TrialRequest r = request(TrialRequest::Mode::kCheckAndTime, best.text);
-    r.baseline = schedule_path(start_->text);
-    TrialResult result = run_trial_process(r, options_.budget_s - elapsed_s() + 1);
-    if (!result.correct || result.baseline_ms <= 0) return 0;
-    std::printf("best and start timed alternately: %.2f ms against %.2f ms, %.2fx faster\n", result.train_step_ms,
-                result.baseline_ms, result.baseline_ms / result.train_step_ms);
-    return result.baseline_ms / result.train_step_ms;
+  // The best candidate timed once more, alternately with the start, in
+  // rounds of one step each: their medians and every round. Only a
+  // candidate whose middle half of rounds lies wholly below the start's (its
+  // third quartile under the start's first) counts as faster: one that is
+  // not is within the noise of this machine, and the start is kept.
+  TuningResult closing(const Tried& best) {
+    TuningResult r;
+    r.start = start_label();
+    r.start_ms = r.best_ms = start_->trial.train_step_ms;
+    if (best.text == start_->text) return r;
+    r.candidate = best.label;
+    TrialRequest comparison = request(TrialRequest::Mode::kCheckAndTime, best.text);
+    comparison.baseline = schedule_path(start_->text);
+    comparison.timing_s = kClosingSeconds;
+    comparison.min_rounds = kClosingRounds;
+    // Past the budget if need be: nothing is written unconfirmed.
+    TrialResult timed = run_trial_process(comparison, std::max(remaining_s(), 0.0) + closing_s() + 120);
+    check_stop();
+    if (!timed.correct || timed.rounds_ms.empty()) {
+      say("the closing comparison of the best candidate with the start failed ({}); keeping the start\n", timed.error);
+      return r;
+    }
+    r.start_ms = timed.baseline_ms;
+    r.candidate_ms = timed.train_step_ms;
+    r.start_rounds_ms = timed.baseline_rounds_ms;
+    r.candidate_rounds_ms = timed.rounds_ms;
+    const RoundSpread start = spread_of(r.start_rounds_ms), candidate = spread_of(r.candidate_rounds_ms);
+    r.found = faster_beyond_noise(candidate, start);
+    r.best_ms = r.found ? r.candidate_ms : r.start_ms;
+    say("\nthe best candidate ({}) and the start timed alternately, {} rounds each (median, middle half, all):\n"
+        "  start      {:8.2f} ms  {:.2f}-{:.2f}  {:.2f}-{:.2f}\n"
+        "  candidate  {:8.2f} ms  {:.2f}-{:.2f}  {:.2f}-{:.2f}\n",
+        shortened(best.label, 60), r.start_rounds_ms.size(), start.median, start.low, start.high, start.min, start.max,
+        candidate.median, candidate.low, candidate.high, candidate.min, candidate.max);
+    return r;
+  }
+
+  // The header of the schedule file written: the closing measurement.
+  std::string header(const TuningResult& r) const {
+    std::string what =
+        r.found ? fmt::format("# Found by `netc tune` for {} (batch {}, {} thread{}, target {}, {}):\n", graph_.name,
+                              batch_, threads_, threads_ == 1 ? "" : "s", options_.target, identity_.machine)
+                : fmt::format("# `netc tune` found no schedule faster than this start schedule for {} (batch {}, {} "
+                              "thread{}, target {}, {}); it is written unchanged below.\n",
+                              graph_.name, batch_, threads_, threads_ == 1 ? "" : "s", options_.target,
+                              identity_.machine);
+    return what + fmt::format("# {:.2f}x the speed of the start schedule {}: {:.2f} ms against {:.2f} ms per training "
+                              "step{}.\n# Tuning log: {}\n",
+                              r.speedup(), r.start, r.best_ms, r.start_ms,
+                              r.start_rounds_ms.empty()
+                                  ? ""
+                                  : fmt::format(" (medians of {} rounds each, timed alternately)", r.start_rounds_ms.size()),
+                              log_.path());
   }
 
   void finish() {
@@ -340,20 +471,20 @@ class Tuner {
       from_log += tried_.at(h).from_log;
       failed += !tried_.at(h).trial.correct;
     }
-    std::printf("\nbest: %.2f ms per training step, %.2fx faster than the start (%.2f ms), as each was timed in its "
-                "trial\n",
-                best.trial.train_step_ms, speedup(best.trial), start_->trial.train_step_ms);
-    const double confirmed = closing_speedup(best);
-    std::string header = fmt::format(
-        "# Found by `netc tune` for {} (batch {}, {} thread{}, target {}, {}):\n"
-        "# {:.2f} ms per training step, {:.2f}x faster than the start schedule\n"
-        "# {} ({:.2f} ms){}. Tuning log: {}\n",
-        graph_.name, batch_, threads_, threads_ == 1 ? "" : "s", options_.target, identity_.machine,
-        best.trial.train_step_ms, speedup(best.trial), start_label(), start_->trial.train_step_ms,
-        confirmed > 0 ? fmt::format("; {:.2f}x timed alternately with it", confirmed) : "", log_.path());
-    write_file_atomically(out_, header + best.text);
-    std::printf("%d trials (%d resumed from the log, %d incorrect or failed) in %.0f s; wrote %s\n", trials_, from_log,
-                failed, elapsed_s(), out_.c_str());
+    TuningResult result = closing(best);
+    result.schedule = out_;
+    result.trials = trials_;
+    write_file_atomically(out_, header(result) + (result.found ? best.text : start_text()));
+    log_.append(result);
+    if (result.found)
+      say("faster beyond the noise: {:.2f} ms against {:.2f} ms per training step, {:.2f}x the start's speed\n",
+          result.best_ms, result.start_ms, result.speedup());
+    else
+      say("no faster schedule found: the start {} is written unchanged ({:.2f} ms per training step)\n", result.start,
+          result.start_ms);
+    say("{} trials ({} resumed from the log, {} incorrect or failed) in {:.0f} s; wrote {}\n", trials_, from_log,
+        failed, elapsed_s(), out_);
+    if (options_.json) std::printf("%s\n", to_json(result).dump().c_str());
   }
 
   // The best trial of each stage varied, in the order they were first tried.
@@ -366,8 +497,8 @@ class Tuner {
       by_stage[t.stage].push_back(&t);
     }
     const bool autoscheduled = best.file.autoscheduler.has_value();
-    std::printf("\n%-22s %6s %6s  %-46s %10s %8s  %s\n", "stage", "trials", "failed", "fastest variant", "ms",
-                "speedup", "kept");
+    say("\n{:<22} {:>6} {:>6}  {:<46} {:>10} {:>8}  {}\n", "stage", "trials", "failed", "fastest trial", "ms",
+        "vs start", "kept");
     for (const std::string& s : stages) {
       const Tried* top = nullptr;
       int failed = 0;
@@ -379,10 +510,9 @@ class Tuner {
       if (autoscheduled && top && top->text == best.text) in_result = top->label;
       if (!autoscheduled && kept_.count(s)) in_result = kept_.at(s);
       if (!autoscheduled && s == "start") in_result = "(start)";
-      std::printf("%-22s %6zu %6d  %-46s %10s %8s  %s\n", shortened(s, 22).c_str(), by_stage[s].size(), failed,
-                  top ? shortened(top->label, 46).c_str() : "-",
-                  top ? fmt::format("{:.2f}", top->trial.train_step_ms).c_str() : "-",
-                  top ? fmt::format("{:.2f}x", speedup(top->trial)).c_str() : "-", in_result.c_str());
+      say("{:<22} {:>6} {:>6}  {:<46} {:>10} {:>8}  {}\n", shortened(s, 22), by_stage[s].size(), failed,
+          top ? shortened(top->label, 46) : "-", top ? fmt::format("{:.2f}", top->trial.train_step_ms) : "-",
+          top ? fmt::format("{:.2f}x", speedup(top->trial)) : "-", in_result);
     }
   }
 
@@ -395,7 +525,10 @@ class Tuner {
   const ScheduleVariants variants_;
   const TuningIdentity identity_;
   TuningLog log_;
-  const std::string out_, work_;
+  const std::string out_;
+  FILE* const progress_;  // stdout, or stderr when stdout gets the JSON result
+  const WorkFolder folder_;
+  const std::string work_;
 
   int trials_ = 0;
   std::map<std::string, Tried> tried_;  // by schedule hash

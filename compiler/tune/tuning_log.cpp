@@ -80,6 +80,21 @@ StageProfile profile_of(const nlohmann::json& r) {
   return p;
 }
 
+TuningResult result_of(const nlohmann::json& r) {
+  TuningResult t;
+  t.start = r.at("start").get<std::string>();
+  t.start_ms = r.at("start_ms").get<double>();
+  t.best_ms = r.at("best_ms").get<double>();
+  t.schedule = r.at("schedule").get<std::string>();
+  t.trials = r.at("trials").get<int>();
+  t.found = r.at("found").get<bool>();
+  t.candidate = r.at("candidate").get<std::string>();
+  t.candidate_ms = r.at("candidate_ms").get<double>();
+  t.start_rounds_ms = r.at("start_rounds_ms").get<std::vector<double>>();
+  t.candidate_rounds_ms = r.at("candidate_rounds_ms").get<std::vector<double>>();
+  return t;
+}
+
 // The records of a log, each with its line number; a last line cut short
 // (no newline) is left out and reported in `cut_at` (its byte offset).
 std::vector<std::pair<int, nlohmann::json>> parse_records(const std::string& path, const std::string& text,
@@ -121,6 +136,20 @@ TuningIdentity TuningIdentity::of_this_run(const std::string& graph, const std::
   id.netc = NETC_VERSION;
   id.netc_build = file_fingerprint("/proc/self/exe");
   return id;
+}
+
+nlohmann::json to_json(const TuningResult& t) {
+  return {{"start", t.start},
+          {"start_ms", t.start_ms},
+          {"best_ms", t.best_ms},
+          {"speedup", t.speedup()},
+          {"schedule", t.schedule},
+          {"trials", t.trials},
+          {"found", t.found},
+          {"candidate", t.candidate},
+          {"candidate_ms", t.candidate_ms},
+          {"start_rounds_ms", t.start_rounds_ms},
+          {"candidate_rounds_ms", t.candidate_rounds_ms}};
 }
 
 std::string schedule_hash(const std::string& schedule_text) { return Fingerprint().add(schedule_text).hex(); }
@@ -231,6 +260,14 @@ void TuningLog::append(const Trial& t) {
   trials_[t.schedule_hash] = t;
 }
 
+void TuningLog::append(const TuningResult& t) {
+  nlohmann::json r = identity_json();
+  r["type"] = "result";
+  r["when"] = utc_now();
+  r.update(to_json(t));
+  append_line(r);
+}
+
 void TuningLog::append(const StageProfile& p) {
   nlohmann::json r = identity_json();
   r["type"] = "profile";
@@ -252,9 +289,9 @@ TuningRecords read_tuning_log(const std::string& path) {
                               "max_relative_error", "error", "seconds", "schedule", "stages"})
         out.identity.erase(key);
     }
-    if (r["type"] != "trial") continue;
     try {
-      out.trials.push_back(trial_of(r));
+      if (r["type"] == "trial") out.trials.push_back(trial_of(r));
+      if (r["type"] == "result") out.result = result_of(r);
     } catch (const nlohmann::json::exception& e) {
       throw InputError(fmt::format("{}:{}: a damaged tuning log record: {}", path, line, e.what()));
     }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,25 @@ struct StageProfile {
   std::vector<std::pair<std::string, double>> stages;  // stage (as profiled) and ms per step, longest first
 };
 
+// How a search ended: the best candidate and the start timed in alternation,
+// and what was written. One measurement of one schedule against the start:
+// what netc tune prints, the schedule file's header and the report all say.
+struct TuningResult {
+  std::string start;              // the start schedule as named ("schedules/cpu/default.yaml (built in)")
+  std::string candidate;          // the best candidate's variant; empty when no schedule but the start was correct
+  double start_ms = 0;            // the start's median in the alternate rounds
+  double candidate_ms = 0;        // the candidate's median in the same rounds
+  std::vector<double> start_rounds_ms, candidate_rounds_ms;
+  bool found = false;             // the candidate was faster beyond the noise and written
+  double best_ms = 0;             // the schedule written: candidate_ms if found, else start_ms
+  std::string schedule;           // the file written
+  int trials = 0;
+  double speedup() const { return start_ms / best_ms; }
+};
+
+// Its fields as `netc tune --json` prints them and the log's "result" record holds them.
+nlohmann::json to_json(const TuningResult& r);
+
 // The hash that keys a schedule's trial.
 std::string schedule_hash(const std::string& schedule_text);
 
@@ -69,6 +89,7 @@ class TuningLog {
   // Appends the record and syncs it to disk before returning.
   void append(const Trial& t);
   void append(const StageProfile& p);
+  void append(const TuningResult& r);
 
   const std::string& path() const { return path_; }
 
@@ -83,11 +104,13 @@ class TuningLog {
   std::map<std::string, StageProfile> profiles_;
 };
 
-// The trials of a log file in order, with the identity of its first record,
-// for reports; InputError if it is not a tuning log.
+// The trials of a log file in order, with the identity of its first record
+// and the result of the last search that finished, for reports; InputError
+// if it is not a tuning log.
 struct TuningRecords {
   nlohmann::json identity;
   std::vector<Trial> trials;
+  std::optional<TuningResult> result;
 };
 TuningRecords read_tuning_log(const std::string& path);
 

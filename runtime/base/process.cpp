@@ -55,21 +55,24 @@ class SpawnSettings {
   posix_spawnattr_t attributes_;
 };
 
-// The wait status, or nullopt when the deadline passed and the group was killed.
-std::optional<int> wait_for(pid_t pid, std::optional<std::chrono::steady_clock::time_point> deadline) {
+// The wait status, or nullopt when the deadline passed or `stop` was set and
+// the group was killed.
+std::optional<int> wait_for(pid_t pid, std::optional<std::chrono::steady_clock::time_point> deadline,
+                            const volatile std::sig_atomic_t* stop) {
+  const bool polling = deadline || stop;
   int status = 0;
   while (true) {
-    const pid_t done = waitpid(pid, &status, deadline ? WNOHANG : 0);
+    const pid_t done = waitpid(pid, &status, polling ? WNOHANG : 0);
     if (done == pid) return status;
     if (done < 0 && errno != EINTR) throw std::runtime_error(fmt::format("waitpid: {}", std::strerror(errno)));
-    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+    if ((deadline && std::chrono::steady_clock::now() >= *deadline) || (stop && *stop)) {
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       return std::nullopt;
     }
-    if (deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (polling) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
@@ -155,9 +158,10 @@ void run_in_child_process(const std::string& what, const std::function<void()>& 
   }
 }
 
-bool ProgramExit::succeeded() const { return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+bool ProgramExit::succeeded() const { return !timed_out && !stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
 std::string ProgramExit::describe(const ProgramRun& run) const {
+  if (stopped) return "was stopped";
   if (timed_out) return fmt::format("ran over {:g} s", run.timeout_s);
   if (WIFSIGNALED(status)) return fmt::format("died of signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return fmt::format("exited with code {}", WEXITSTATUS(status));
@@ -178,8 +182,9 @@ ProgramExit run_program(const ProgramRun& run) {
     deadline = std::chrono::steady_clock::now() +
                std::chrono::milliseconds(static_cast<int64_t>(run.timeout_s * 1000));
   ProgramExit exit;
-  const std::optional<int> status = wait_for(pid, deadline);
-  exit.timed_out = !status;
+  const std::optional<int> status = wait_for(pid, deadline, run.stop);
+  exit.stopped = !status && run.stop && *run.stop;
+  exit.timed_out = !status && !exit.stopped;
   exit.status = status.value_or(0);
   return exit;
 }

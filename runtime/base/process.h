@@ -3,6 +3,7 @@
 // path, URL or environment variable can smuggle in a command.
 #pragma once
 
+#include <csignal>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -15,10 +16,14 @@ struct ProgramRun {
   std::string cwd;                // where it runs; empty: this process's folder
   std::string output;             // file that gets its stdout and stderr (created or truncated)
   double timeout_s = 0;           // killed, with every process it started, after this; 0: never
+  // Killed as at the deadline as soon as this becomes nonzero (a signal
+  // handler's flag: the caller was asked to stop); null: never.
+  const volatile std::sig_atomic_t* stop = nullptr;
 };
 
 struct ProgramExit {
   bool timed_out = false;
+  bool stopped = false;  // killed because ProgramRun::stop was set
   int status = 0;  // waitpid's status when it ended by itself
 
   bool succeeded() const;

@@ -1,10 +1,17 @@
 // netc tune as a user runs it, on the small feedforward graph with a small
-// batch: the tuning log resumes without repeating a trial, a log of another
-// run is refused, the schedule it writes trains as the default does, and the
-// report is a well-formed SVG picture.
+// batch: it starts from the default schedule, writes the start unchanged when
+// nothing is faster beyond the noise, reports one measurement everywhere
+// (--json, the log's last record, the file's header), removes its folders
+// when stopped by a signal; the tuning log resumes without repeating a
+// trial, a log of another run is refused, the schedule it writes trains as
+// the default does, and the report is a well-formed SVG picture.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -20,10 +27,16 @@ std::vector<nlohmann::json> records(const std::string& path, const std::string& 
   std::vector<nlohmann::json> out;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
-    nlohmann::json r = nlohmann::json::parse(line);
-    if (r["type"] == type) out.push_back(r);
+    nlohmann::json r = nlohmann::json::parse(line, nullptr, false);  // a line being written is not yet a record
+    if (!r.is_discarded() && r["type"] == type) out.push_back(r);
   }
   return out;
+}
+
+std::string fmt_ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
 }
 
 std::set<std::string> schedule_hashes(const std::vector<nlohmann::json>& trials) {
@@ -65,6 +78,24 @@ std::string replaced_in_every_line(const std::string& path, const std::string& f
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
+std::string contents(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The number before "x the speed of the start" in a schedule file's header.
+double header_speedup(const std::string& schedule) {
+  std::smatch m;
+  REQUIRE(std::regex_search(schedule, m, std::regex(R"(# ([0-9.]+)x the speed of the start schedule)")));
+  return std::stod(m[1]);
+}
+
 }  // namespace
 
 TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the schedule found trains as the default does",
@@ -77,6 +108,7 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the sche
   REQUIRE(trials.size() == 4);
   CHECK(schedule_hashes(trials).size() == 4);
   CHECK(trials[0]["stage"] == "start");
+  CHECK(trials[0]["variant"] == "schedules/cpu/default.yaml (built in)");
   for (const char* field : {"graph_hash", "target", "halide", "netc", "netc_build", "threads", "batch", "machine",
                             "cores", "schedule", "train_step_ms", "correct", "error"})
     CHECK(trials[0].contains(field));
@@ -94,7 +126,9 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the sche
   std::ifstream best(dir / "best.yaml");
   std::string first_line;
   std::getline(best, first_line);
-  CHECK_THAT(first_line, Catch::StartsWith("# Found by `netc tune` for feedforward"));
+  CHECK_THAT(first_line, Catch::StartsWith("# Found by `netc tune` for feedforward") ||
+                             Catch::StartsWith("# `netc tune` found no schedule faster than this start schedule for "
+                                               "feedforward"));
   std::filesystem::create_directory(dir / "data");
   write_synthetic_mnist(dir / "data", 200, 50);
   std::vector<std::vector<double>> runs;
@@ -110,6 +144,96 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the sche
   REQUIRE(runs[0].size() == 5);
   REQUIRE(runs[1].size() == 5);
   for (size_t k = 0; k < 5; ++k) CHECK(runs[0][k] == Approx(runs[1][k]).epsilon(1e-4));
+}
+
+TEST_CASE("tune: it starts from the default schedule and, finding nothing faster, writes the start unchanged",
+          "[tune]") {
+  TempDir dir;
+  Outcome o = tune(dir, 1);
+  INFO(o.out << o.err);
+  REQUIRE(o.exit_code == 0);
+  CHECK_THAT(o.out, Catch::Contains("start schedules/cpu/default.yaml (built in)"));
+  CHECK_THAT(o.out, Catch::Contains("no faster schedule found: the start schedules/cpu/default.yaml (built in) is "
+                                    "written unchanged"));
+  const std::string written = contents(dir / "best.yaml");
+  CHECK(ends_with(written, contents(std::string(NETC_SOURCE_DIR) + "/schedules/cpu/default.yaml")));
+  CHECK(header_speedup(written) == 1.0);
+
+  // --start (or --schedule, as netc train takes it): that file, comments and all.
+  const std::string start = "# my schedule\ntarget: host\nstages:\n  \"*\": plain  # everything plain\n";
+  write(dir / "start.yaml", start);
+  std::filesystem::remove(dir / "log.jsonl");
+  Outcome given = tune(dir, 1, {"--schedule", dir / "start.yaml"});
+  INFO(given.out << given.err);
+  REQUIRE(given.exit_code == 0);
+  CHECK_THAT(given.out, Catch::Contains("no faster schedule found: the start " + dir / "start.yaml"));
+  CHECK(ends_with(contents(dir / "best.yaml"), start));
+}
+
+TEST_CASE("tune --json: one object whose speedup is start_ms / best_ms, as the log's last record and the file's "
+          "header say",
+          "[tune]") {
+  TempDir dir;
+  Outcome o = tune(dir, 3, {"--json"});
+  INFO(o.out << o.err);
+  REQUIRE(o.exit_code == 0);
+  const nlohmann::json r = nlohmann::json::parse(o.out);  // stdout holds nothing else
+  for (const char* field : {"start", "start_ms", "best_ms", "speedup", "schedule", "trials"}) CHECK(r.contains(field));
+  CHECK(r["start"] == "schedules/cpu/default.yaml (built in)");
+  CHECK(r["schedule"] == dir / "best.yaml");
+  CHECK(r["trials"] == 3);
+  const double start_ms = r["start_ms"].get<double>(), best_ms = r["best_ms"].get<double>();
+  CHECK(start_ms > 0);
+  CHECK(r["speedup"].get<double>() == Approx(start_ms / best_ms).epsilon(1e-12));
+  // Written only when faster beyond the noise; else the start, at 1.00x.
+  CHECK((r["found"].get<bool>() ? best_ms < start_ms : best_ms == start_ms));
+
+  std::ifstream in(dir / "log.jsonl");
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  const nlohmann::json record = nlohmann::json::parse(last);
+  CHECK(record["type"] == "result");
+  for (const char* field : {"start", "start_ms", "best_ms", "speedup", "schedule", "trials", "found"})
+    CHECK(record[field] == r[field]);
+  if (r["found"].get<bool>()) CHECK(record["candidate_rounds_ms"].size() >= 5);
+
+  const std::string written = contents(dir / "best.yaml");
+  CHECK(header_speedup(written) == Approx(r["speedup"].get<double>()).margin(0.005));
+  CHECK_THAT(written, Catch::Contains(fmt_ms(best_ms) + " ms against " + fmt_ms(start_ms) + " ms per training step"));
+
+  // The report's title says the same.
+  Outcome report = run_netc({"tune", "--report", dir / "log.jsonl", "-o", dir / "report.svg"}, dir.path());
+  INFO(report.err);
+  REQUIRE(report.exit_code == 0);
+  const std::string speedup = fmt_ms(r["speedup"].get<double>()) + "x";
+  CHECK_THAT(contents(dir / "report.svg"), Catch::Contains(speedup + "), timed alternately"));
+}
+
+TEST_CASE("tune: SIGTERM or SIGINT stops the search at once, writing nothing and leaving no folders", "[tune]") {
+  for (int signal : {SIGTERM, SIGINT}) {
+    TempDir dir;
+    ScopedEnv cache("NETC_CACHE_DIR", (dir / "cache").c_str());
+    NetcProcess p({"tune", graph_file("feedforward"), "--batch-size", "8", "--threads", "1", "--budget", "600",
+                   "--log", dir / "log.jsonl", "-o", dir / "best.yaml"},
+                  dir.path());
+    // Once the start is timed, the next trial is running.
+    REQUIRE(p.wait_until([&] { return records(dir / "log.jsonl", "trial").size() >= 1; }, 300));
+    const auto sent = std::chrono::steady_clock::now();
+    p.send(signal);
+    Outcome o = p.wait();
+    INFO(o.out << o.err);
+    CHECK(o.exit_code == 128 + signal);
+    CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(10));
+    CHECK_THAT(o.err, Catch::Contains("netc tune was stopped; nothing written"));
+    CHECK(!std::filesystem::exists(dir / "best.yaml"));
+    CHECK(records(dir / "log.jsonl", "trial").size() >= 1);  // the finished trials stay
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "cache")) {
+      const std::string path = e.path().string();
+      if (path.find("/tune/") != std::string::npos || path.find(".staging.") != std::string::npos) left.push_back(path);
+    }
+    CHECK(left.empty());
+  }
 }
 
 TEST_CASE("tune: a log of another graph, batch, thread count or Halide is refused, a cut last line is dropped",
@@ -172,7 +296,15 @@ TEST_CASE("tune --report: a well-formed SVG with a dot per trial, red for failur
   write(dir / "log.jsonl", trial("start", "root", true, 800) + R"({"type": "profile", "stages": []})" "\n" +
                                trial("pipeline", "plain", true, 400) + trial("pipeline", "adams", true, 200) +
                                trial("cnn2.forward", "inline", false, 0, "Halide <says> \"no\" & more") +
-                               trial("cnn2.forward", "channel_tiles", true, 50));
+                               trial("cnn2.forward", "channel_tiles", true, 50) +
+                               nlohmann::json{{"type", "result"}, {"graph", "model_a"}, {"start", "root"},
+                                              {"start_ms", 800}, {"best_ms", 50}, {"speedup", 16},
+                                              {"schedule", "best.yaml"}, {"trials", 5}, {"found", true},
+                                              {"candidate", "channel_tiles"}, {"candidate_ms", 50},
+                                              {"start_rounds_ms", {790, 800, 810}},
+                                              {"candidate_rounds_ms", {49, 50, 51}}}
+                                       .dump() +
+                               "\n");
   Outcome o = run_netc({"tune", "--report", dir / "log.jsonl", "-o", dir / "report.svg"}, dir.path());
   INFO(o.err);
   REQUIRE(o.exit_code == 0);

@@ -3,6 +3,8 @@
 // warm-up, GFLOP/s against the machine's measured peak, and per-stage times
 // from a second, profiled build of the same pipelines. On a GPU it times
 // what netc train and eval run there: steps with everything on the device.
+// With --compare, two schedules' training steps timed in alternation instead.
+#include <chrono>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -20,7 +22,8 @@ namespace {
 
 struct BenchFlags {
   std::string graph;
-  int steps = 30, warmup = 5;
+  std::string compare;  // a second schedule, timed alternately with the first
+  int steps = 30, warmup = 5, rounds = 21;
   bool json = false, stages = true;
   PipelineOptions pipelines;
 };
@@ -118,11 +121,75 @@ void print_text(const nlohmann::json& r) {
                 s["percent"].get<double>());
 }
 
+nlohmann::json spread_json(const std::string& schedule, const std::vector<double>& rounds) {
+  const RoundSpread s = spread_of(rounds);
+  return {{"schedule", schedule}, {"train_step_ms", s.median}, {"middle_half_ms", {s.low, s.high}},
+          {"min_ms", s.min},      {"max_ms", s.max},           {"rounds_ms", rounds}};
+}
+
+// Two schedules of the same graph, batch and threads, one training step of
+// each per round, alternately, so that other work on the machine slows both
+// alike: their medians, spreads, and the speedup of B over A.
+void run_comparison(const Graph& graph, PipelineOptions a, const BenchFlags& f) {
+  PipelineOptions b = a;
+  b.schedule_file = f.compare;
+  std::unique_ptr<CompiledModel> model_a = load_pipelines(graph, a), model_b = load_pipelines(graph, b);
+  if (model_a->manifest().on_gpu())
+    throw std::runtime_error("netc bench --compare times host schedules only; GPU steps run asynchronously");
+  RandomBatch data_a(model_a->manifest()), data_b(model_b->manifest());
+  for (int i = 0; i < f.warmup; ++i) {
+    data_a.train_step(*model_a);
+    data_b.train_step(*model_b);
+  }
+  auto time_step = [](RandomBatch& data, CompiledModel& model) {
+    const auto start = std::chrono::steady_clock::now();
+    data.train_step(model);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::vector<double> rounds_a, rounds_b, ratios;
+  for (int i = 0; i < f.rounds; ++i) {
+    rounds_a.push_back(time_step(data_a, *model_a));
+    rounds_b.push_back(time_step(data_b, *model_b));
+    ratios.push_back(rounds_a.back() / rounds_b.back());
+  }
+  const RoundSpread sa = spread_of(rounds_a), sb = spread_of(rounds_b), ratio = spread_of(ratios);
+  const std::string verdict = faster_beyond_noise(sb, sa)   ? "B is faster beyond the noise"
+                              : faster_beyond_noise(sa, sb) ? "A is faster beyond the noise"
+                                                            : "within the noise";
+  nlohmann::json r = {{"graph", graph.name},
+                      {"target", a.target},
+                      {"batch", model_a->manifest().batch},
+                      {"threads", a.threads},
+                      {"rounds", f.rounds},
+                      {"a", spread_json(a.schedule_file.empty() ? "default" : a.schedule_file, rounds_a)},
+                      {"b", spread_json(b.schedule_file, rounds_b)},
+                      {"speedup", sa.median / sb.median},
+                      {"speedup_middle_half", {ratio.low, ratio.high}},
+                      {"verdict", verdict}};
+  if (f.json) {
+    std::printf("%s\n", r.dump().c_str());
+    return;
+  }
+  std::printf("%s: batch %lld, %d thread%s, %d rounds of one training step of each, alternately\n", graph.name.c_str(),
+              (long long)model_a->manifest().batch, a.threads, a.threads == 1 ? "" : "s", f.rounds);
+  std::printf("  %-4s %-40s %9s  %-17s  %s\n", "", "schedule", "median", "middle half", "all");
+  for (const char* key : {"a", "b"}) {
+    const nlohmann::json& s = r[key];
+    std::printf("  %-4s %-40s %6.3f ms  %7.3f-%-7.3f ms  %.3f-%.3f ms\n", key[0] == 'a' ? "A" : "B",
+                s["schedule"].get<std::string>().c_str(), s["train_step_ms"].get<double>(),
+                s["middle_half_ms"][0].get<double>(), s["middle_half_ms"][1].get<double>(), s["min_ms"].get<double>(),
+                s["max_ms"].get<double>());
+  }
+  std::printf("  B is %.3fx the speed of A (per round: middle half %.3f-%.3f): %s\n", sa.median / sb.median,
+              ratio.low, ratio.high, verdict.c_str());
+}
+
 void run_bench(const BenchFlags& f) {
   Graph graph = load_graph(f.graph);
   PipelineOptions o = f.pipelines;
   if (!o.batch_size) o.batch_size = graph.train.batch_size;
   if (!o.threads) o.threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (!f.compare.empty()) return run_comparison(graph, o, f);
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, o);
   const Manifest& m = model->manifest();
   const Times t = m.on_gpu() ? time_on_device(*model, f) : time_on_host(*model, f);
@@ -168,6 +235,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--warmup", f->warmup, "untimed runs first")->check(CLI::Range(0, 1000000));
   cmd->add_flag("!--no-stages", f->stages, "skip the per-stage profile (which compiles a profiled build)");
   cmd->add_flag("--json", f->json, "print one JSON object");
+  cmd->add_option("--compare", f->compare,
+                  "time this schedule's training step alternately with --schedule's (or the default's), "
+                  "and print both with their spread and the speedup")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--rounds", f->rounds, "with --compare: rounds of one step of each (default 21)")
+      ->check(CLI::Range(1, 1000000));
   add_pipeline_options(cmd, f->pipelines);
   cmd->callback([f] { run_bench(*f); });
 }

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "model_session.h"
 #include "outputs.h"
+#include "stop_signals.h"
 #include "trainer.h"
 
 namespace netc {
@@ -113,34 +114,8 @@ TrainingState starting_state(const TrainFlags& f, const Manifest& m, const Train
   return state;
 }
 
-// The signal a handler saw (0: none yet).
-volatile std::sig_atomic_t stop_signal = 0;
-extern "C" void request_stop(int signal) { stop_signal = signal; }
-
-// While alive, SIGINT and SIGTERM ask training to stop after the current step
-// (train() then checkpoints and throws TrainingStopped). Each handler acts
-// once: a second signal of the same kind has its default effect at once.
-class StopOnSignals {
- public:
-  StopOnSignals() {
-    struct sigaction action {};
-    action.sa_handler = request_stop;
-    action.sa_flags = SA_RESETHAND | SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
-  }
-  ~StopOnSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopOnSignals(const StopOnSignals&) = delete;
-  StopOnSignals& operator=(const StopOnSignals&) = delete;
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
-
+// While StopOnSignals lives, SIGINT and SIGTERM ask training to stop after
+// the current step (train() then checkpoints and throws TrainingStopped).
 void run_train(const TrainFlags& f) {
   Graph graph = load_graph(f.graph);
   PipelineOptions pipelines = f.pipelines;

