@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 declare -A max_len=(
   [graph]=4096
   [idx]=2048
+  [image]=4096
   [gzip]=8192
   [safetensors]=4096
   [schedule]=4096

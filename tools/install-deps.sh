@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libhalide14-0-dev libyaml-cpp-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+  libpng-dev  # netc predict reads PNG images
   python3 python3-numpy python3-yaml python3-torch
   ca-certificates
   clang libclang-rt-14-dev  # tools/fuzz.sh: libFuzzer and the sanitizer runtimes (not pulled in as a recommendation)

@@ -5,5 +5,5 @@
 # `netc train` (e.g. --threads 1, --iterations 500).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/build.sh
+tools/build.sh netc  # the binary and its compiler library: no tests, no fuzzers
 exec build/bin/netc train graphs/model_a.yaml --save build/model_a.safetensors "$@"

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "checkpoint.h"
 #include "gzip.h"
@@ -266,7 +267,7 @@ TEST_CASE("bad inputs: flags of every command", "[bad_inputs]") {
       {"unknown command", {"frobnicate"}, "unknown command 'frobnicate'"},
       {"summary without a graph", {"summary"}, "GRAPH"},
       {"summary: unknown flag", {"summary", g, "--bogus"}, "--bogus"},
-      {"summary: two graphs", {"summary", g, g}, "not expected"},
+      {"summary: two graphs", {"summary", g, g}, "netc summary takes no further argument"},
       {"train without a graph", {"train", "--iterations", "3"}, "GRAPH"},
       {"train: unknown flag", with_flag(in.train(g), "--bogus", "1"), "--bogus"},
       {"train: a flag twice", {"train", g, "--iterations", "3", "--iterations", "4"}, "--iterations"},
@@ -535,6 +536,67 @@ TEST_CASE("bad inputs: schedule files, for train, eval and bench --schedule", "[
   }
   table.push_back({"schedule for bench", {"bench", in.graph, "--schedule", in.dir / "recipe.yaml", "--steps", "1"},
                    "unknown recipe 'turbo'"});
+  check_table(in, table);
+}
+
+// A PNG file from its IHDR fields and the bytes of its rows (with their filter bytes).
+std::string png(uint32_t width, uint32_t height, uint8_t color_type, uint8_t bit_depth, const std::string& rows,
+                bool good_crc = true) {
+  auto chunk = [&](const std::string& kind, const std::string& data) {
+    const std::string body = kind + data;
+    const uint32_t crc = uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size())));
+    return be32(uint32_t(data.size())) + body + be32(good_crc ? crc : ~crc);
+  };
+  std::string compressed(compressBound(uLong(rows.size())), '\0');
+  uLongf length = uLongf(compressed.size());
+  REQUIRE(compress(reinterpret_cast<Bytef*>(compressed.data()), &length, reinterpret_cast<const Bytef*>(rows.data()),
+                   uLong(rows.size())) == Z_OK);
+  compressed.resize(length);
+  const std::string header = be32(width) + be32(height) + char(bit_depth) + char(color_type) + std::string(3, '\0');
+  return "\x89PNG\r\n\x1a\n" + chunk("IHDR", header) + chunk("IDAT", compressed) + chunk("IEND", "");
+}
+
+TEST_CASE("bad inputs: images, for predict", "[bad_inputs]") {
+  Inputs in;
+  const std::string good_png = png(2, 2, 0, 8, std::string("\0\x10\x20\0\x30\x40", 6));
+  const std::string fifo = in.dir / "image.fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const std::vector<std::pair<std::string, std::string>> images = {
+      {in.dir / "missing.png", "cannot read image"},
+      {in.dir.path(), "cannot read image"},
+      {fifo, "not a regular file"},
+      {in.file("empty.png", ""), "empty.png: the file is empty"},
+      {in.file("text.png", "a digit, honest\n"), "text.png: not a PNG or PGM image"},
+      {in.file("gif.png", "GIF89a" + std::string(40, '\0')), "gif.png: not a PNG or PGM image"},
+      {in.file("truncated.png", good_png.substr(0, good_png.size() - 30)), "truncated.png: not a readable PNG image"},
+      {in.file("crc.png", png(2, 2, 0, 8, std::string(6, '\0'), false)), "crc.png: not a readable PNG image"},
+      {in.file("huge.png", png(8192, 8192, 0, 8, std::string(1, '\0'))),
+       "an image of 8192 x 8192 pixels, more than netc's limit of 16777216 pixels"},
+      {in.file("wide.png", png(0x7fffffff, 1, 0, 8, std::string(1, '\0'))), "wide.png: not a readable PNG image"},
+      {in.file("rgb_4bit.png", png(1, 1, 2, 4, std::string(2, '\0'))), "rgb_4bit.png: not a readable PNG image"},
+      {in.file("color_type_7.png", png(1, 1, 7, 8, std::string(2, '\0'))), "color_type_7.png: not a readable PNG"},
+      {in.file("huge.pgm", "P5 65536 65536 255\n" + std::string(100, '\0')), "more than netc's limit"},
+      {in.file("lying.pgm", "P5 4000 4000 255\n" + std::string(100, '\0')), "truncated"},
+      {in.file("zero.pgm", "P5 0 28 255\n"), "an image of 0 x 28 pixels"},
+      {in.file("maxval0.pgm", "P5 1 1 0\n\0"), "maxval 0 is not from 1 to 65535"},
+      {in.file("maxval70000.pgm", "P5 1 1 70000\n\0\0"), "maxval 70000"},
+      {in.file("above.pgm", "P2 2 1 9 3 10\n"), "a sample of 10 is above its maxval 9"},
+      {in.file("letters.pgm", "P2 2 1 255 3 x\n"), "letters.pgm: PGM image: expected its sample 1"},
+      {in.file("digits.pgm", "P5 1234567890123 1 255\n"), "at most 9 digits"},
+      {in.file("short.pgm", "P2 3 3 255 1 2 3\n"), "truncated after 3 samples"},
+      {in.file("two.pgm", "P5 1 1 255\n\x01P5 1 1 255\n\x02"), "more data than its header declares"},
+  };
+  std::vector<Case> table;
+  for (const auto& [image, message] : images)
+    table.push_back({"image " + image, {"predict", in.graph, "--weights", in.weights, image}, message});
+  table.push_back({"predict without an image", {"predict", in.graph, "--weights", in.weights}, "IMAGE"});
+  table.push_back({"predict without --weights", {"predict", in.graph, in.file("ok.png", good_png)}, "--weights"});
+  table.push_back({"predict --top 0", {"predict", in.graph, "--weights", in.weights, "--top", "0", in.dir / "ok.png"},
+                   "--top"});
+  table.push_back({"predict with a graph of 2 channels",
+                   {"predict", in.file("two.yaml", graph_text({{"channels: 1", "channels: 2"}, {"in_features: 784, ", ""}})),
+                    "--weights", in.weights, in.dir / "ok.png"},
+                   "takes graphs whose input has 1 (gray) or 3 (RGB) channels, not 2"});
   check_table(in, table);
 }
 

@@ -138,8 +138,46 @@ TEST_CASE("cli: bad command lines exit 2 with netc: error") {
 TEST_CASE("cli: an unknown command is named as such") {
   Result r = netc({"frobnicate"});
   CHECK(r.code == 2);
-  CHECK_THAT(r.err, Catch::Contains("unknown command 'frobnicate'"));
-  CHECK_THAT(r.err, Catch::Contains("summary"));
+  CHECK(r.err == "netc: error: unknown command 'frobnicate'; expected one of summary, describe, train, eval, predict, "
+                 "bench, compile, tune, plot\n");
+}
+
+TEST_CASE("cli: mistyped commands and flags get the closest name") {
+  CHECK(netc({"trian", model("model_a")}).err == "netc: error: unknown command 'trian'; did you mean train?\n");
+  CHECK(netc({"sumary"}).err == "netc: error: unknown command 'sumary'; did you mean summary?\n");
+  Result flag = netc({"summary", model("model_a"), "--jsn"});
+  CHECK(flag.code == 2);
+  CHECK(flag.err == "netc: error: netc summary has no flag --jsn; did you mean --json?\n");
+  CHECK(netc({"train", model("model_a"), "--iteration=5"}).err ==
+        "netc: error: netc train has no flag --iteration; did you mean --iterations?\n");
+  CHECK(netc({"summary", model("model_a"), "--frobnicate"}).err == "netc: error: netc summary has no flag --frobnicate\n");
+  CHECK(netc({"summary", model("model_a"), "extra"}).err ==
+        "netc: error: netc summary takes no further argument 'extra'\n");
+}
+
+TEST_CASE("cli: bare netc prints the usage and exits 2") {
+  Result r = netc({});
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::StartsWith("netc: error: a command is required\n\n"));
+  CHECK_THAT(r.err, Catch::Contains("Usage:"));
+  CHECK_THAT(r.err, Catch::Contains("predict"));
+}
+
+TEST_CASE("cli: --version names netc, Halide and the commit") {
+  Result r = netc({"--version"});
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK_THAT(r.out, Catch::Matches("netc [0-9]+\\.[0-9]+\\.[0-9]+ \\(Halide [0-9]+\\.[0-9]+\\.[0-9]+, "
+                                   "commit ([0-9a-f]{12}|unknown)\\)\n"));
+}
+
+TEST_CASE("cli: the internal command tune-trial is hidden from --help") {
+  Result r = netc({"--help"});
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("tune"));
+  CHECK_THAT(r.out, !Catch::Contains("tune-trial"));
+  CHECK_THAT(netc({"tune-trail"}).err, !Catch::Contains("tune-trial"));
 }
 
 TEST_CASE("cli: a malformed graph exits 2 with FILE:LINE:COLUMN") {

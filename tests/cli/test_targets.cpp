@@ -181,7 +181,7 @@ TEST_CASE("cli: graph and schedule files are read and checked without the compil
   CHECK(mentions(train.err, "compiler library is missing"));
 }
 
-TEST_CASE("cli: --target cuda without a GPU compiles, then fails with exit 1 and says why") {
+TEST_CASE("cli: --target cuda without a GPU fails with exit 1 and says why, before compiling") {
   if (void* driver = dlopen("libcuda.so.1", RTLD_NOW)) {
     dlclose(driver);
     WARN("this machine has a CUDA driver: the no-GPU message cannot be checked here");
@@ -198,12 +198,33 @@ TEST_CASE("cli: --target cuda without a GPU compiles, then fails with exit 1 and
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Catch::Contains("netc: error: --target cuda needs an NVIDIA GPU and its driver, and this "
                                       "machine has no CUDA driver"));
+    CHECK_FALSE(mentions(r.err, "netc: compiling"));
   }
-  // Compiling needs no GPU: the pipelines are cached for a machine that has one.
-  bool cached = false;
-  for (const auto& entry : std::filesystem::directory_iterator(s.path("cache/models")))
-    cached |= mentions(entry.path().filename().string(), "-cuda-");
-  CHECK(cached);
+  CHECK_FALSE(std::filesystem::exists(s.path("cache/models")));
+}
+
+TEST_CASE("cli: labels, weights and outputs are checked before compiling") {
+  Scratch s;
+  // Five classes, and labels up to 9.
+  std::string text = read_text(s.path("tiny.yaml"));
+  text.replace(text.find("out_features: 10"), 16, "out_features: 5");
+  std::ofstream(s.path("five.yaml")) << text;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {s.train_args("five.yaml"), "label 5 (of item 5) is out of range"},
+      {{"eval", s.path("five.yaml"), "--weights", s.path("none"), "--data", s.path("data")}, "cannot read"},
+      {{"eval", s.path("tiny.yaml"), "--weights", s.path("tiny.yaml"), "--data", s.path("data")}, "tiny.yaml"},
+      {{"train", s.path("tiny.yaml"), "--data", s.path("data"), "--save", s.path("missing/w.safetensors")},
+       "there is no folder"},
+      {{"predict", s.path("tiny.yaml"), "--weights", s.path("none"), s.path("tiny.yaml")}, "cannot read"},
+  };
+  for (const auto& [args, message] : cases) {
+    Result r = s.netc(args);
+    INFO(args[0] << " " << message << "\n" << r.err);
+    CHECK(r.code == 2);
+    CHECK(mentions(r.err, message));
+    CHECK_FALSE(mentions(r.err, "netc: compiling"));
+  }
+  CHECK_FALSE(std::filesystem::exists(s.path("cache/models")));
 }
 
 TEST_CASE("cli: netc tune refuses --target cuda with exit 1, before compiling") {

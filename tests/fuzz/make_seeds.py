@@ -230,15 +230,52 @@ def safetensors_seeds():
         write("safetensors", name, data)
 
 
+# ------------------------------------------------------------------ images
+
+def png(width, height, color_type, bit_depth, rows, extra_chunks=b""):
+    """A PNG of `rows` (bytes of one row each, without the filter byte)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    raw = b"".join(b"\x00" + row for row in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra_chunks +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def image_seeds():
+    gray = [bytes((x * 40 + y * 7) % 256 for x in range(5)) for y in range(4)]
+    palette = struct.pack(">I", 6) + b"PLTE" + bytes(range(6)) + struct.pack(">I", zlib.crc32(b"PLTE" + bytes(range(6))))
+    for name, data in {
+        "gray8.png": png(5, 4, 0, 8, gray),
+        "rgb8.png": png(2, 2, 2, 8, [bytes(range(6)), bytes(range(6, 12))]),
+        "gray-alpha16.png": png(2, 1, 4, 16, [bytes(range(8))]),
+        "rgba8.png": png(1, 2, 6, 8, [b"\x10\x20\x30\x80", b"\xff\x00\x00\x00"]),
+        "palette.png": png(3, 1, 3, 1, [b"\xa0"], palette),
+        "gray1.png": png(9, 1, 0, 1, [b"\xaa\x80"]),
+        "bad-depth.png": png(1, 1, 2, 4, [b"\x00"]),
+        "truncated.png": png(5, 4, 0, 8, gray)[:-20],
+        "huge.png": png(1 << 20, 1 << 20, 0, 8, [b"\x00"]),
+        "p5.pgm": b"P5\n# seed\n5 4\n255\n" + b"".join(gray),
+        "p5-16.pgm": b"P5 2 1 65535\n\x12\x34\xff\xff",
+        "p2.pgm": b"P2\n3 2\n# comment\n15\n0 1 2\n3 14 15\n",
+        "p2-above-maxval.pgm": b"P2 2 1 9 3 10\n",
+        "p5-truncated.pgm": b"P5 4 4 255\n" + b"\x00" * 7,
+        "p5-huge.pgm": b"P5 999999999 999999999 255\n",
+        "p2-trailing.pgm": b"P2 1 1 255 7 8\n",
+    }.items():
+        write("image", name, data)
+
+
 def main():
     # Only the harnesses seeded here: others keep their hand-written seeds.
-    for harness in ("graph", "idx", "gzip", "safetensors"):
+    for harness in ("graph", "idx", "gzip", "safetensors", "image"):
         for seed in (CORPUS / harness).glob("seed-*"):
             seed.unlink()
     graph_seeds()
     idx_seeds()
     gzip_seeds()
     safetensors_seeds()
+    image_seeds()
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ void run_eval(const EvalFlags& f) {
   Graph graph = load_graph(f.graph);
   PipelineOptions pipelines = f.pipelines;
   if (!pipelines.batch_size) pipelines.batch_size = graph.train.batch_size;
+  // Everything that needs no compiled code is checked before compiling.
+  check_pipeline_options(graph, pipelines);
+  Parameters params = Parameters::load(parameter_specs(graph), f.weights);
+  Dataset data = load_dataset(dataset_spec(graph, f.data), graph.num_classes(), graph.input.c, graph.input.h,
+                              graph.input.w);
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
-  const Manifest& m = model->manifest();
-  Parameters params = Parameters::load(m.params, f.weights);
-  Dataset data = load_dataset(dataset_spec(graph, f.data), m.classes, m.input[0], m.input[1], m.input[2]);
   Evaluation e = evaluate(*model, params, data.test_images, data.test_labels);
   if (f.json)
     std::printf("%s\n", nlohmann::json{{"test_loss", e.loss}, {"test_accuracy", e.accuracy}, {"images", e.images}}

@@ -125,10 +125,12 @@ void run_train(const TrainFlags& f) {
     throw InputError("nesterov momentum needs a momentum above 0");
   check_outputs({{"GRAPH", f.graph}, {"--init", f.init}, {"--resume", f.resume}, {"--schedule", f.pipelines.schedule_file}},
                 {{"--save", f.save}, {"--metrics", f.metrics}, {"--checkpoint", f.checkpoint, Output::Kind::kFile, "--resume"}});
-
+  // The options and the data are checked before compiling.
+  check_pipeline_options(graph, pipelines);
+  Dataset data = load_dataset(dataset_spec(graph, f.data), graph.num_classes(), graph.input.c, graph.input.h,
+                              graph.input.w);
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
   const Manifest& m = model->manifest();
-  Dataset data = load_dataset(dataset_spec(graph, f.data), m.classes, m.input[0], m.input[1], m.input[2]);
   if (!f.checkpoint.empty() || !f.resume.empty()) options.run = identify_run(graph, *model, data, options, pipelines);
   TrainingState state = starting_state(f, m, options);
   std::fprintf(stderr, "netc: training %s: %lld steps of %lld images, lr %g, momentum %g\n", graph.name.c_str(),

@@ -13,8 +13,10 @@ void add_summary_command(CLI::App& app);
 void add_describe_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace netc

@@ -8,6 +8,7 @@
 
 #include "compile_cache.h"
 #include "compiler_library.h"
+#include "cuda_driver.h"
 #include "front/schedule_file.h"
 
 namespace netc {
@@ -47,14 +48,19 @@ void check_memory_budget(const Graph& graph, int64_t batch, const PipelineOption
   check_memory(graph, batch, machine, "this machine's memory (--memory-limit raises it)");
 }
 
+void check_pipeline_options(const Graph& graph, const PipelineOptions& o) {
+  if (o.target == "cuda") require_cuda_device();
+  schedule_for(o.target, o.schedule_file);  // a bad schedule file fails before the cache is looked at
+  check_memory_budget(graph, o.batch_size ? o.batch_size : graph.train.batch_size, o);
+}
+
 std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const PipelineOptions& o) {
+  check_pipeline_options(graph, o);
   BuildOptions build;
   build.batch = o.batch_size ? o.batch_size : graph.train.batch_size;
   build.target = o.target;
   build.schedule_file = o.schedule_file;
   build.profile = o.profile;
-  schedule_for(build.target, build.schedule_file);  // a bad schedule file fails before the cache is looked at
-  check_memory_budget(graph, build.batch, o);
   const std::string dir = cached_model(graph.name, graph_fingerprint(graph), build, compiler_fingerprint(),
                                        [&](const std::string& folder) {
                                          compiler_for("the model " + graph.name).compile_model(graph, build, folder);
@@ -62,6 +68,10 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   auto model = std::make_unique<CompiledModel>(dir);
   model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   return model;
+}
+
+std::vector<ParameterSpec> parameter_specs(const Graph& graph) {
+  return std::vector<ParameterSpec>(graph.params.begin(), graph.params.end());
 }
 
 std::string dataset_spec(const Graph& graph, const std::string& data_flag) {

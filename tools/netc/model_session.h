@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -40,12 +41,24 @@ void add_pipeline_options(CLI::App* cmd, PipelineOptions& o);
 // compiled or allocated.
 void check_memory_budget(const Graph& graph, int64_t batch, const PipelineOptions& o);
 
+// The checks of `o` that need no compiled code, cheapest first: the target's
+// device is here (for --target cuda a GPU and its driver, runtime/cuda_driver.h;
+// else std::runtime_error, exit code 1), the schedule file reads, and a
+// training step of `graph` fits the memory budget (InputError).
+// load_pipelines() makes them; commands that load data, weights or images
+// call it first, so that no mistake waits for them.
+void check_pipeline_options(const Graph& graph, const PipelineOptions& o);
+
 // The compiled pipelines of `graph` for these options, loaded and set to
 // the thread count. The schedule file is read and checked first, so that a
-// bad one is an InputError whether or not the model is cached. Compiling
-// needs no GPU: --target cuda fills the cache on any machine, then fails to
-// load where no GPU is (runtime/cuda_driver.h).
+// bad one is an InputError whether or not the model is cached; and so for
+// every check of check_pipeline_options(): pipelines that cannot run here
+// are not compiled (netc compile, which only compiles, needs no GPU).
 std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const PipelineOptions& o);
+
+// The graph's parameter table as compiled models list it (Manifest::params),
+// for reading weights before anything is compiled.
+std::vector<ParameterSpec> parameter_specs(const Graph& graph);
 
 // The dataset spec: --data if given, else the graph's train.dataset.
 std::string dataset_spec(const Graph& graph, const std::string& data_flag);
