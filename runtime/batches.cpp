@@ -118,21 +118,86 @@ void BatchOrder::restore(const std::string& state, int64_t steps_done) {
   if (epoch >= 0) shuffle_next_epoch();
 }
 
+namespace {
+
+// SplitMix64's mixing function (Steele, Lea and Flood, 2014): a bijection of
+// 64-bit words in which every input bit flips about half the output bits.
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// Keeps the augmentation's numbers apart from other uses of the seed ("aug").
+constexpr uint64_t kAugmentDomain = 0x61756700;
+
+// Division, not multiplication by 1/255: bit-identical to ToTensor's div(255).
+const std::array<float, 256> kScaled = [] {
+  std::array<float, 256> t{};
+  for (int v = 0; v < 256; ++v) t[size_t(v)] = float(v) / 255.f;
+  return t;
+}();
+
+// One image of rows x cols pixels into `out`, translated by `shift`.
+void copy_shifted(const uint8_t* src, int64_t rows, int64_t cols, ImageShift shift, float* out) {
+  // Columns [x0, x1) of every row have a source; the rest are 0.
+  const int64_t x0 = std::clamp<int64_t>(shift.dx, 0, cols), x1 = std::clamp<int64_t>(cols + shift.dx, 0, cols);
+  for (int64_t y = 0; y < rows; ++y) {
+    float* row = out + y * cols;
+    const int64_t source_y = y - shift.dy;
+    if (source_y < 0 || source_y >= rows) {
+      std::fill(row, row + cols, 0.f);
+      continue;
+    }
+    const uint8_t* source = src + source_y * cols - shift.dx;
+    std::fill(row, row + x0, 0.f);
+    for (int64_t x = x0; x < x1; ++x) row[x] = kScaled[source[x]];
+    std::fill(row + std::max(x0, x1), row + cols, 0.f);
+  }
+}
+
+}  // namespace
+
+ImageShift augment_shift(uint64_t seed, int64_t step, int64_t slot, int64_t max_shift) {
+  if (max_shift < 0 || max_shift >= std::numeric_limits<int32_t>::max())
+    throw std::invalid_argument(fmt::format("augment_shift: a shift of up to {} pixels", max_shift));
+  const uint64_t range = 2 * uint64_t(max_shift) + 1;
+  const uint64_t key = mix64(mix64(mix64(seed ^ kAugmentDomain) + uint64_t(step)) + uint64_t(slot));
+  const uint64_t threshold = (uint64_t(1) << 32) % range;
+  uint64_t draw = 0;
+  auto next = [&] {
+    for (;;) {
+      const uint64_t u = mix64(key + draw++) & 0xffffffffu;
+      if (u >= threshold) return int32_t(int64_t(u % range) - max_shift);
+    }
+  };
+  ImageShift shift;
+  shift.dx = next();
+  shift.dy = next();
+  return shift;
+}
+
+std::vector<ImageShift> augment_shifts(uint64_t seed, int64_t step, int64_t batch, int64_t max_shift) {
+  std::vector<ImageShift> shifts;
+  for (int64_t slot = 0; slot < batch; ++slot) shifts.push_back(augment_shift(seed, step, slot, max_shift));
+  return shifts;
+}
+
 // NCHW with C = 1 is each image's rows one after the other, as IDX stores them.
 void gather_batch(const IdxImages& images, const std::vector<uint8_t>& labels, const std::vector<int32_t>& idx,
-                  float* images_out, int32_t* labels_out) {
-  // Division, not multiplication by 1/255: bit-identical to ToTensor's div(255).
-  static const std::array<float, 256> kScaled = [] {
-    std::array<float, 256> t{};
-    for (int v = 0; v < 256; ++v) t[size_t(v)] = float(v) / 255.f;
-    return t;
-  }();
+                  float* images_out, int32_t* labels_out, const std::vector<ImageShift>& shifts) {
+  if (!shifts.empty() && shifts.size() != idx.size())
+    throw std::invalid_argument(fmt::format("gather_batch: {} shifts for {} images", shifts.size(), idx.size()));
   const size_t image_size = size_t(images.rows * images.cols);
   for (size_t i = 0; i < idx.size(); ++i) {
     if (idx[i] < 0 || idx[i] >= images.count || size_t(idx[i]) >= labels.size())
       throw std::out_of_range(fmt::format("gather_batch: image {} of {}", idx[i], images.count));
     const uint8_t* src = images.pixels.data() + size_t(idx[i]) * image_size;
-    for (size_t p = 0; p < image_size; ++p) images_out[i * image_size + p] = kScaled[src[p]];
+    float* out = images_out + i * image_size;
+    if (shifts.empty())
+      for (size_t p = 0; p < image_size; ++p) out[p] = kScaled[src[p]];
+    else
+      copy_shifted(src, images.rows, images.cols, shifts[i], out);
     labels_out[i] = labels[size_t(idx[i])];
   }
 }

@@ -51,10 +51,33 @@ class BatchOrder {
   std::vector<int32_t> permutation_;
 };
 
+// A translation of one image: its pixel (x, y) moves to (x + dx, y + dy);
+// pixels moved out are lost, and those left without a source are 0.
+struct ImageShift {
+  int32_t dx = 0, dy = 0;
+  bool operator==(const ImageShift& o) const { return dx == o.dx && dy == o.dy; }
+};
+
+// The shift of the image in slot `slot` (0-based) of the batch of step
+// `step` (1-based, as the metrics count), dx and dy each uniform in
+// [-max_shift, max_shift]: a pure function of its arguments (a counter-based
+// hash, no generator state), so that a resumed run shifts as an
+// uninterrupted one and a GPU's batches as the host's. The draws: 32-bit
+// numbers u_k (k = 0, 1, ...), the low half of
+// h(h(h(h(seed ^ 0x61756700) + step) + slot) + k) with h SplitMix64's mixing
+// function; a u_k below 2^32 mod (2 max_shift + 1) is skipped (so that what
+// is left is uniform), dx is the first kept u mod (2 max_shift + 1) minus
+// max_shift, dy the second. std::invalid_argument unless 0 <= max_shift < 2^31 - 1.
+ImageShift augment_shift(uint64_t seed, int64_t step, int64_t slot, int64_t max_shift);
+// Those of slots 0..batch-1 of step `step`.
+std::vector<ImageShift> augment_shifts(uint64_t seed, int64_t step, int64_t batch, int64_t max_shift);
+
 // Fills `images_out` (N x C x H x W floats, N = idx.size(), C = 1) with the
-// images idx[i] as pixel / 255 (as torchvision's ToTensor) and `labels_out`
-// with their labels. std::out_of_range if an index is not an image.
+// images idx[i] as pixel / 255 (as torchvision's ToTensor), each translated by
+// shifts[i] if `shifts` is not empty, and `labels_out` with their labels.
+// std::out_of_range if an index is not an image; std::invalid_argument if
+// `shifts` is neither empty nor one per image.
 void gather_batch(const IdxImages& images, const std::vector<uint8_t>& labels, const std::vector<int32_t>& idx,
-                  float* images_out, int32_t* labels_out);
+                  float* images_out, int32_t* labels_out, const std::vector<ImageShift>& shifts = {});
 
 }  // namespace netc

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "batches.h"
 #include "fingerprint.h"
@@ -70,6 +71,51 @@ Metadata describe(const RunIdentity& run, const std::vector<ParameterSpec>& para
           {"metrics_fingerprint", state.metrics_fingerprint}};
 }
 
+// ---- the validation set and augmentation: one optional entry
+//
+// "validation_augment" is only in checkpoints of runs with a validation set
+// or augmentation (the others are as they were before these existed): the
+// JSON object {"validation": N, "shift": P} of the run's settings, which a
+// resumed run must share, with "best_val_accuracy": x once the run has
+// validated, so that a resumed --save-best compares with the best so far.
+constexpr const char* kValidationAugmentKey = "validation_augment";
+
+struct ValidationAugment {
+  int64_t validation = 0, shift = 0;
+  std::optional<double> best_val_accuracy;
+};
+
+void describe_validation_augment(const RunIdentity& run, const TrainingState& state, Metadata& metadata) {
+  if (run.validation == 0 && run.augment_shift == 0) return;
+  nlohmann::json entry = {{"validation", run.validation}, {"shift", run.augment_shift}};
+  if (state.best_val_accuracy) entry["best_val_accuracy"] = *state.best_val_accuracy;
+  metadata[kValidationAugmentKey] = entry.dump();
+}
+
+ValidationAugment read_validation_augment(const std::string& path, const Metadata& metadata) {
+  ValidationAugment v;
+  auto it = metadata.find(kValidationAugmentKey);
+  if (it == metadata.end()) return v;
+  const nlohmann::json entry = nlohmann::json::parse(it->second, nullptr, false);
+  auto malformed = [&] {
+    fail(path, fmt::format("metadata '{}' is malformed: {}", kValidationAugmentKey, it->second));
+  };
+  if (!entry.is_object() || !entry.contains("validation") || !entry.contains("shift")) malformed();
+  for (const auto& [key, value] : entry.items()) {
+    const bool setting = key == "validation" || key == "shift";
+    if (setting ? !value.is_number_integer() : key != "best_val_accuracy" || !value.is_number()) malformed();
+  }
+  v.validation = entry.at("validation").get<int64_t>();
+  v.shift = entry.at("shift").get<int64_t>();
+  if (entry.contains("best_val_accuracy")) v.best_val_accuracy = entry.at("best_val_accuracy").get<double>();
+  // What no run writes: negative settings, an entry of a run that needs none,
+  // a best accuracy without a validation set or outside [0, 100].
+  const std::optional<double>& best = v.best_val_accuracy;
+  const bool best_ok = !best || (v.validation > 0 && *best >= 0 && *best <= 100);
+  if (v.validation < 0 || v.shift < 0 || (v.validation == 0 && v.shift == 0) || !best_ok) malformed();
+  return v;
+}
+
 SafeTensor tensor_of(const ParameterSpec& spec, const AlignedVector<float>& values) {
   return SafeTensor{spec.shape, std::vector<float>(values.begin(), values.end())};
 }
@@ -97,7 +143,8 @@ void check_format_and_keys(const std::string& path, const Metadata& metadata) {
   if (!metadata.count(kChecksumKey)) fail(path, "the checkpoint's metadata has no 'checksum'");
   if (metadata.size() != kMetadataKeys.size() + 1)
     for (const auto& [key, value] : metadata)
-      if (key != kChecksumKey && std::find(kMetadataKeys.begin(), kMetadataKeys.end(), key) == kMetadataKeys.end())
+      if (key != kChecksumKey && key != kValidationAugmentKey &&
+          std::find(kMetadataKeys.begin(), kMetadataKeys.end(), key) == kMetadataKeys.end())
         fail(path, fmt::format("the checkpoint's metadata has an unknown entry '{}'", key));
 }
 
@@ -126,6 +173,9 @@ void check_run(const std::string& path, const Metadata& md, const RunIdentity& r
   expect_same(path, "momentum", md.at("momentum"), float_str(run.sgd.momentum));
   expect_same(path, "weight_decay", md.at("weight_decay"), float_str(run.sgd.weight_decay));
   expect_same(path, "nesterov", md.at("nesterov"), bool_str(run.sgd.nesterov));
+  const ValidationAugment saved = read_validation_augment(path, md);
+  expect_same(path, "validation", std::to_string(saved.validation), std::to_string(run.validation));
+  expect_same(path, "augment shift", std::to_string(saved.shift), std::to_string(run.augment_shift));
   expect_same(path, "training images", md.at("train_images"), std::to_string(run.train_images));
   if (md.at("train_data") != run.train_data_fingerprint)
     fail(path, "the checkpoint was trained on other training data (same count, different images or labels)");
@@ -188,6 +238,11 @@ std::string train_data_fingerprint(const Dataset& data) {
   fp.add(fmt::format("{} x {} x {}", images.count, images.rows, images.cols));
   fp.add(images.pixels.data(), images.pixels.size());
   fp.add(data.train_labels.data(), data.train_labels.size());
+  if (data.validation_images.count > 0) {
+    fp.add(fmt::format("and {} held out", data.validation_images.count));
+    fp.add(data.validation_images.pixels.data(), data.validation_images.pixels.size());
+    fp.add(data.validation_labels.data(), data.validation_labels.size());
+  }
   return fp.hex();
 }
 
@@ -202,6 +257,7 @@ void write_checkpoint(const std::string& path, const RunIdentity& run, const std
     tensors[kMomentumPrefix + params[k].name] = tensor_of(params[k], state.momenta[k]);
   }
   Metadata metadata = describe(run, params, state);
+  describe_validation_augment(run, state, metadata);
   metadata[kChecksumKey] = checkpoint_checksum(metadata, tensors);
   write_safetensors(path, tensors, metadata);
 }
@@ -216,7 +272,7 @@ TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, c
   check_run(path, metadata, run, params);
   note_environment(metadata, run, notes);
 
-  TrainingState state{0, Parameters::zeros(params), Parameters::zeros(params), "", 0, ""};
+  TrainingState state{0, Parameters::zeros(params), Parameters::zeros(params), "", 0, "", std::nullopt};
   take_tensors(path, tensors, params, state);
   state.step = parse_number<int64_t>(path, metadata, "step");
   if (state.step < 0) fail(path, fmt::format("metadata 'step' is {}", state.step));
@@ -228,6 +284,7 @@ TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, c
   }
   state.metrics_bytes = parse_number<uint64_t>(path, metadata, "metrics_bytes");
   state.metrics_fingerprint = metadata.at("metrics_fingerprint");
+  state.best_val_accuracy = read_validation_augment(path, metadata).best_val_accuracy;
   return state;
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,14 +39,17 @@ struct RunIdentity {
   bool shuffle = true;
   uint64_t seed = 0;
   Sgd sgd;
-  int64_t train_images = 0;
+  int64_t train_images = 0;           // those trained on, without the validation set
   std::string train_data_fingerprint;  // train_data_fingerprint(dataset)
+  int64_t validation = 0;              // images held out for validation
+  int64_t augment_shift = 0;           // train.augment.shift
   // May differ (a note says the result will not be bit-identical).
   std::string target, pipelines;  // pipelines: the compiled library's fingerprint
   int threads = 0;
 };
 
-// The fingerprint of a data set's training images and labels.
+// The fingerprint of a data set's training images and labels, with those
+// held out for validation.
 std::string train_data_fingerprint(const Dataset& data);
 
 // Where a run stands: before its first step, or as a checkpoint left it.
@@ -57,6 +61,9 @@ struct TrainingState {
   // the records of steps 1..step, so a resumed run keeps exactly those.
   uint64_t metrics_bytes = 0;
   std::string metrics_fingerprint;
+  // The best validation accuracy of the run's evaluations so far (percent);
+  // none before the first, or without a validation set.
+  std::optional<double> best_val_accuracy;
 };
 
 // What a checkpoint's "checksum" metadata holds: the SHA-256 of its other

@@ -288,4 +288,18 @@ Dataset load_dataset(const std::string& spec, int64_t num_classes, int64_t chann
   return read_folder(spec, num_classes, channels, height, width);
 }
 
+void hold_out_validation(Dataset& data, int64_t count) {
+  IdxImages& train = data.train_images;
+  if (count < 0 || count > train.count)
+    throw std::invalid_argument(fmt::format("hold_out_validation: {} of {} images", count, train.count));
+  const int64_t kept = train.count - count;
+  const auto pixels_kept = std::ptrdiff_t(kept * train.rows * train.cols);
+  data.validation_images = IdxImages{count, train.rows, train.cols,
+                                     std::vector<uint8_t>(train.pixels.begin() + pixels_kept, train.pixels.end())};
+  data.validation_labels.assign(data.train_labels.begin() + std::ptrdiff_t(kept), data.train_labels.end());
+  train.count = kept;
+  train.pixels.resize(size_t(pixels_kept));
+  data.train_labels.resize(size_t(kept));
+}
+
 }  // namespace netc

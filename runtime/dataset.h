@@ -17,7 +17,15 @@ namespace netc {
 struct Dataset {
   IdxImages train_images, test_images;
   std::vector<uint8_t> train_labels, test_labels;
+  // Training images held out to validate on (hold_out_validation); none by default.
+  IdxImages validation_images;
+  std::vector<uint8_t> validation_labels;
 };
+
+// Moves the last `count` training images and labels into the validation set,
+// which is then those and only those. std::invalid_argument unless
+// 0 <= count <= the training images.
+void hold_out_validation(Dataset& data, int64_t count);
 
 // The four files of a data set folder, each raw or with ".gz" appended.
 inline const std::array<std::string, 4> kDatasetFiles = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",

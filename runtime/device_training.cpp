@@ -40,10 +40,12 @@ std::vector<halide_buffer_t*> raw(const std::vector<std::unique_ptr<DeviceBuffer
   return raw;
 }
 
-// Gathers the batch order[first .. first + batch) of `set` into `batch`.
-void gather(CompiledModel& model, DeviceImageSet& set, DeviceBuffer& order, int32_t first, Batch& batch) {
-  std::vector<void*> args = gather_arguments(set.pixels().raw(), set.labels().raw(), order.raw(), first,
-                                             batch.images->raw(), batch.labels->raw());
+// Gathers the batch order[first .. first + batch) of `set` into `batch`,
+// translated by shifts[first .. first + batch).
+void gather(CompiledModel& model, DeviceImageSet& set, DeviceBuffer& order, DeviceBuffer& shifts, int32_t first,
+            Batch& batch) {
+  std::vector<void*> args = gather_arguments(set.pixels().raw(), set.labels().raw(), order.raw(), shifts.raw(),
+                                             first, batch.images->raw(), batch.labels->raw());
   model.call(CompiledModel::Pipeline::Gather, args);
 }
 
@@ -52,8 +54,11 @@ Evaluation evaluate_set(CompiledModel& model, const Device& device, DeviceImageS
   const Manifest& m = model.manifest();
   std::vector<int32_t> order = evaluation_order(set.count(), m.batch);
   if (order.empty()) return EvalTally().result();
-  std::unique_ptr<DeviceBuffer> order_buffer = device.allocate(kInt32, {checked_int(int64_t(order.size()), "the set")});
+  const int positions = checked_int(int64_t(order.size()), "the set");
+  std::unique_ptr<DeviceBuffer> order_buffer = device.allocate(kInt32, {positions});
   device.upload(*order_buffer, order.data());
+  std::unique_ptr<DeviceBuffer> unshifted = device.allocate(kInt32, {2, positions});  // evaluation never shifts
+  device.upload(*unshifted, std::vector<int32_t>(size_t(2) * order.size(), 0).data());
   Batch batch = allocate_batch(device, m);
   std::unique_ptr<DeviceBuffer> logits = device.allocate(kFloat32, {int(m.classes), int(m.batch)});
   std::unique_ptr<DeviceBuffer> losses = device.allocate(kFloat32, {int(m.batch)});
@@ -61,7 +66,7 @@ Evaluation evaluate_set(CompiledModel& model, const Device& device, DeviceImageS
   std::vector<int32_t> batch_labels(size_t(m.batch));
   EvalTally tally;
   for (int64_t start = 0; start < set.count(); start += m.batch) {
-    gather(model, set, *order_buffer, int32_t(start), batch);
+    gather(model, set, *order_buffer, *unshifted, int32_t(start), batch);
     std::vector<void*> args =
         inference_arguments(batch.images->raw(), batch.labels->raw(), raw(params), logits->raw(), losses->raw());
     model.call(CompiledModel::Pipeline::Inference, args);
@@ -97,7 +102,9 @@ DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, c
       sgd_(sgd),
       train_(device_, data.train_images, data.train_labels),
       test_(device_, data.test_images, data.test_labels),
-      test_labels_(data.test_labels) {
+      validation_(device_, data.validation_images, data.validation_labels),
+      test_labels_(data.test_labels),
+      validation_labels_(data.validation_labels) {
   const Manifest& m = model.manifest();
   Parameters zeros = Parameters::zeros(m.params);
   params_[0] = upload_all(device_, m, params.data());
@@ -105,22 +112,34 @@ DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, c
   momenta_[0] = upload_all(device_, m, momenta.data());
   momenta_[1] = upload_all(device_, m, zeros.data());
   order_ = device_.allocate(kInt32, {int(m.batch * kMaxSteps)});
+  shifts_ = device_.allocate(kInt32, {2, int(m.batch * kMaxSteps)});
   Batch batch = allocate_batch(device_, m);
   images_ = std::move(batch.images);
   labels_ = std::move(batch.labels);
   losses_ = device_.allocate(kFloat32, {int(kMaxSteps)});
 }
 
-void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches) {
+void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches,
+                         const std::vector<std::vector<ImageShift>>& shifts) {
   const Manifest& m = model_.manifest();
   if (pending_losses_ + int64_t(batches.size()) > kMaxSteps)
     throw std::logic_error("DeviceTraining::run: more steps than kMaxSteps before take_losses");
+  if (!shifts.empty() && shifts.size() != batches.size())
+    throw std::logic_error("DeviceTraining::run: shifts for some batches but not all");
   std::vector<int32_t> order(size_t(m.batch * kMaxSteps), 0);
-  for (size_t s = 0; s < batches.size(); ++s) std::copy(batches[s].begin(), batches[s].end(), order.begin() + s * m.batch);
+  std::vector<int32_t> shift_values(2 * order.size(), 0);  // (dx, dy) per image of `order`
+  for (size_t s = 0; s < batches.size(); ++s) {
+    std::copy(batches[s].begin(), batches[s].end(), order.begin() + s * m.batch);
+    for (size_t i = 0; !shifts.empty() && i < shifts[s].size(); ++i) {
+      shift_values[2 * (s * m.batch + i)] = shifts[s][i].dx;
+      shift_values[2 * (s * m.batch + i) + 1] = shifts[s][i].dy;
+    }
+  }
   device_.upload(*order_, order.data());
+  device_.upload(*shifts_, shift_values.data());
   Batch batch{std::move(images_), std::move(labels_)};
   for (size_t s = 0; s < batches.size(); ++s) {
-    gather(model_, train_, *order_, int32_t(s * m.batch), batch);
+    gather(model_, train_, *order_, *shifts_, int32_t(s * m.batch), batch);
     const int slot = int(pending_losses_++);
     std::unique_ptr<DeviceBuffer> loss = device_.element(*losses_, slot, &host_losses_[size_t(slot)]);
     std::vector<void*> args = train_step_arguments(batch.images->raw(), batch.labels->raw(), sgd_, raw(params_[0]),
@@ -148,6 +167,10 @@ std::vector<float> DeviceTraining::take_losses() {
 
 Evaluation DeviceTraining::evaluate_test_set() {
   return evaluate_set(model_, device_, test_, test_labels_, params_[0]);
+}
+
+Evaluation DeviceTraining::evaluate_validation_set() {
+  return evaluate_set(model_, device_, validation_, validation_labels_, params_[0]);
 }
 
 void DeviceTraining::download(Parameters& params, Parameters& momenta) {

@@ -2,12 +2,14 @@
 // everything on the device: the data sets are uploaded once, each batch is
 // gathered there by the compiled gatherer from the batch order, parameters and
 // momentum buffers never leave it during training, and the losses of the
-// steps stay there until they are read (when they are logged).
+// steps stay there until they are read (when they are logged). Augmentation
+// shifts, computed on the host as for the host's batches, go with the order.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "batches.h"
 #include "compiled_model.h"
 #include "dataset.h"
 #include "device.h"
@@ -34,16 +36,19 @@ class DeviceTraining {
   // The most steps run() takes at once.
   static constexpr int64_t kMaxSteps = 100;
 
-  // Uploads `params`, `momenta` and the data set.
+  // Uploads `params`, `momenta` and the data set (training, test and
+  // validation images).
   DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta, const Dataset& data,
                  const Sgd& sgd);
 
-  // Enqueues one SGD step per batch (at most kMaxSteps); returns without
-  // waiting for the GPU.
-  void run(const std::vector<std::vector<int32_t>>& batches);
+  // Enqueues one SGD step per batch (at most kMaxSteps), each image
+  // translated by its shift (`shifts`: one list per batch, or none); returns
+  // without waiting for the GPU.
+  void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<std::vector<ImageShift>>& shifts = {});
   // The losses of the steps run since the last call, in order; waits for them.
   std::vector<float> take_losses();
   Evaluation evaluate_test_set();
+  Evaluation evaluate_validation_set();
   // The current parameters and momentum buffers, copied to the host.
   void download(Parameters& params, Parameters& momenta);
 
@@ -51,11 +56,12 @@ class DeviceTraining {
   CompiledModel& model_;
   Device device_;
   Sgd sgd_;
-  DeviceImageSet train_, test_;
-  const std::vector<uint8_t>& test_labels_;
+  DeviceImageSet train_, test_, validation_;
+  const std::vector<uint8_t>&test_labels_, &validation_labels_;
   // params_[0] and momenta_[0] are current; the step writes the [1]s, then they swap.
   std::vector<std::unique_ptr<DeviceBuffer>> params_[2], momenta_[2];
-  std::unique_ptr<DeviceBuffer> order_, images_, labels_;
+  // The images of the batches of run(), and their shifts (dx, dy each).
+  std::unique_ptr<DeviceBuffer> order_, shifts_, images_, labels_;
   // Step k's loss: element k of losses_ on the device, or host_losses_[k]
   // where the schedule computes it on the host.
   std::unique_ptr<DeviceBuffer> losses_;

@@ -190,11 +190,14 @@ class StepRunner {
   virtual int64_t steps_per_sync() const = 0;
   // Whether the TrainingState holds the current values after every step.
   virtual bool state_is_current() const = 0;
-  // One SGD step per batch, in order.
-  virtual void run(const std::vector<std::vector<int32_t>>& batches) = 0;
+  // One SGD step per batch, in order, each image translated by its shift
+  // (`shifts`: one list per batch, or none).
+  virtual void run(const std::vector<std::vector<int32_t>>& batches,
+                   const std::vector<std::vector<ImageShift>>& shifts) = 0;
   // The losses of the steps run since the last call, in order.
   virtual std::vector<float> take_losses() = 0;
   virtual Evaluation evaluate_test_set() = 0;
+  virtual Evaluation evaluate_validation_set() = 0;
   // Brings the state's parameters and momentum buffers up to date.
   virtual void fetch(TrainingState& state) = 0;
 };
@@ -215,9 +218,12 @@ class HostSteps : public StepRunner {
   int64_t steps_per_sync() const override { return 1; }
   bool state_is_current() const override { return true; }
 
-  void run(const std::vector<std::vector<int32_t>>& batches) override {
-    for (const std::vector<int32_t>& batch : batches) {
-      gather_batch(data_.train_images, data_.train_labels, batch, images_.data(), labels_.data());
+  void run(const std::vector<std::vector<int32_t>>& batches,
+           const std::vector<std::vector<ImageShift>>& shifts) override {
+    static const std::vector<ImageShift> kUnshifted;
+    for (size_t s = 0; s < batches.size(); ++s) {
+      gather_batch(data_.train_images, data_.train_labels, batches[s], images_.data(), labels_.data(),
+                   shifts.empty() ? kUnshifted : shifts[s]);
       losses_.push_back(model_.train_step(images_.data(), labels_.data(), sgd_, state_.params.data(),
                                           state_.momenta.data(), next_params_.mutable_data(),
                                           next_momenta_.mutable_data()));
@@ -230,6 +236,9 @@ class HostSteps : public StepRunner {
   std::vector<float> take_losses() override { return std::exchange(losses_, {}); }
   Evaluation evaluate_test_set() override {
     return evaluate(model_, state_.params, data_.test_images, data_.test_labels);
+  }
+  Evaluation evaluate_validation_set() override {
+    return evaluate(model_, state_.params, data_.validation_images, data_.validation_labels);
   }
   void fetch(TrainingState&) override {}
 
@@ -250,9 +259,13 @@ class DeviceSteps : public StepRunner {
       : training_(model, state.params, state.momenta, data, sgd) {}
   int64_t steps_per_sync() const override { return DeviceTraining::kMaxSteps; }
   bool state_is_current() const override { return false; }
-  void run(const std::vector<std::vector<int32_t>>& batches) override { training_.run(batches); }
+  void run(const std::vector<std::vector<int32_t>>& batches,
+           const std::vector<std::vector<ImageShift>>& shifts) override {
+    training_.run(batches, shifts);
+  }
   std::vector<float> take_losses() override { return training_.take_losses(); }
   Evaluation evaluate_test_set() override { return training_.evaluate_test_set(); }
+  Evaluation evaluate_validation_set() override { return training_.evaluate_validation_set(); }
   void fetch(TrainingState& state) override { training_.download(state.params, state.momenta); }
 
  private:
@@ -312,7 +325,7 @@ Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxIma
 }
 
 TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs) {
-  return TrainingState{0, std::move(params), Parameters::zeros(specs), "", 0, ""};
+  return TrainingState{0, std::move(params), Parameters::zeros(specs), "", 0, "", std::nullopt};
 }
 
 TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options) {
@@ -333,14 +346,6 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   Checkpointer checkpoints(options, m, state.step + 1);
   TrainResult result;
 
-  auto run_eval = [&](int64_t k) {
-    Evaluation e = steps->evaluate_test_set();
-    metrics.add({{"iter", k}, {"test_loss", e.loss}, {"test_accuracy", e.accuracy}});
-    metrics.flush();
-    progress.message(fmt::format("step {}: test loss {:.4f}, test accuracy {:.2f}% ({} images)", k, e.loss,
-                                 e.accuracy, e.images));
-    return e;
-  };
   // The state brought up to date, checked (a GPU's values are seen only
   // now), then written.
   auto fetch_state = [&] {
@@ -350,6 +355,30 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
       throw TrainingDiverged(fmt::format("training diverged by step {}: {} is NaN or Inf; {}. A smaller --lr may help",
                                          state.step, bad, checkpoints.status(state.step)));
     }
+  };
+  // Validates, keeping the best parameters so far (the first of equals);
+  // says how it went, for the evaluation's line.
+  auto validate = [&](int64_t k) {
+    Evaluation v = steps->evaluate_validation_set();
+    metrics.add({{"iter", k}, {"val_loss", v.loss}, {"val_accuracy", v.accuracy}});
+    if (!state.best_val_accuracy || v.accuracy > *state.best_val_accuracy) {
+      state.best_val_accuracy = v.accuracy;
+      if (!options.save_best_file.empty()) {
+        fetch_state();
+        state.params.save(options.save_best_file);
+      }
+    }
+    return fmt::format("; validation loss {:.4f}, validation accuracy {:.2f}% ({} images)", v.loss, v.accuracy,
+                       v.images);
+  };
+  auto run_eval = [&](int64_t k) {
+    Evaluation e = steps->evaluate_test_set();
+    metrics.add({{"iter", k}, {"test_loss", e.loss}, {"test_accuracy", e.accuracy}});
+    const std::string validation = data.validation_images.count > 0 ? validate(k) : "";
+    metrics.flush();
+    progress.message(fmt::format("step {}: test loss {:.4f}, test accuracy {:.2f}% ({} images){}", k, e.loss,
+                                 e.accuracy, e.images, validation));
+    return e;
   };
   auto checkpoint_now = [&] {
     fetch_state();
@@ -363,9 +392,13 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
     if (checkpoints.enabled() && options.checkpoint_every > 0)
       last = std::min(last, next_multiple(first, options.checkpoint_every));
     std::vector<std::vector<int32_t>> batches;
-    for (int64_t k = first; k <= last; ++k) batches.push_back(order.batch(k - 1));
+    std::vector<std::vector<ImageShift>> shifts;
+    for (int64_t k = first; k <= last; ++k) {
+      batches.push_back(order.batch(k - 1));
+      if (options.augment_shift > 0) shifts.push_back(augment_shifts(options.seed, k, batch, options.augment_shift));
+    }
     auto start = Clock::now();
-    steps->run(batches);
+    steps->run(batches, shifts);
     std::vector<float> losses = steps->take_losses();
     result.seconds += seconds_since(start);
     result.steps += last - first + 1;

@@ -21,6 +21,12 @@ struct TrainOptions {
   bool shuffle = true;
   uint64_t seed = 0;
   Sgd sgd;
+  // Each training image of step k, slot i, translated by
+  // augment_shift(seed, k, i, augment_shift) (runtime/batches.h); 0: none.
+  int64_t augment_shift = 0;
+  // With a validation set (Dataset::validation_images), the parameters of
+  // the best validation accuracy so far are written here (empty: nowhere).
+  std::string save_best_file;
   std::string metrics_file;  // JSON Lines; empty: none
   // Checkpoints go to checkpoint_file (empty: none) every checkpoint_every
   // steps (0: not on a schedule), when a stop is requested, and after the
@@ -89,7 +95,9 @@ class TrainingStopped : public std::runtime_error {
 TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs);
 
 // Trains from `state` (a fresh one or a checkpoint's) up to
-// options.iterations steps, updating `state`; then evaluates on data.test_*.
+// options.iterations steps on data.train_*, updating `state`; evaluates on
+// data.test_* (and data.validation_*, if any) every options.eval_every steps
+// and at the end.
 // A run resumed from a checkpoint ends with the same bits as an uninterrupted
 // one (same target and thread count); so does its metrics file, if it still
 // starts with the records the checkpoint covers (TrainingState::metrics_bytes).

@@ -120,6 +120,8 @@ class TrainConfig:
     shuffle: bool
     seed: int
     optimizer: Optimizer
+    validation: int           # the last N training images, held out
+    augment: dict             # {"shift": P}: random translations of up to P pixels
 
 
 @dataclass

@@ -98,6 +98,11 @@ struct OptimizerConfig {
   bool nesterov = false;
 };
 
+// Random translations of the training images (train.augment).
+struct AugmentConfig {
+  int64_t shift = 0;  // up to this many pixels in x and in y; 0: none
+};
+
 struct TrainConfig {
   std::string dataset = "mnist";  // mnist, fashion-mnist, or a folder
   int64_t batch_size = 100;
@@ -106,6 +111,8 @@ struct TrainConfig {
   bool shuffle = true;
   uint64_t seed = 0;
   OptimizerConfig optimizer;
+  int64_t validation = 0;  // the last N training images, held out for validation
+  AugmentConfig augment;
 };
 
 struct Graph {

@@ -30,8 +30,9 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name", "description", "input", "layers", "output", "loss", "train"};
 const std::vector<std::string> kInputKeys = {"channels", "height", "width"};
 const std::vector<std::string> kTrainKeys = {"dataset", "batch_size", "iterations", "eval_every",
-                                             "shuffle", "seed",       "optimizer"};
+                                             "shuffle", "seed",       "optimizer", "validation", "augment"};
 const std::vector<std::string> kOptimizerKeys = {"type", "lr", "momentum", "weight_decay", "nesterov"};
+const std::vector<std::string> kAugmentKeys = {"shift"};
 
 // ---------------------------------------------------------------- text
 
@@ -649,6 +650,11 @@ class GraphReader {
         t.shuffle = r_.boolean(f, scope);
       } else if (f.key == "seed") {
         t.seed = static_cast<uint64_t>(r_.integer(f, scope, 0, std::numeric_limits<int64_t>::max()));
+      } else if (f.key == "validation") {
+        // Whether it leaves a batch of training images is known once the data is read.
+        t.validation = r_.integer(f, scope, 0);
+      } else if (f.key == "augment") {
+        read_augment(f);
       } else {
         read_optimizer(f);
       }
@@ -678,6 +684,18 @@ class GraphReader {
     // As PyTorch's SGD: Nesterov momentum needs a momentum.
     if (o.nesterov && o.momentum == 0)
       r_.fail(r_.loc(*nesterov), "train.optimizer.nesterov: true needs a momentum > 0");
+  }
+
+  void read_augment(const Entry& e) {
+    const Scope scope{"", "train.augment"};
+    for (const Entry& f : r_.map_entries(e, {"", "train"}, kAugmentKeys, "a map")) {
+      // A shift as large as the image would move every pixel out of it.
+      const int64_t limit = std::min(graph_.input.h, graph_.input.w) - 1;
+      const int64_t shift = r_.integer(f, scope, 0);
+      if (shift > limit)
+        r_.fail_value(f, scope, fmt::format("an integer from 0 to {}, below the input's height and width", limit));
+      graph_.train.augment.shift = shift;
+    }
   }
 
   void read_params_total() const {

@@ -254,16 +254,26 @@ LoweredPipeline lower_gather_batch(const Graph& graph, int64_t batch) {
   labels.dim(0).set_min(0).set_stride(1).set_estimate(0, typical_images);
   ImageParam order(Halide::Int(32), 1, "order");
   order.dim(0).set_min(0).set_stride(1).set_estimate(0, int(batch));
+  ImageParam shifts(Halide::Int(32), 2, "shifts");
+  shifts.dim(0).set_bounds(0, 2).set_stride(1).set_estimate(0, 2);
+  shifts.dim(1).set_min(0).set_stride(2).set_estimate(0, int(batch));
   Halide::Param<int32_t> first("first");
   first.set_estimate(0);
 
   LoweredPipeline p;
   p.function_name = symbol(graph, "gather");
-  p.arguments = {pixels, labels, order, first};
+  p.arguments = {pixels, labels, order, shifts, first};
+  p.buffers = {pixels, labels, order, shifts};
   // Clamped, so that a bad index reads some image rather than past the set.
   Halide::Expr image = Halide::clamp(order(first + v.n), 0, pixels.dim(2).extent() - 1);
+  // Pixel (x, y) of the batch comes from (x - dx, y - dy) of the image, or is 0.
+  Halide::Expr source_x = v.x - shifts(0, first + v.n), source_y = v.y - shifts(1, first + v.n);
+  Halide::Expr inside = source_x >= 0 && source_x < width && source_y >= 0 && source_y < height;
+  Halide::Expr pixel = pixels(Halide::clamp(source_x, 0, width - 1), Halide::clamp(source_y, 0, height - 1), image);
   Func images = p.stages.add("gather.images", "gather.images", extents_of(graph.input, batch));
-  images(v.x, v.y, v.c, v.n) = Halide::cast<float>(pixels(v.x, v.y, image)) / 255.0f;
+  // Strict, as the host's division (Halide would multiply by 1/255 instead),
+  // so that a GPU trains on exactly the host's batches.
+  images(v.x, v.y, v.c, v.n) = Halide::select(inside, Halide::strict_float(Halide::cast<float>(pixel) / 255.0f), 0.0f);
   Func batch_labels = p.stages.add("gather.labels", "gather.labels", {batch});
   batch_labels(v.n) = Halide::cast<int32_t>(labels(Halide::clamp(image, 0, labels.dim(0).extent() - 1)));
   bound_output(images, extents_of(graph.input, batch));

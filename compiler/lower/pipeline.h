@@ -31,9 +31,12 @@ LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const Variant
 
 // The batch gatherer of GPU targets, which keep a whole data set on the
 // device: inputs pixels (x, y, image) u8 and labels (image) u8 of every
-// image of a set, order (i32): the images of consecutive batches, and first
-// (i32 scalar): where this batch starts in `order`; outputs images (x, y, c, n)
-// f32 = pixel / 255 and labels (n) i32 of order[first .. first + batch).
+// image of a set, order (i32): the images of consecutive batches, shifts
+// (2, position) i32: each one's translation (dx, dy), and first (i32
+// scalar): where this batch starts in `order`; outputs images (x, y, c, n)
+// f32 = pixel / 255, translated (zero-filled), and labels (n) i32 of
+// order[first .. first + batch). `buffers` holds pixels, labels, order and
+// shifts, for running it in-process.
 LoweredPipeline lower_gather_batch(const Graph& graph, int64_t batch);
 
 // One layer alone, for op tests: inputs x0.., the layer's parameters

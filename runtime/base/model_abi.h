@@ -75,12 +75,16 @@ constexpr size_t inference_argument_count(size_t params) { return 2 + params + 2
 
 // The batch gatherer of a GPU target, which keeps a whole data set on the
 // device: pixels (x, y, image) u8 and labels (image) u8 of the set, order
-// (i32): the images of consecutive batches, first: where this batch starts in
-// order; outputs the batch's images (pixel / 255) and labels (i32).
+// (i32): the images of consecutive batches, shifts (2, position) i32: the
+// translation (dx, dy) of the image at each position of order
+// (runtime/batches.h's ImageShift: pixel (x, y) moves to (x + dx, y + dy),
+// zeros fill in), first: where this batch starts in order; outputs the
+// batch's images (pixel / 255) and labels (i32).
 inline std::vector<void*> gather_arguments(halide_buffer_t* pixels, halide_buffer_t* labels, halide_buffer_t* order,
-                                           int32_t& first, halide_buffer_t* images, halide_buffer_t* batch_labels) {
-  return {pixels, labels, order, &first, images, batch_labels};
+                                           halide_buffer_t* shifts, int32_t& first, halide_buffer_t* images,
+                                           halide_buffer_t* batch_labels) {
+  return {pixels, labels, order, shifts, &first, images, batch_labels};
 }
-constexpr size_t kGatherArgumentCount = 6;
+constexpr size_t kGatherArgumentCount = 7;
 
 }  // namespace netc

@@ -108,6 +108,7 @@ SECTIONS = {
     "kInputKeys": "### `input`",
     "kTrainKeys": "## `train`",
     "kOptimizerKeys": "### `train.optimizer`",
+    "kAugmentKeys": "### `train.augment`",
     "layer": "## Layers",
 }
 OPS_SECTION = "### Ops and their attributes"

@@ -225,6 +225,10 @@ TEST_CASE("bad inputs: graph files, for summary, train and eval", "[bad_inputs]"
 
       {in.file("twice.yaml", graph_text({{"loss: cross_entropy", "loss: cross_entropy\nloss: cross_entropy"}})),
        "given twice"},
+      {in.file("shift_28.yaml", graph_text({{"  optimizer:", "  augment: {shift: 28}\n  optimizer:"}})),
+       "shift_28.yaml:22:20: train.augment.shift must be an integer from 0 to 27"},
+      {in.file("validation_text.yaml", graph_text({{"  optimizer:", "  validation: many\n  optimizer:"}})),
+       "validation_text.yaml:22:15: train.validation must be an integer >= 0"},
       {in.file("laughs.yaml", laughs), "laughs.yaml:"},
   };
   std::vector<Case> table;
@@ -250,6 +254,10 @@ TEST_CASE("bad inputs: graph files, for summary, train and eval", "[bad_inputs]"
                                              {"in_features: 784, ", ""}}));
   table.push_back({"a batch of 100 images of 8192 x 8192 (train)", in.train(wide_image),
                    "feedforward at batch 100: the input would take 26.8 GB, more than Halide's 2 GiB per buffer"});
+  // Known to be too many once the data is read (200 training images, batches of 100).
+  const std::string held_out = in.file("held_out.yaml", graph_text({{"  optimizer:", "  validation: 150\n  optimizer:"}}));
+  table.push_back({"train.validation leaving less than a batch", in.train(held_out),
+                   "train.validation is 150, which leaves 50 of the 200 training images"});
   table.push_back({"a training step over --memory-limit (train)", in.train(in.graph, {"--memory-limit", "0.001"}),
                    "feedforward at batch 100 needs about 3.1 MB for a training step, more than the 1.0 MB of "
                    "--memory-limit 0.001"});
@@ -305,6 +313,16 @@ TEST_CASE("bad inputs: flags of every command", "[bad_inputs]") {
       {"--checkpoint-every 0", with_flag(train("--checkpoint", in.dir / "c"), "--checkpoint-every", "0"),
        "--checkpoint-every"},
       {"--checkpoint-every without --checkpoint", train("--checkpoint-every", "5"), "requires --checkpoint"},
+      {"--validation -1", train("--validation", "-1"), "--validation"},
+      {"--validation 2^31", train("--validation", "2147483648"), "--validation"},
+      {"--validation leaving less than a batch", train("--validation", "101"),
+       "--validation is 101, which leaves 99 of the 200 training images, fewer than a batch of 100; it can be at most "
+       "100"},
+      {"--validation of every image", train("--validation", "200"), "leaves 0 of the 200 training images"},
+      {"--save-best without a validation set", train("--save-best", in.dir / "best"),
+       "--save-best needs a validation set"},
+      {"--save-best into a missing folder", with_flag(train("--validation", "50"), "--save-best", in.dir / "missing/b"),
+       "there is no folder"},
       {"--resume with --init", with_flag(train("--init", in.weights), "--resume", in.checkpoint), "excludes"},
       {"--data missing", train("--data", in.dir / "missing"), "no such folder"},
       {"--data a file", train("--data", in.weights), "no such folder"},
@@ -488,6 +506,9 @@ TEST_CASE("bad inputs: checkpoints, for train --resume", "[bad_inputs]") {
                    "at step 2, past --iterations 1"});
   table.push_back({"a checkpoint of other settings", in.train(in.graph, {"--resume", in.checkpoint, "--lr", "0.5"}),
                    "lr 0.1; this run has 0.5"});
+  table.push_back({"a checkpoint of a run without a validation set",
+                   in.train(in.graph, {"--resume", in.checkpoint, "--validation", "50"}),
+                   "validation 0; this run has 50"});
   check_table(in, table);
 }
 
@@ -632,6 +653,9 @@ TEST_CASE("bad inputs: outputs that would lose a file, for train, compile and tu
       {"--save onto the graph by another name", in.train(graph_copy, {"--save", in.dir / "./graph.yaml"}),
        "that is also GRAPH"},
       {"--save onto --init", train({"--init", in.weights, "--save", in.weights}), "that is also --init"},
+      {"--save-best onto --save", train({"--validation", "50", "--save", in.dir / "w", "--save-best", in.dir / "w"}),
+       "that is also --save"},
+      {"--save-best onto the graph", train({"--validation", "50", "--save-best", g}), "that is also GRAPH"},
       {"--metrics onto a device", train({"--metrics", "/dev/null"}), "not a regular file"},
       {"--metrics onto a FIFO", train({"--metrics", fifo}), "not a regular file"},
       {"--checkpoint onto a FIFO", train({"--checkpoint", fifo}), "not a regular file"},

@@ -163,3 +163,91 @@ TEST_CASE("gather_batch: pixels / 255 in NCHW order, and the labels", "[batches]
   CHECK_THROWS_AS(gather_batch(im, labels, {3}, out.data(), out_labels.data()), std::out_of_range);
   CHECK_THROWS_AS(gather_batch(im, labels, {-1}, out.data(), out_labels.data()), std::out_of_range);
 }
+
+TEST_CASE("augment_shift: a pure function of seed, step and slot, each offset uniform in [-P, P]", "[batches]") {
+  const int64_t max_shift = 2;
+  std::map<int32_t, int64_t> dx_counts, dy_counts;
+  const int64_t draws = 50000;
+  for (int64_t slot = 0; slot < draws; ++slot) {
+    const ImageShift s = augment_shift(0, 1, slot, max_shift);
+    CHECK(s == augment_shift(0, 1, slot, max_shift));
+    ++dx_counts[s.dx];
+    ++dy_counts[s.dy];
+  }
+  for (const auto* counts : {&dx_counts, &dy_counts}) {
+    REQUIRE(counts->size() == 5);
+    CHECK(counts->begin()->first == -max_shift);
+    CHECK(counts->rbegin()->first == max_shift);
+    // 10000 expected each; a binomial's standard deviation is about 90.
+    for (const auto& [offset, count] : *counts) CHECK(std::abs(count - draws / 5) < 500);
+  }
+  // Another seed, step or slot: other shifts (of 100 slots, nearly all differ).
+  auto differing = [&](uint64_t seed, int64_t step, int64_t slot_offset) {
+    int64_t n = 0;
+    for (int64_t slot = 0; slot < 100; ++slot)
+      n += !(augment_shift(seed, step, slot + slot_offset, 3) == augment_shift(0, 1, slot, 3));
+    return n;
+  };
+  CHECK(differing(1, 1, 0) > 80);
+  CHECK(differing(0, 2, 0) > 80);
+  CHECK(differing(0, 1, 1) > 80);
+  // No shift asked, none drawn; a shift as large as the format allows.
+  CHECK(augment_shift(5, 9, 3, 0) == ImageShift{});
+  CHECK(std::abs(augment_shift(5, 9, 3, INT32_MAX - 1).dx) <= INT32_MAX - 1);
+  CHECK_THROWS_AS(augment_shift(0, 1, 0, -1), std::invalid_argument);
+  CHECK_THROWS_AS(augment_shift(0, 1, 0, INT32_MAX), std::invalid_argument);
+}
+
+// The values the documented formula gives: a change to it would change
+// every augmented run, and the GPU path relies on the host computing them.
+TEST_CASE("augment_shift: the documented formula's values", "[batches]") {
+  auto mix = [](uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  for (uint64_t seed : {uint64_t(0), uint64_t(42), ~uint64_t(0)})
+    for (int64_t step : {1, 7, 3000})
+      for (int64_t slot : {0, 99})
+        for (int64_t p : {1, 2, 13}) {
+          const uint64_t key = mix(mix(mix(seed ^ 0x61756700) + uint64_t(step)) + uint64_t(slot));
+          const uint64_t range = 2 * uint64_t(p) + 1, threshold = (uint64_t(1) << 32) % range;
+          std::vector<int32_t> kept;
+          for (uint64_t k = 0; kept.size() < 2; ++k)
+            if (uint64_t u = mix(key + k) & 0xffffffffu; u >= threshold) kept.push_back(int32_t(int64_t(u % range) - p));
+          INFO("seed " << seed << " step " << step << " slot " << slot << " P " << p);
+          CHECK(augment_shift(seed, step, slot, p) == ImageShift{kept[0], kept[1]});
+        }
+  CHECK(augment_shifts(42, 7, 3, 2) ==
+        std::vector<ImageShift>{augment_shift(42, 7, 0, 2), augment_shift(42, 7, 1, 2), augment_shift(42, 7, 2, 2)});
+}
+
+TEST_CASE("gather_batch: shifted images move by (dx, dy), zeros filling in", "[batches]") {
+  // Two 3 x 4 images (rows x cols) whose pixel at (x, y) is 1 + x + 4 y (+ 100 for the second).
+  IdxImages im{2, 3, 4, {}};
+  for (int i = 0; i < 2; ++i)
+    for (int p = 0; p < 12; ++p) im.pixels.push_back(uint8_t(1 + p + 100 * i));
+  const std::vector<uint8_t> labels = {4, 5};
+  const std::vector<int32_t> idx = {1, 0, 1, 0, 1};
+  const std::vector<ImageShift> shifts = {{0, 0}, {1, 0}, {-2, 1}, {3, -2}, {-4, 0}};
+  std::vector<float> out(5 * 12, -1.f);
+  std::vector<int32_t> out_labels(5);
+  gather_batch(im, labels, idx, out.data(), out_labels.data(), shifts);
+  for (size_t i = 0; i < idx.size(); ++i)
+    for (int y = 0; y < 3; ++y)
+      for (int x = 0; x < 4; ++x) {
+        const int sx = x - shifts[i].dx, sy = y - shifts[i].dy;
+        const float expected =
+            sx >= 0 && sx < 4 && sy >= 0 && sy < 3 ? float(im.pixels[size_t(idx[i] * 12 + sy * 4 + sx)]) / 255.f : 0.f;
+        INFO("image " << i << " x " << x << " y " << y);
+        CHECK(out[i * 12 + size_t(y * 4 + x)] == expected);
+      }
+  CHECK(out_labels == std::vector<int32_t>{5, 4, 5, 4, 5});
+  // Shifts of zero are no shift at all.
+  std::vector<float> plain(5 * 12), zero_shifted(5 * 12);
+  gather_batch(im, labels, idx, plain.data(), out_labels.data());
+  gather_batch(im, labels, idx, zero_shifted.data(), out_labels.data(), std::vector<ImageShift>(5));
+  CHECK(plain == zero_shifted);
+  CHECK_THROWS_AS(gather_batch(im, labels, idx, out.data(), out_labels.data(), std::vector<ImageShift>(4)),
+                  std::invalid_argument);
+}

@@ -4,6 +4,7 @@
 #include <functional>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 
@@ -41,7 +42,7 @@ TrainingState tiny_state() {
   BatchOrder order(10, 2, true, 7);
   order.batch(6);
   TrainingState s = {7, Parameters::initialize(tiny_params(), 1), Parameters::initialize(tiny_params(), 2),
-                     order.state(), 123, "0011223344556677"};
+                     order.state(), 123, "0011223344556677", std::nullopt};
   s.momenta[1][2] = -0.0f;  // bits, not just values, survive
   return s;
 }
@@ -260,4 +261,69 @@ TEST_CASE("checkpoint: a state no run reaches is refused, whatever its checksum"
     forge_metadata(dir / "ck", edit);
     CHECK_THAT(input_error([&] { read_back(dir / "ck"); }), Contains(dir / "ck: ") && Contains(message));
   }
+}
+
+TEST_CASE("checkpoint: a validation set or augmentation is one entry, with the best validation accuracy",
+          "[checkpoint]") {
+  test::TempDir dir;
+  // A run with neither has no such entry.
+  write_checkpoint(dir / "plain", tiny_run(), tiny_params(), tiny_state());
+  std::map<std::string, std::string> metadata;
+  read_safetensors(dir / "plain", &metadata);
+  CHECK(metadata.count("validation_augment") == 0);
+  CHECK_FALSE(read_back(dir / "plain").best_val_accuracy);
+
+  RunIdentity run = tiny_run();
+  run.validation = 4;
+  run.augment_shift = 2;
+  TrainingState state = tiny_state();
+  state.best_val_accuracy = 100.0 / 3;  // not a short decimal: it must come back bit for bit
+  write_checkpoint(dir / "ck", run, tiny_params(), state);
+  read_safetensors(dir / "ck", &metadata);
+  CHECK_THAT(metadata.at("validation_augment"), Contains("\"validation\":4") && Contains("\"shift\":2"));
+  CHECK(read_back(dir / "ck", run).best_val_accuracy == 100.0 / 3);
+
+  // Augmentation alone, before any validation.
+  RunIdentity augmented = tiny_run();
+  augmented.augment_shift = 1;
+  write_checkpoint(dir / "augmented", augmented, tiny_params(), tiny_state());
+  CHECK_FALSE(read_back(dir / "augmented", augmented).best_val_accuracy);
+
+  // Resumed with other settings.
+  const std::vector<std::tuple<std::string, std::function<void(RunIdentity&)>, std::string>> cases = {
+      {"ck", [](RunIdentity& r) { r.validation = 5; }, "validation 4; this run has 5"},
+      {"ck", [](RunIdentity& r) { r.augment_shift = 0; }, "augment shift 2; this run has 0"},
+      {"plain", [](RunIdentity& r) { r.validation = 4; }, "validation 0; this run has 4"},
+      {"plain", [](RunIdentity& r) { r.augment_shift = 3; }, "augment shift 0; this run has 3"},
+  };
+  for (const auto& [file, change, message] : cases) {
+    RunIdentity now = file == "ck" ? run : tiny_run();
+    change(now);
+    std::vector<std::string> notes;
+    CHECK_THAT(input_error([&] { read_checkpoint(dir / file, now, tiny_params(), &notes); }), Contains(message));
+  }
+
+  // An entry no run writes, whatever its checksum.
+  for (const char* forged :
+       {"{\"validation\":4}", "{\"validation\":4,\"shift\":2,\"epoch\":1}", "{\"validation\":-4,\"shift\":2}",
+        "{\"validation\":4,\"shift\":2,\"best_val_accuracy\":101}", "{\"validation\":0,\"shift\":0}",
+        "{\"validation\":0,\"shift\":2,\"best_val_accuracy\":50}", "{\"validation\":\"4\",\"shift\":2}", "[4, 2]",
+        "not json"}) {
+    write_checkpoint(dir / "ck", run, tiny_params(), state);
+    forge_metadata(dir / "ck", [&](auto& m) { m["validation_augment"] = forged; });
+    INFO(forged);
+    CHECK_THAT(input_error([&] { read_back(dir / "ck", run); }), Contains("metadata 'validation_augment' is malformed"));
+  }
+}
+
+TEST_CASE("checkpoint: the training data's fingerprint covers the validation set", "[checkpoint]") {
+  Dataset a;
+  a.train_images = IdxImages{4, 1, 2, {1, 2, 3, 4, 5, 6, 7, 8}};
+  a.train_labels = {0, 1, 2, 3};
+  Dataset held_out = a, other = a;
+  hold_out_validation(held_out, 1);
+  hold_out_validation(other, 1);
+  other.validation_labels[0] = 9;
+  CHECK(train_data_fingerprint(held_out) != train_data_fingerprint(a));
+  CHECK(train_data_fingerprint(other) != train_data_fingerprint(held_out));
 }

@@ -208,3 +208,28 @@ TEST_CASE("dataset: when every step fails, the error says why each did", "[datas
   }
   for (const auto& e : fs::directory_iterator(cache)) FAIL("left behind: " << e.path());
 }
+
+TEST_CASE("dataset: a validation set holds out the last training images", "[dataset]") {
+  Dataset data;
+  data.train_images = IdxImages{5, 1, 2, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}};
+  data.train_labels = {0, 1, 2, 3, 4};
+  hold_out_validation(data, 2);
+  CHECK(data.train_images.count == 3);
+  CHECK(data.train_images.pixels == std::vector<uint8_t>{0, 1, 2, 3, 4, 5});
+  CHECK(data.train_labels == std::vector<uint8_t>{0, 1, 2});
+  CHECK(data.validation_images.count == 2);
+  CHECK(data.validation_images.rows == 1);
+  CHECK(data.validation_images.cols == 2);
+  CHECK(data.validation_images.pixels == std::vector<uint8_t>{6, 7, 8, 9});
+  CHECK(data.validation_labels == std::vector<uint8_t>{3, 4});
+
+  Dataset none;
+  none.train_images = IdxImages{2, 1, 1, {7, 8}};
+  none.train_labels = {1, 2};
+  hold_out_validation(none, 0);
+  CHECK(none.train_images.count == 2);
+  CHECK(none.validation_images.count == 0);
+  CHECK(none.validation_labels.empty());
+  CHECK_THROWS_AS(hold_out_validation(none, 3), std::invalid_argument);
+  CHECK_THROWS_AS(hold_out_validation(none, -1), std::invalid_argument);
+}

@@ -20,8 +20,8 @@ namespace netc {
 namespace {
 
 struct TrainFlags {
-  std::string graph, data, init, save, metrics, checkpoint, resume;
-  std::optional<int64_t> iterations, batch_size, eval_every, checkpoint_every;
+  std::string graph, data, init, save, metrics, checkpoint, resume, save_best;
+  std::optional<int64_t> iterations, batch_size, eval_every, checkpoint_every, validation;
   std::optional<uint64_t> seed;
   std::optional<double> lr, momentum;
   bool no_shuffle = false;
@@ -39,6 +39,8 @@ TrainOptions train_options(const Graph& g, const TrainFlags& f) {
   o.sgd.momentum = float(f.momentum.value_or(g.train.optimizer.momentum));
   o.sgd.weight_decay = float(g.train.optimizer.weight_decay);
   o.sgd.nesterov = g.train.optimizer.nesterov;
+  o.augment_shift = g.train.augment.shift;
+  o.save_best_file = f.save_best;
   o.metrics_file = f.metrics;
   o.checkpoint_file = f.checkpoint;
   o.checkpoint_every = f.checkpoint_every.value_or(0);
@@ -92,6 +94,8 @@ RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const D
   run.sgd = options.sgd;
   run.train_images = data.train_images.count;
   run.train_data_fingerprint = train_data_fingerprint(data);
+  run.validation = data.validation_images.count;
+  run.augment_shift = options.augment_shift;
   run.target = m.target;
   run.pipelines = m.library_sha256;
   run.threads = pipelines.threads ? pipelines.threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -116,6 +120,22 @@ TrainingState starting_state(const TrainFlags& f, const Manifest& m, const Train
 
 // While StopOnSignals lives, SIGINT and SIGTERM ask training to stop after
 // the current step (train() then checkpoints and throws TrainingStopped).
+
+// The validation set: the last `count` training images (none for 0), refused
+// (naming the key or flag that asked for it) unless a batch of training
+// images is left.
+void hold_out(Dataset& data, int64_t count, int64_t batch, const TrainFlags& f) {
+  if (count == 0) return;
+  const int64_t images = data.train_images.count;
+  if (images - count < batch)
+    throw InputError(fmt::format("{} is {}, which leaves {} of the {} training images, fewer than a batch of {}; "
+                                 "it can be at most {}",
+                                 f.validation ? "--validation" : "train.validation", count,
+                                 std::max<int64_t>(images - count, 0), images, batch,
+                                 std::max<int64_t>(images - batch, 0)));
+  hold_out_validation(data, count);
+}
+
 void run_train(const TrainFlags& f) {
   Graph graph = load_graph(f.graph);
   PipelineOptions pipelines = f.pipelines;
@@ -123,12 +143,17 @@ void run_train(const TrainFlags& f) {
   TrainOptions options = train_options(graph, f);
   if (options.sgd.nesterov && options.sgd.momentum <= 0)
     throw InputError("nesterov momentum needs a momentum above 0");
+  const int64_t validation = f.validation.value_or(graph.train.validation);
+  if (!f.save_best.empty() && validation == 0)
+    throw InputError("--save-best needs a validation set: train.validation in the graph file, or --validation N");
   check_outputs({{"GRAPH", f.graph}, {"--init", f.init}, {"--resume", f.resume}, {"--schedule", f.pipelines.schedule_file}},
-                {{"--save", f.save}, {"--metrics", f.metrics}, {"--checkpoint", f.checkpoint, Output::Kind::kFile, "--resume"}});
+                {{"--save", f.save}, {"--metrics", f.metrics}, {"--checkpoint", f.checkpoint, Output::Kind::kFile, "--resume"},
+                 {"--save-best", f.save_best}});
   // The options and the data are checked before compiling.
   check_pipeline_options(graph, pipelines);
   Dataset data = load_dataset(dataset_spec(graph, f.data), graph.num_classes(), graph.input.c, graph.input.h,
                               graph.input.w);
+  hold_out(data, validation, pipelines.batch_size, f);
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
   const Manifest& m = model->manifest();
   if (!f.checkpoint.empty() || !f.resume.empty()) options.run = identify_run(graph, *model, data, options, pipelines);
@@ -143,6 +168,10 @@ void run_train(const TrainFlags& f) {
     r = train(*model, state, data, options);
   }
   if (!f.save.empty()) state.params.save(f.save);
+  if (state.best_val_accuracy) {
+    const std::string where = f.save_best.empty() ? "" : ", its parameters in " + f.save_best;
+    std::fprintf(stderr, "netc: best validation accuracy %.2f%%%s\n", *state.best_val_accuracy, where.c_str());
+  }
   if (r.checkpoints > 0)
     std::fprintf(stderr, "netc: %lld checkpoints written to %s, %.1f ms each\n", (long long)r.checkpoints,
                  f.checkpoint.c_str(), 1e3 * r.checkpoint_seconds / double(r.checkpoints));
@@ -168,8 +197,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--eval-every", f->eval_every, "evaluate every N steps (0: only at the end)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   cmd->add_flag("--no-shuffle", f->no_shuffle, "consecutive batches instead of a reshuffle every epoch");
+  cmd->add_option("--validation", f->validation, "hold out the last N training images to validate on (0: none)")
+      ->check(CLI::Range(int64_t(0), int64_t(INT32_MAX)));
   CLI::Option* init = cmd->add_option("--init", f->init, "initial parameters (safetensors)");
   cmd->add_option("--save", f->save, "write the final parameters here (safetensors, atomically)");
+  cmd->add_option("--save-best", f->save_best,
+                  "write the parameters of the best validation accuracy so far here (safetensors, atomically)");
   cmd->add_option("--metrics", f->metrics, "write per-step losses and evaluations here (JSON Lines)");
   CLI::Option* checkpoint = cmd->add_option(
       "--checkpoint", f->checkpoint,

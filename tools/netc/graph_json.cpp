@@ -52,7 +52,7 @@ Json train_json(const TrainConfig& t) {
                     {"nesterov", o.nesterov}};
   return {{"dataset", t.dataset}, {"batch_size", t.batch_size}, {"iterations", t.iterations},
           {"eval_every", t.eval_every}, {"shuffle", t.shuffle}, {"seed", t.seed},
-          {"optimizer", optimizer}};
+          {"optimizer", optimizer}, {"validation", t.validation}, {"augment", {{"shift", t.augment.shift}}}};
 }
 
 Json graph_json(const Graph& g) {

@@ -243,7 +243,7 @@ TEST_CASE("errors: train and its optimizer") {
       {graph(kLayers, "train: 5\n"), "6:8", "train must be a map, got 5"},
       {graph(kLayers, "train: {epochs: 3}\n"), "6:9",
        "unknown key 'epochs' in train; expected one of dataset, batch_size, iterations, eval_every, shuffle, seed, "
-       "optimizer"},
+       "optimizer, validation, augment"},
       {graph(kLayers, "train: {seed: 1, seed: 2}\n"), "6:18", "key 'seed' is given twice in train (first on line 6)"},
       {graph(kLayers, "train: {batch_size: 0}\n"), "6:21", "train.batch_size must be an integer >= 1, got 0"},
       {graph(kLayers, "train: {iterations: -1}\n"), "6:21", "train.iterations must be an integer >= 0, got -1"},
@@ -279,6 +279,23 @@ TEST_CASE("errors: train and its optimizer") {
        "train.optimizer.nesterov: true needs a momentum > 0"},
       {graph(kLayers, "train:\n  optimizer:\n    type: sgd\n    lr:\n"), "9:5",
        "train.optimizer.lr must be a finite number > 0, got nothing"},
+  });
+}
+
+TEST_CASE("errors: train's validation and augment") {
+  check_cases({
+      {graph(kLayers, "train: {validation: -1}\n"), "6:21", "train.validation must be an integer >= 0, got -1"},
+      {graph(kLayers, "train: {validation: 0.1}\n"), "6:21", "train.validation must be an integer >= 0, got 0.1"},
+      {graph(kLayers, "train: {validation: 2147483648}\n"), "6:21",
+       "train.validation must be an integer from 0 to 2147483647, got 2147483648, above netc's limit"},
+      {graph(kLayers, "train: {augment: 2}\n"), "6:18", "train.augment must be a map, got 2"},
+      {graph(kLayers, "train: {augment: {rotate: 5}}\n"), "6:19",
+       "unknown key 'rotate' in train.augment; expected one of shift"},
+      {graph(kLayers, "train: {augment: {shift: -1}}\n"), "6:26", "train.augment.shift must be an integer >= 0, got -1"},
+      // The input is 8 x 8: a shift of 8 would move every pixel out.
+      {graph(kLayers, "train: {augment: {shift: 8}}\n"), "6:26",
+       "train.augment.shift must be an integer from 0 to 7, below the input's height and width, got 8"},
+      {graph(kLayers, "train: {augment: {shift: 9223372036854775808}}\n"), "6:26", "which does not fit in 64 bits"},
   });
 }
 

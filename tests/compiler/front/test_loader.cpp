@@ -162,6 +162,8 @@ TEST_CASE("defaults: no train section, output is the last layer, optional attrib
   CHECK(g.train.iterations == 3000);
   CHECK(g.train.shuffle);
   CHECK(g.train.optimizer.lr == 0.01);
+  CHECK(g.train.validation == 0);
+  CHECK(g.train.augment.shift == 0);
   CHECK(g.param_count() == 16 * 3);
   CHECK(g.params.size() == 1);
   CHECK_FALSE(g.layers[2].has("negative_slope"));
@@ -186,6 +188,8 @@ train:
   shuffle: false
   seed: 123456789012
   optimizer: {type: sgd, lr: 1e-3, momentum: 0.9, weight_decay: 5e-4, nesterov: true}
+  validation: 5000
+  augment: {shift: 1}
 )",
                         "full.yaml");
   CHECK(g.description == "every key");
@@ -201,6 +205,8 @@ train:
   CHECK(g.train.optimizer.momentum == 0.9);
   CHECK(g.train.optimizer.weight_decay == 5e-4);
   CHECK(g.train.optimizer.nesterov);
+  CHECK(g.train.validation == 5000);
+  CHECK(g.train.augment.shift == 1);
   CHECK(g.layers[0].loc.line == 5);
   CHECK(g.layers[0].loc.column == 5);
   CHECK(g.layers[0].op_loc.line == 6);
