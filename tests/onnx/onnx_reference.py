@@ -20,7 +20,7 @@ def _attributes(node):
 
 
 def _pads(a):
-    p = a.get("pads", [0, 0, 0, 0])
+    p = a.pop("pads", [0, 0, 0, 0])
     if p[0] != p[2] or p[1] != p[3]:
         raise ValueError(f"asymmetric pads {p}")
     return (p[0], p[1])

@@ -79,7 +79,9 @@ struct ImportedModel {
 ImportedModel import_onnx(const std::string& bytes, const std::string& file, const std::string& name,
                           const std::vector<OnnxTensor>& later_inputs = {});
 
-// The graph inputs of the model in `bytes` that are not initializers, in order.
+// The graph inputs of the model in `bytes` that are not initializers, in
+// order; OnnxUnsupported if there are none, or one is not a float32 or int64
+// tensor (so that a test's input files are read only where they can be used).
 std::vector<std::string> onnx_graph_inputs(const std::string& bytes, const std::string& file);
 
 struct OnnxExportOptions {

@@ -288,6 +288,8 @@ class Importer {
         }
         throw OnnxUnsupported(fmt::format("{}: dimension {} is symbolic; only the batch may be", where, k));
       }
+      if (d.dim_value() == 0)
+        throw OnnxUnsupported(fmt::format("{}: dimension {} is 0: netc has no empty tensors", where, k));
       if (d.dim_value() < 1 || d.dim_value() > kMaxSize)
         throw InputError(fmt::format("{}: dimension {} is {}, outside 1 to {}", where, k, d.dim_value(), kMaxSize));
       dims.push_back(d.dim_value());
@@ -981,8 +983,19 @@ std::vector<std::string> onnx_graph_inputs(const std::string& bytes, const std::
   std::set<std::string> initializers;
   for (const TensorProto& t : model.graph().initializer()) initializers.insert(t.name());
   std::vector<std::string> inputs;
-  for (const auto& in : model.graph().input())
-    if (!initializers.count(in.name())) inputs.push_back(in.name());
+  for (const auto& in : model.graph().input()) {
+    if (initializers.count(in.name())) continue;
+    const auto& type = in.type();
+    if (!type.has_tensor_type() ||
+        (type.tensor_type().elem_type() != TensorProto::FLOAT && type.tensor_type().elem_type() != TensorProto::INT64))
+      throw OnnxUnsupported(fmt::format(
+          "{}: graph input '{}' is {}: netc's tensors are float32 (and int64 shapes)", file, in.name(),
+          type.has_tensor_type()
+              ? "of element type " + TensorProto::DataType_Name(TensorProto::DataType(type.tensor_type().elem_type()))
+              : std::string("not a tensor (a sequence, optional or map)")));
+    inputs.push_back(in.name());
+  }
+  if (inputs.empty()) throw OnnxUnsupported(file + ": the graph has no input that is not an initializer");
   return inputs;
 }
 
