@@ -9,6 +9,7 @@ packages=(
   libhalide14-0-dev libyaml-cpp-dev catch2 libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libpng-dev  # netc predict reads PNG images
   python3 python3-numpy python3-yaml python3-torch
+  libonnx-dev libprotobuf-dev python3-onnx libonnx-testdata  # netc export/import/onnx-test and their tests
   ca-certificates
   clang libclang-rt-14-dev  # tools/fuzz.sh: libFuzzer and the sanitizer runtimes (not pulled in as a recommendation)
   dataset-fashion-mnist  # `dataset: fashion-mnist` where its mirror is unreachable

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "checkpoint.h"
+#include "front/onnx/onnx_proto.h"
 #include "gzip.h"
 #include "netc_process.h"
 #include "safetensors.h"
@@ -747,4 +748,155 @@ TEST_CASE("a compile that cannot write its files fails with a message, not a sig
   o = run_netc(in.train(in.graph), in.dir.path());
   INFO(o.err);
   CHECK(o.exit_code == 0);
+}
+
+namespace {
+
+// A small valid ONNX model: Conv (weight w, 4 x 1 x 3 x 3) + Flatten on a 1 x 8 x 8 input.
+onnx::ModelProto small_onnx_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto& g = *m.mutable_graph();
+  auto* in = g.add_input();
+  in->set_name("x");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : {1, 1, 8, 8}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  onnx::TensorProto& w = *g.add_initializer();
+  w.set_name("conv.weight");
+  w.set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : {4, 1, 3, 3}) w.add_dims(d);
+  for (int k = 0; k < 36; ++k) w.add_float_data(0.1f);
+  onnx::NodeProto& conv = *g.add_node();
+  conv.set_name("conv");
+  conv.set_op_type("Conv");
+  conv.add_input("x");
+  conv.add_input("conv.weight");
+  conv.add_output("c");
+  onnx::NodeProto& flat = *g.add_node();
+  flat.set_name("flat");
+  flat.set_op_type("Flatten");
+  flat.add_input("c");
+  flat.add_output("y");
+  g.add_output()->set_name("y");
+  return m;
+}
+
+std::string bytes_of(const onnx::ModelProto& m) { return m.SerializeAsString(); }
+
+}  // namespace
+
+TEST_CASE("bad inputs: ONNX models for import and onnx-test, and export's flags", "[bad_inputs]") {
+  Inputs in;
+  const onnx::ModelProto good = small_onnx_model();
+  const std::string good_bytes = bytes_of(good);
+  auto model = [&](const std::string& name, const std::function<void(onnx::ModelProto&)>& edit) {
+    onnx::ModelProto m = good;
+    edit(m);
+    return in.file(name, bytes_of(m));
+  };
+  auto import = [&](const std::string& path) {
+    return std::vector<std::string>{"import", path, "-o", in.dir / "imported.yaml"};
+  };
+  // A node test folder whose model is `path`'s, with a tensor file as given.
+  auto node_test = [&](const std::string& name, const std::string& model_path, const std::string& input) {
+    const std::string folder = in.dir / name;
+    std::filesystem::create_directories(folder + "/test_data_set_0");
+    std::filesystem::copy_file(model_path, folder + "/model.onnx");
+    write_bytes(folder + "/test_data_set_0/input_0.pb", input);
+    write_bytes(folder + "/test_data_set_0/output_0.pb", input);
+    return folder;
+  };
+
+  const std::string truncated = in.file("truncated.onnx", good_bytes.substr(0, good_bytes.size() / 2));
+  const std::string huge_dims = model("huge_dims.onnx", [](onnx::ModelProto& m) {
+    onnx::TensorProto& w = *m.mutable_graph()->mutable_initializer(0);
+    w.clear_float_data();
+    w.set_dims(0, int64_t(1) << 40);
+  });
+  const std::string huge_count = model("huge_count.onnx", [](onnx::ModelProto& m) {
+    onnx::TensorProto& w = *m.mutable_graph()->mutable_initializer(0);
+    w.clear_float_data();
+    for (int k = 0; k < 4; ++k) w.set_dims(k, 65536);
+  });
+  const std::string lying_data = model("lying_data.onnx", [](onnx::ModelProto& m) {
+    onnx::TensorProto& w = *m.mutable_graph()->mutable_initializer(0);
+    w.clear_float_data();
+    w.set_raw_data(std::string(8, '\0'));
+  });
+  const std::string int_weight = model("int_weight.onnx", [](onnx::ModelProto& m) {
+    onnx::TensorProto& w = *m.mutable_graph()->mutable_initializer(0);
+    w.clear_float_data();
+    w.set_data_type(onnx::TensorProto::STRING);
+  });
+  const std::string wrong_attr_type = model("wrong_attr_type.onnx", [](onnx::ModelProto& m) {
+    auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+    a->set_name("kernel_shape");
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(3);
+  });
+  const std::string missing_init = model("missing_initializer.onnx", [](onnx::ModelProto& m) {
+    m.mutable_graph()->clear_initializer();
+  });
+  const std::string cycle = model("cycle.onnx", [](onnx::ModelProto& m) {
+    m.mutable_graph()->mutable_node(0)->set_input(0, "y");  // conv reads flat's output, which reads conv's
+  });
+  const std::string dilated = model("dilated.onnx", [](onnx::ModelProto& m) {
+    auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+    a->set_name("dilations");
+    a->set_type(onnx::AttributeProto::INTS);
+    a->add_ints(2);
+    a->add_ints(2);
+  });
+  const std::string huge_input = model("huge_input.onnx", [](onnx::ModelProto& m) {
+    auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->mutable_dim(2)->set_dim_value(int64_t(1) << 40);
+  });
+  // Attributes holding graphs holding nodes with attributes..., 200 deep.
+  onnx::ModelProto deep = good;
+  onnx::AttributeProto* a = deep.mutable_graph()->mutable_node(0)->add_attribute();
+  for (int k = 0; k < 200; ++k) {
+    a->set_name("body");
+    a->set_type(onnx::AttributeProto::GRAPH);
+    a = a->mutable_g()->add_node()->add_attribute();
+  }
+  const std::string nested = in.file("nested.onnx", bytes_of(deep));
+  const std::string weights_graph = in.file("conv.yaml", "name: conv\ninput: {channels: 1, height: 8, width: 8}\n"
+                                                         "layers:\n  - {name: c, op: conv2d, out_channels: 4, kernel_size: 3}\n"
+                                                         "  - {name: f, op: flatten}\n");
+
+  const std::vector<Case> table = {
+      {"import: a missing file", import(in.dir / "absent.onnx"), "absent.onnx"},
+      {"import: a truncated model", import(truncated), "truncated.onnx: not an ONNX model"},
+      {"import: a graph file instead of a model", import(in.graph), "not an ONNX model"},
+      {"import: a dimension of 2^40", import(huge_dims), "dimension 1099511627776 is outside"},
+      {"import: a weight of 2^64 values", import(huge_count), "above netc's limit"},
+      {"import: raw data shorter than the dimensions", import(lying_data), "holds 36 values but raw_data has 8 bytes"},
+      {"import: a string tensor", import(int_weight), "data type STRING"},
+      {"import: an attribute of the wrong type", import(wrong_attr_type), "attribute kernel_shape is a FLOAT"},
+      {"import: a missing initializer", import(missing_init), "input 'conv.weight' is made by no earlier node"},
+      {"import: a cycle", import(cycle), "input 'y' is made by no earlier node"},
+      {"import: an input of 2^40 rows", import(huge_input), "outside 1 to"},
+      {"import: a dilated convolution", import(dilated), "node 'conv' (Conv): attribute dilations"},
+      {"import: 200 nested graphs", import(nested), "nested.onnx: not an ONNX model"},
+      {"import: -o is the model", {"import", truncated, "-o", truncated}, "-o"},
+      {"onnx-test: a folder without models", {"onnx-test", in.dir / "data"}, "holds no model.onnx"},
+      {"onnx-test: a missing folder", {"onnx-test", in.dir / "absent"}, "is not a folder"},
+      {"export: --opset 12", {"export", weights_graph, "--weights", in.weights, "-o", in.dir / "m.onnx", "--opset", "12"},
+       "--opset"},
+      {"export: weights of another graph", {"export", weights_graph, "--weights", in.weights, "-o", in.dir / "m.onnx"},
+       "has no tensor 'c.weight'"},
+  };
+  check_table(in, table);
+
+  // In onnx-test, a bad test is a "fail" line and exit code 1, never a crash.
+  for (const std::string& folder : {node_test("bad_tensor", in.file("ok.onnx", good_bytes), "\x0a\x05"),
+                                    node_test("bad_model", truncated, "")}) {
+    Outcome o = run_netc({"onnx-test", folder}, in.dir.path(), kMemoryLimit);
+    INFO(o.out << o.err);
+    CHECK(o.signal == 0);
+    CHECK(o.exit_code == 1);
+    CHECK_THAT(o.out, Contains("\"status\":\"fail\""));
+  }
 }

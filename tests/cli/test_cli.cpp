@@ -139,7 +139,7 @@ TEST_CASE("cli: an unknown command is named as such") {
   Result r = netc({"frobnicate"});
   CHECK(r.code == 2);
   CHECK(r.err == "netc: error: unknown command 'frobnicate'; expected one of summary, describe, train, eval, predict, "
-                 "bench, compile, tune, plot\n");
+                 "bench, compile, tune, plot, export, import, onnx-test\n");
 }
 
 TEST_CASE("cli: mistyped commands and flags get the closest name") {

@@ -18,5 +18,8 @@ void add_bench_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_import_command(CLI::App& app);
+void add_onnx_test_command(CLI::App& app);
 
 }  // namespace netc

@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", version_line(), "print netc's version, Halide's and the commit, and exit");
   for (auto add : {netc::add_summary_command, netc::add_describe_command, netc::add_train_command,
                    netc::add_eval_command, netc::add_predict_command, netc::add_bench_command,
-                   netc::add_compile_command, netc::add_tune_command, netc::add_plot_command})
+                   netc::add_compile_command, netc::add_tune_command, netc::add_plot_command,
+                   netc::add_export_command, netc::add_import_command, netc::add_onnx_test_command})
     add(app);
 
   if (argc < 2) {
