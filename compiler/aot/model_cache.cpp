@@ -109,6 +109,7 @@ Manifest manifest_of(const Graph& g, const BuildOptions& o, const std::string& t
   m.target = o.target;
   m.halide_target = target_for(o.target, o.profile).to_string();
   m.batch = o.batch;
+  m.update = update_rule(g.train.optimizer.type);
   m.input = g.input.dims();
   m.classes = g.num_classes();
   // The front end's parameters become the manifest's here, and only here.
@@ -176,7 +177,8 @@ const std::string& compiler_fingerprint() {
 
 std::string cached_model(const Graph& graph, const BuildOptions& options) {
   schedule_for(options.target, options.schedule_file);  // a bad schedule file fails before anything is compiled
-  return netc::cached_model(graph.name, graph_fingerprint(graph), options, compiler_fingerprint(),
+  return netc::cached_model(graph.name, graph_fingerprint(graph), update_rule(graph.train.optimizer.type), options,
+                            compiler_fingerprint(),
                             [&](const std::string& folder) { compile_model(graph, options, folder); });
 }
 

@@ -108,6 +108,7 @@ SECTIONS = {
     "kInputKeys": "### `input`",
     "kTrainKeys": "## `train`",
     "kOptimizerKeys": "### `train.optimizer`",
+    "kLrScheduleKeys": "### `train.lr_schedule`",
     "layer": "## Layers",
 }
 OPS_SECTION = "### Ops and their attributes"

@@ -55,7 +55,8 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   build.profile = o.profile;
   schedule_for(build.target, build.schedule_file);  // a bad schedule file fails before the cache is looked at
   check_memory_budget(graph, build.batch, o);
-  const std::string dir = cached_model(graph.name, graph_fingerprint(graph), build, compiler_fingerprint(),
+  const std::string dir = cached_model(graph.name, graph_fingerprint(graph), update_rule(graph.train.optimizer.type),
+                                       build, compiler_fingerprint(),
                                        [&](const std::string& folder) {
                                          compiler_for("the model " + graph.name).compile_model(graph, build, folder);
                                        });
