@@ -209,7 +209,7 @@ TEST_CASE("train: AdamW with a warmed-up cosine schedule resumes from an older c
                "optimizer: {type: adamw, lr: 0.002}\n  lr_schedule: {type: cosine, t_max: 150, warmup: 20}");
   const std::string graph = runs.dir / "model_c_adamw.yaml";
   write_bytes(graph, text);
-  const Runs::Flags adamw = {{"graph", graph}, {"--momentum", Runs::kDrop}};
+  const Runs::Flags adamw = {{"graph", graph}, {"--momentum", Runs::kDrop}, {"--lr", Runs::kDrop}};
   Outcome reference = runs.run(runs.args("reference", adamw));
   INFO(reference.err);
   REQUIRE(reference.exit_code == 0);
