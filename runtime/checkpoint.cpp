@@ -23,17 +23,37 @@ using Tensors = std::map<std::string, SafeTensor>;
 
 constexpr const char* kFormatKey = "netc_checkpoint";
 constexpr const char* kChecksumKey = "checksum";
-constexpr const char* kMomentumPrefix = "momentum_buffer.";
 
-// Every metadata key but the checksum, which covers them all.
-const std::vector<std::string> kMetadataKeys = {
+// Every metadata key of netc-checkpoint/2 but the checksum, which covers them all.
+const std::vector<std::string> kMetadataKeysV2 = {
     "format", kFormatKey, "graph", "graph_fingerprint", "parameter_table", "batch_size", "shuffle", "seed", "lr",
     "momentum", "weight_decay", "nesterov", "train_images", "train_data", "target", "threads", "pipelines", "step",
     "batch_order", "metrics_bytes", "metrics_fingerprint"};
+// What this format adds.
+const std::vector<std::string> kOptimizerKeys = {"optimizer", "betas", "eps", "lr_schedule"};
+// Their values in a netc-checkpoint/2, which only SGD with a constant lr wrote.
+constexpr const char* kFormatV2 = "netc-checkpoint/2";
+const std::map<std::string, std::string> kV2Settings = {
+    {"optimizer", "sgd"}, {"betas", "0.9,0.999"}, {"eps", "1e-08"}, {"lr_schedule", "constant warmup=0"}};
+
+std::vector<std::string> metadata_keys(const std::string& format) {
+  std::vector<std::string> keys = kMetadataKeysV2;
+  if (format != kFormatV2) keys.insert(keys.end(), kOptimizerKeys.begin(), kOptimizerKeys.end());
+  return keys;
+}
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem) { throw InputError(path + ": " + problem); }
 
 std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+// Whether every parameter and slot value is finite; if not, `where` names
+// the first tensor that is not.
+bool all_finite(const TrainingState& state, std::string* where) {
+  if (!state.params.all_finite(where)) return false;
+  for (const Parameters& slot : state.slots)
+    if (!slot.all_finite(where)) return false;
+  return true;
+}
 
 // Names and shapes: what a tensor file must hold for these parameters.
 std::string parameter_table_fingerprint(const std::vector<ParameterSpec>& params) {
@@ -42,10 +62,11 @@ std::string parameter_table_fingerprint(const std::vector<ParameterSpec>& params
   return fp.hex();
 }
 
-// Shortest text that reads back as the same float (fmt's "{}"); -0 as 0,
+// Shortest text that reads back as the same double (fmt's "{}"); -0 as 0,
 // which computes the same.
-std::string float_str(float v) { return fmt::format("{}", v + 0.0f); }
+std::string float_str(double v) { return fmt::format("{}", v + 0.0); }
 std::string bool_str(bool v) { return v ? "true" : "false"; }
+std::string betas_str(const OptimizerSettings& o) { return float_str(o.beta1) + "," + float_str(o.beta2); }
 
 Metadata describe(const RunIdentity& run, const std::vector<ParameterSpec>& params, const TrainingState& state) {
   return {{"format", "pt"},  // what safetensors.torch writes
@@ -56,10 +77,14 @@ Metadata describe(const RunIdentity& run, const std::vector<ParameterSpec>& para
           {"batch_size", std::to_string(run.batch_size)},
           {"shuffle", bool_str(run.shuffle)},
           {"seed", std::to_string(run.seed)},
-          {"lr", float_str(run.sgd.lr)},
-          {"momentum", float_str(run.sgd.momentum)},
-          {"weight_decay", float_str(run.sgd.weight_decay)},
-          {"nesterov", bool_str(run.sgd.nesterov)},
+          {"optimizer", optimizer_name(run.optimizer.type)},
+          {"lr", float_str(run.optimizer.lr)},
+          {"momentum", float_str(run.optimizer.momentum)},
+          {"weight_decay", float_str(run.optimizer.weight_decay)},
+          {"nesterov", bool_str(run.optimizer.nesterov)},
+          {"betas", betas_str(run.optimizer)},
+          {"eps", float_str(run.optimizer.eps)},
+          {"lr_schedule", run.lr_schedule.str()},
           {"train_images", std::to_string(run.train_images)},
           {"train_data", run.train_data_fingerprint},
           {"target", run.target},
@@ -136,15 +161,16 @@ void check_format_and_keys(const std::string& path, const Metadata& metadata) {
   auto format = metadata.find(kFormatKey);
   if (format == metadata.end())
     fail(path, "not a netc checkpoint (its metadata has no netc_checkpoint entry); a weights file goes to --init");
-  if (format->second != kCheckpointFormat)
-    fail(path, fmt::format("a checkpoint of format '{}'; this netc reads '{}'", format->second, kCheckpointFormat));
-  for (const std::string& key : kMetadataKeys)
+  if (format->second != kCheckpointFormat && format->second != kFormatV2)
+    fail(path, fmt::format("a checkpoint of format '{}'; this netc reads '{}' and '{}'", format->second,
+                           kCheckpointFormat, kFormatV2));
+  const std::vector<std::string> keys = metadata_keys(format->second);
+  for (const std::string& key : keys)
     if (!metadata.count(key)) fail(path, fmt::format("the checkpoint's metadata has no '{}'", key));
   if (!metadata.count(kChecksumKey)) fail(path, "the checkpoint's metadata has no 'checksum'");
-  if (metadata.size() != kMetadataKeys.size() + 1)
+  if (metadata.size() != keys.size() + 1)
     for (const auto& [key, value] : metadata)
-      if (key != kChecksumKey && key != kValidationAugmentKey &&
-          std::find(kMetadataKeys.begin(), kMetadataKeys.end(), key) == kMetadataKeys.end())
+      if (key != kChecksumKey && key != kValidationAugmentKey && std::find(keys.begin(), keys.end(), key) == keys.end())
         fail(path, fmt::format("the checkpoint's metadata has an unknown entry '{}'", key));
 }
 
@@ -169,10 +195,14 @@ void check_run(const std::string& path, const Metadata& md, const RunIdentity& r
   expect_same(path, "batch size", md.at("batch_size"), std::to_string(run.batch_size));
   expect_same(path, "shuffle", md.at("shuffle"), bool_str(run.shuffle));
   expect_same(path, "seed", md.at("seed"), std::to_string(run.seed));
-  expect_same(path, "lr", md.at("lr"), float_str(run.sgd.lr));
-  expect_same(path, "momentum", md.at("momentum"), float_str(run.sgd.momentum));
-  expect_same(path, "weight_decay", md.at("weight_decay"), float_str(run.sgd.weight_decay));
-  expect_same(path, "nesterov", md.at("nesterov"), bool_str(run.sgd.nesterov));
+  expect_same(path, "optimizer", md.at("optimizer"), optimizer_name(run.optimizer.type));
+  expect_same(path, "lr", md.at("lr"), float_str(run.optimizer.lr));
+  expect_same(path, "momentum", md.at("momentum"), float_str(run.optimizer.momentum));
+  expect_same(path, "weight_decay", md.at("weight_decay"), float_str(run.optimizer.weight_decay));
+  expect_same(path, "nesterov", md.at("nesterov"), bool_str(run.optimizer.nesterov));
+  expect_same(path, "betas", md.at("betas"), betas_str(run.optimizer));
+  expect_same(path, "eps", md.at("eps"), float_str(run.optimizer.eps));
+  expect_same(path, "lr_schedule", md.at("lr_schedule"), run.lr_schedule.str());
   const ValidationAugment saved = read_validation_augment(path, md);
   expect_same(path, "validation", std::to_string(saved.validation), std::to_string(run.validation));
   expect_same(path, "augment shift", std::to_string(saved.shift), std::to_string(run.augment_shift));
@@ -193,9 +223,9 @@ void note_environment(const Metadata& md, const RunIdentity& run, std::vector<st
                                  fmt::join(changes, ", ")));
 }
 
-// Exactly the parameters and their momentum buffers, each of the right shape and finite.
+// Exactly the parameters and their optimizer's slots, each of the right shape and finite.
 void take_tensors(const std::string& path, Tensors& tensors, const std::vector<ParameterSpec>& params,
-                  TrainingState& state) {
+                  const std::vector<std::string>& slot_names, TrainingState& state) {
   auto take = [&](const std::string& name, const ParameterSpec& spec, AlignedVector<float>& out) {
     auto it = tensors.find(name);
     if (it == tensors.end()) fail(path, fmt::format("the checkpoint has no tensor '{}'", name));
@@ -207,12 +237,18 @@ void take_tensors(const std::string& path, Tensors& tensors, const std::vector<P
   };
   for (size_t k = 0; k < params.size(); ++k) {
     take(params[k].name, params[k], state.params[k]);
-    take(kMomentumPrefix + params[k].name, params[k], state.momenta[k]);
+    for (size_t s = 0; s < slot_names.size(); ++s)
+      take(slot_names[s] + "." + params[k].name, params[k], state.slots[s][k]);
   }
   if (!tensors.empty()) fail(path, fmt::format("tensor '{}' is not part of a checkpoint of this graph", tensors.begin()->first));
   std::string where;
-  if (!state.params.all_finite(&where) || !state.momenta.all_finite(&where))
-    fail(path, fmt::format("tensor '{}' holds NaN or Inf, which no checkpoint does", where));
+  if (!all_finite(state, &where)) fail(path, fmt::format("tensor '{}' holds NaN or Inf, which no checkpoint does", where));
+  // Adam's second moments are means of squares.
+  for (size_t s = 0; s < slot_names.size(); ++s)
+    if (slot_names[s] == "exp_avg_sq")
+      for (size_t k = 0; k < params.size(); ++k)
+        for (float v : state.slots[s][k])
+          if (v < 0) fail(path, fmt::format("tensor 'exp_avg_sq.{}' holds a negative value", params[k].name));
 }
 
 }  // namespace
@@ -249,12 +285,16 @@ std::string train_data_fingerprint(const Dataset& data) {
 void write_checkpoint(const std::string& path, const RunIdentity& run, const std::vector<ParameterSpec>& params,
                       const TrainingState& state) {
   std::string where;
-  if (!state.params.all_finite(&where) || !state.momenta.all_finite(&where))
+  if (!all_finite(state, &where))
     throw std::logic_error(fmt::format("write_checkpoint: tensor '{}' is not finite", where));
+  const std::vector<std::string> slot_names = update_slots(update_rule(run.optimizer.type));
+  if (state.slots.size() != slot_names.size())
+    throw std::logic_error("write_checkpoint: the state's slots are not those of the run's optimizer");
   Tensors tensors;
   for (size_t k = 0; k < params.size(); ++k) {
     tensors[params[k].name] = tensor_of(params[k], state.params[k]);
-    tensors[kMomentumPrefix + params[k].name] = tensor_of(params[k], state.momenta[k]);
+    for (size_t s = 0; s < slot_names.size(); ++s)
+      tensors[slot_names[s] + "." + params[k].name] = tensor_of(params[k], state.slots[s][k]);
   }
   Metadata metadata = describe(run, params, state);
   describe_validation_augment(run, state, metadata);
@@ -269,11 +309,13 @@ TrainingState read_checkpoint(const std::string& path, const RunIdentity& run, c
   check_format_and_keys(path, metadata);
   if (metadata.at(kChecksumKey) != checkpoint_checksum(metadata, tensors))
     fail(path, "the checkpoint is damaged: its checksum does not match its contents");
+  if (metadata.at(kFormatKey) == kFormatV2) metadata.insert(kV2Settings.begin(), kV2Settings.end());
   check_run(path, metadata, run, params);
   note_environment(metadata, run, notes);
 
-  TrainingState state{0, Parameters::zeros(params), Parameters::zeros(params), "", 0, "", std::nullopt};
-  take_tensors(path, tensors, params, state);
+  const UpdateRule rule = update_rule(run.optimizer.type);
+  TrainingState state{0, Parameters::zeros(params), zero_slots(rule, params), "", 0, "", std::nullopt};
+  take_tensors(path, tensors, params, update_slots(rule), state);
   state.step = parse_number<int64_t>(path, metadata, "step");
   if (state.step < 0) fail(path, fmt::format("metadata 'step' is {}", state.step));
   state.batch_order = metadata.at("batch_order");

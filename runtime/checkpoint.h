@@ -1,13 +1,17 @@
 // Checkpoints: all that a training run needs to continue exactly where it
 // stopped, in one safetensors file that PyTorch reads too
 // (safetensors.torch.load_file): the parameters under their own names, the
-// momentum buffers as "momentum_buffer.<name>", and in "__metadata__" the step,
-// the batch order's state and the identity of the run.
+// optimizer's state as "<slot>.<name>" (model_abi.h's update_slots:
+// "momentum_buffer.<name>" for SGD, "exp_avg.<name>" and "exp_avg_sq.<name>"
+// for Adam and AdamW), and in "__metadata__" the step, the batch order's
+// state and the identity of the run. A checkpoint of the previous format,
+// netc-checkpoint/2 (SGD with a constant learning rate), is read as one of
+// this format with those settings.
 //
 // A checkpoint is refused (InputError) unless it is of this format version,
 // intact (a SHA-256 covers every tensor byte and every metadata value), of
-// the same run (graph, parameter table, batch size, shuffle, seed, SGD
-// settings and training data), and its state is one a run can reach: finite
+// the same run (graph, parameter table, batch size, shuffle, seed, optimizer
+// settings, learning-rate schedule and training data), and its state is one a run can reach: finite
 // tensors, a step the batch order's epoch agrees with, a generator that is
 // not stuck. The digest detects damage, not a forger who recomputes it
 // (checkpoint_checksum() is no secret); the range checks hold either way. Target, thread count and compiled pipelines may
@@ -23,12 +27,13 @@
 
 #include "compiled_model.h"
 #include "dataset.h"
+#include "lr_schedule.h"
 #include "parameters.h"
 #include "safetensors.h"
 
 namespace netc {
 
-inline constexpr const char* kCheckpointFormat = "netc-checkpoint/2";
+inline constexpr const char* kCheckpointFormat = "netc-checkpoint/3";
 
 // What a checkpoint records of the run that wrote it.
 struct RunIdentity {
@@ -38,7 +43,8 @@ struct RunIdentity {
   int64_t batch_size = 0;
   bool shuffle = true;
   uint64_t seed = 0;
-  Sgd sgd;
+  OptimizerSettings optimizer;
+  LrSchedule lr_schedule;
   int64_t train_images = 0;           // those trained on, without the validation set
   std::string train_data_fingerprint;  // train_data_fingerprint(dataset)
   int64_t validation = 0;              // images held out for validation
@@ -55,7 +61,8 @@ std::string train_data_fingerprint(const Dataset& data);
 // Where a run stands: before its first step, or as a checkpoint left it.
 struct TrainingState {
   int64_t step = 0;  // steps done; step k + 1 trains on BatchOrder::batch(k)
-  Parameters params, momenta;
+  Parameters params;
+  OptimizerSlots slots;     // the optimizer's state (parameters.h)
   std::string batch_order;  // BatchOrder::state(); empty: a fresh order
   // The first metrics_bytes bytes of the metrics file (their fingerprint):
   // the records of steps 1..step, so a resumed run keeps exactly those.

@@ -33,10 +33,10 @@ std::string cache_root() {
 
 namespace {
 
-std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, const BuildOptions& o,
-                        const std::string& compiler_fingerprint) {
+std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, UpdateRule update,
+                        const BuildOptions& o, const std::string& compiler_fingerprint) {
   Fingerprint fp;
-  fp.add(graph_fingerprint).add(std::to_string(o.batch)).add(halide_target_string(o.target, o.profile));
+  fp.add(graph_fingerprint).add(update_rule_name(update)).add(std::to_string(o.batch)).add(halide_target_string(o.target, o.profile));
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint);
   return fmt::format("{}-b{}-{}-{}", graph_name, o.batch, o.target, fp.hex());
@@ -75,11 +75,11 @@ void check_free_space(const std::string& folder) {
 
 }  // namespace
 
-std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint,
+std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint, UpdateRule update,
                          const BuildOptions& options, const std::string& compiler_fingerprint,
                          const std::function<void(const std::string& folder)>& compile) {
   const std::string dir =
-      cache_root() + "/models/" + model_entry(graph_name, graph_fingerprint, options, compiler_fingerprint);
+      cache_root() + "/models/" + model_entry(graph_name, graph_fingerprint, update, options, compiler_fingerprint);
   const std::string what = fmt::format("{} (batch {}, target {}{})", graph_name, options.batch, options.target,
                                        options.profile ? ", profiled" : "");
   std::string why;

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "model_abi.h"
+
 namespace netc {
 
 // $NETC_CACHE_DIR, else $XDG_CACHE_HOME/netc, else ~/.cache/netc.
@@ -22,15 +24,17 @@ struct BuildOptions {
 
 // The folder <root>/models/<entry> holding a valid compiled model of the
 // graph `graph_name` with fingerprint `graph_fingerprint` (graph_fingerprint
-// of compiler/front/graph.h), built with `options` by the compiler whose
-// fingerprint is `compiler_fingerprint`. The entry is named
+// of compiler/front/graph.h) and the update rule of its optimizer, built
+// with `options` by the compiler whose fingerprint is
+// `compiler_fingerprint`. The entry is named
 // "<graph>-b<batch>-<target>-<key>", the key a fingerprint of everything that
-// changes the compiled code: the graph's fingerprint, the batch size, the
-// Halide target string (host_target.h), the schedule file's text ("default"
-// when there is none), Halide's version and the compiler's fingerprint. When
+// changes the compiled code: the graph's fingerprint, the update rule, the
+// batch size, the Halide target string (host_target.h), the schedule file's
+// text ("default" when there is none), Halide's version and the compiler's
+// fingerprint. When
 // the entry is missing or corrupt, `compile(folder)` makes it in a staging
 // folder, then renamed into place; the messages on stderr name the model.
-std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint,
+std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint, UpdateRule update,
                          const BuildOptions& options, const std::string& compiler_fingerprint,
                          const std::function<void(const std::string& folder)>& compile);
 

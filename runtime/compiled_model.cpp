@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -150,6 +151,8 @@ Manifest parse_manifest(const std::string& text, const std::string& dir) {
     j.at("library").get_to(m.library);
     j.at("library_sha256").get_to(m.library_sha256);
     j.at("halide_target").get_to(m.halide_target);
+    if (!parse_update_rule(j.at("update").get<std::string>(), &m.update))
+      throw std::runtime_error(fmt::format("update {} is not sgd or adam", j.at("update").dump()));
     if (j.contains("gather")) j.at("gather").get_to(m.gather);
     j.at("batch").get_to(m.batch);
     j.at("classes").get_to(m.classes);
@@ -185,6 +188,7 @@ std::string Manifest::text() const {
                       {"graph", graph},
                       {"target", target},
                       {"halide_target", halide_target},
+                      {"update", update_rule_name(update)},
                       {"batch", batch},
                       {"input", input},
                       {"classes", classes},
@@ -258,7 +262,7 @@ CompiledModel::CompiledModel(const std::string& dir) {
   library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_) throw std::runtime_error(fmt::format("cannot load {}: {}", path, dlerror()));
   const size_t params = manifest_.params.size();
-  train_step_ = lookup(manifest_.train_step, train_step_argument_count(params));
+  train_step_ = lookup(manifest_.train_step, train_step_argument_count(manifest_.update, params));
   inference_ = lookup(manifest_.inference, inference_argument_count(params));
   if (manifest_.on_gpu()) gather_ = lookup(manifest_.gather, kGatherArgumentCount);
   using SetMalloc = halide_malloc_t (*)(halide_malloc_t);
@@ -318,21 +322,34 @@ void CompiledModel::require_host_model() const {
 
 void CompiledModel::set_threads(int threads) { set_pool_threads(threads); }
 
-float CompiledModel::train_step(const float* images, const int32_t* labels, const Sgd& sgd,
-                                const std::vector<const float*>& params, const std::vector<const float*>& momenta,
-                                const std::vector<float*>& params_out, const std::vector<float*>& momenta_out) {
+float CompiledModel::train_step(const float* images, const int32_t* labels, const StepScalars& scalars,
+                                const std::vector<const float*>& params,
+                                const std::vector<std::vector<const float*>>& slots,
+                                const std::vector<float*>& params_out,
+                                const std::vector<std::vector<float*>>& slots_out) {
   const Manifest& m = manifest_;
   require_host_model();
+  if (slots.size() != update_slots(m.update).size() || slots_out.size() != slots.size())
+    throw std::logic_error(fmt::format("train_step: {} slots per parameter passed, the {} update takes {}",
+                                       slots.size(), update_rule_name(m.update), update_slots(m.update).size()));
   FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
   alignas(kBufferAlignment) float loss = 0;
   FloatBuffer loss_buf = FloatBuffer::make_scalar(&loss);
-  ParameterViews param_bufs(m, params), momentum_bufs(m, momenta), param_out_bufs(m, params_out),
-      momentum_out_bufs(m, momenta_out);
-  Sgd settings = sgd;
-  std::vector<void*> args = train_step_arguments(image_buf.raw_buffer(), label_buf.raw_buffer(), settings,
-                                                 param_bufs.raw(), momentum_bufs.raw(), loss_buf.raw_buffer(),
-                                                 param_out_bufs.raw(), momentum_out_bufs.raw());
+  ParameterViews param_bufs(m, params), param_out_bufs(m, params_out);
+  // Views never move: raw() points into them.
+  std::vector<std::unique_ptr<ParameterViews>> slot_views;
+  std::vector<std::vector<halide_buffer_t*>> slot_bufs, slot_out_bufs;
+  for (size_t s = 0; s < slots.size(); ++s) {
+    slot_views.push_back(std::make_unique<ParameterViews>(m, slots[s]));
+    slot_bufs.push_back(slot_views.back()->raw());
+    slot_views.push_back(std::make_unique<ParameterViews>(m, slots_out[s]));
+    slot_out_bufs.push_back(slot_views.back()->raw());
+  }
+  StepScalars s = scalars;
+  std::vector<void*> args = train_step_arguments(m.update, image_buf.raw_buffer(), label_buf.raw_buffer(), s,
+                                                 param_bufs.raw(), slot_bufs, loss_buf.raw_buffer(),
+                                                 param_out_bufs.raw(), slot_out_bufs);
   call(Pipeline::TrainStep, args);
   return loss;
 }

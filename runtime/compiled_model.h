@@ -12,7 +12,7 @@
 
 namespace netc {
 
-inline constexpr const char* kManifestFormat = "netc-model/3";
+inline constexpr const char* kManifestFormat = "netc-model/4";
 // The largest compiled library (model.so, or netc compile's static library) read to check its SHA-256.
 inline constexpr uint64_t kMaxLibraryBytes = uint64_t(4) << 30;
 
@@ -21,6 +21,7 @@ struct Manifest {
   std::string library_sha256;  // of the file `library`, checked before it is loaded
   std::string halide_target;  // what the code was compiled for (runtime/host_target.h)
   std::string gather;         // the batch gatherer of a GPU target; empty on the host
+  UpdateRule update = UpdateRule::Sgd;  // of the train step: which scalars and slots it takes
   int64_t batch = 0, classes = 0;
   std::vector<int64_t> input;   // C, H, W
   std::vector<ParameterSpec> params;
@@ -72,13 +73,15 @@ class CompiledModel {
   const Manifest& manifest() const { return manifest_; }
   void set_threads(int threads);
 
-  // One SGD step on a batch in host memory (a host target's model only):
-  // images (batch x C x H x W), labels (batch).
-  // Reads params/momenta, writes the updated values to params_out/momenta_out
-  // (which must not alias the inputs). Returns the batch's mean loss.
-  float train_step(const float* images, const int32_t* labels, const Sgd& sgd,
-                   const std::vector<const float*>& params, const std::vector<const float*>& momenta,
-                   const std::vector<float*>& params_out, const std::vector<float*>& momenta_out);
+  // One optimizer step on a batch in host memory (a host target's model
+  // only): images (batch x C x H x W), labels (batch), the step's scalars
+  // for the manifest's update rule. Reads params and slots (slots[s][k]:
+  // slot s of parameter k, model_abi.h's update_slots), writes the updated
+  // values to params_out and slots_out (which must not alias the inputs).
+  // Returns the batch's mean loss.
+  float train_step(const float* images, const int32_t* labels, const StepScalars& scalars,
+                   const std::vector<const float*>& params, const std::vector<std::vector<const float*>>& slots,
+                   const std::vector<float*>& params_out, const std::vector<std::vector<float*>>& slots_out);
 
   // Logits (batch x classes) and each image's loss (batch), in host memory
   // (a host target's model only).

@@ -40,6 +40,12 @@ std::vector<halide_buffer_t*> raw(const std::vector<std::unique_ptr<DeviceBuffer
   return raw;
 }
 
+std::vector<std::vector<halide_buffer_t*>> raw(const std::vector<std::vector<std::unique_ptr<DeviceBuffer>>>& slots) {
+  std::vector<std::vector<halide_buffer_t*>> raw_slots;
+  for (const auto& slot : slots) raw_slots.push_back(raw(slot));
+  return raw_slots;
+}
+
 // Gathers the batch order[first .. first + batch) of `set` into `batch`,
 // translated by shifts[first .. first + batch).
 void gather(CompiledModel& model, DeviceImageSet& set, DeviceBuffer& order, DeviceBuffer& shifts, int32_t first,
@@ -95,11 +101,10 @@ DeviceImageSet::DeviceImageSet(const Device& device, const IdxImages& images, co
   device.upload(*labels_, labels.data());
 }
 
-DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta,
-                               const Dataset& data, const Sgd& sgd)
+DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, const OptimizerSlots& slots,
+                               const Dataset& data)
     : model_(model),
       device_(model),
-      sgd_(sgd),
       train_(device_, data.train_images, data.train_labels),
       test_(device_, data.test_images, data.test_labels),
       validation_(device_, data.validation_images, data.validation_labels),
@@ -109,8 +114,10 @@ DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, c
   Parameters zeros = Parameters::zeros(m.params);
   params_[0] = upload_all(device_, m, params.data());
   params_[1] = upload_all(device_, m, zeros.data());
-  momenta_[0] = upload_all(device_, m, momenta.data());
-  momenta_[1] = upload_all(device_, m, zeros.data());
+  for (const Parameters& slot : slots) {
+    slots_[0].push_back(upload_all(device_, m, slot.data()));
+    slots_[1].push_back(upload_all(device_, m, zeros.data()));
+  }
   order_ = device_.allocate(kInt32, {int(m.batch * kMaxSteps)});
   shifts_ = device_.allocate(kInt32, {2, int(m.batch * kMaxSteps)});
   Batch batch = allocate_batch(device_, m);
@@ -119,7 +126,7 @@ DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, c
   losses_ = device_.allocate(kFloat32, {int(kMaxSteps)});
 }
 
-void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches,
+void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
                          const std::vector<std::vector<ImageShift>>& shifts) {
   const Manifest& m = model_.manifest();
   if (pending_losses_ + int64_t(batches.size()) > kMaxSteps)
@@ -142,12 +149,14 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches,
     gather(model_, train_, *order_, *shifts_, int32_t(s * m.batch), batch);
     const int slot = int(pending_losses_++);
     std::unique_ptr<DeviceBuffer> loss = device_.element(*losses_, slot, &host_losses_[size_t(slot)]);
-    std::vector<void*> args = train_step_arguments(batch.images->raw(), batch.labels->raw(), sgd_, raw(params_[0]),
-                                                   raw(momenta_[0]), loss->raw(), raw(params_[1]), raw(momenta_[1]));
+    StepScalars step = scalars[s];
+    std::vector<void*> args = train_step_arguments(m.update, batch.images->raw(), batch.labels->raw(), step,
+                                                   raw(params_[0]), raw(slots_[0]), loss->raw(), raw(params_[1]),
+                                                   raw(slots_[1]));
     model_.call(CompiledModel::Pipeline::TrainStep, args);
     loss_on_host_[size_t(slot)] = loss->raw()->host_dirty();  // a schedule that computes it on the host
     std::swap(params_[0], params_[1]);
-    std::swap(momenta_[0], momenta_[1]);
+    std::swap(slots_[0], slots_[1]);
   }
   images_ = std::move(batch.images);
   labels_ = std::move(batch.labels);
@@ -173,10 +182,10 @@ Evaluation DeviceTraining::evaluate_validation_set() {
   return evaluate_set(model_, device_, validation_, validation_labels_, params_[0]);
 }
 
-void DeviceTraining::download(Parameters& params, Parameters& momenta) {
+void DeviceTraining::download(Parameters& params, OptimizerSlots& slots) {
   for (size_t k = 0; k < params.count(); ++k) {
     device_.download(*params_[0][k], params[k].data());
-    device_.download(*momenta_[0][k], momenta[k].data());
+    for (size_t s = 0; s < slots.size(); ++s) device_.download(*slots_[0][s][k], slots[s][k].data());
   }
 }
 

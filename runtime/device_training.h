@@ -1,7 +1,7 @@
 // Training and evaluation of a model compiled for a GPU target with
 // everything on the device: the data sets are uploaded once, each batch is
 // gathered there by the compiled gatherer from the batch order, parameters and
-// momentum buffers never leave it during training, and the losses of the
+// the optimizer's slots never leave it during training, and the losses of the
 // steps stay there until they are read (when they are logged). Augmentation
 // shifts, computed on the host as for the host's batches, go with the order.
 #pragma once
@@ -36,30 +36,31 @@ class DeviceTraining {
   // The most steps run() takes at once.
   static constexpr int64_t kMaxSteps = 100;
 
-  // Uploads `params`, `momenta` and the data set (training, test and
+  // Uploads `params`, `slots` and the data set (training, test and
   // validation images).
-  DeviceTraining(CompiledModel& model, const Parameters& params, const Parameters& momenta, const Dataset& data,
-                 const Sgd& sgd);
+  DeviceTraining(CompiledModel& model, const Parameters& params, const OptimizerSlots& slots, const Dataset& data);
 
-  // Enqueues one SGD step per batch (at most kMaxSteps), each image
-  // translated by its shift (`shifts`: one list per batch, or none); returns
-  // without waiting for the GPU.
-  void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<std::vector<ImageShift>>& shifts = {});
+  // Enqueues one optimizer step per batch (at most kMaxSteps), with the
+  // scalars of each, each image translated by its shift (`shifts`: one list
+  // per batch, or none); returns without waiting for the GPU.
+  void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
+           const std::vector<std::vector<ImageShift>>& shifts = {});
   // The losses of the steps run since the last call, in order; waits for them.
   std::vector<float> take_losses();
   Evaluation evaluate_test_set();
   Evaluation evaluate_validation_set();
-  // The current parameters and momentum buffers, copied to the host.
-  void download(Parameters& params, Parameters& momenta);
+  // The current parameters and optimizer slots, copied to the host.
+  void download(Parameters& params, OptimizerSlots& slots);
 
  private:
   CompiledModel& model_;
   Device device_;
-  Sgd sgd_;
   DeviceImageSet train_, test_, validation_;
   const std::vector<uint8_t>&test_labels_, &validation_labels_;
-  // params_[0] and momenta_[0] are current; the step writes the [1]s, then they swap.
-  std::vector<std::unique_ptr<DeviceBuffer>> params_[2], momenta_[2];
+  // params_[0] and slots_[0] are current; the step writes the [1]s, then
+  // they swap. slots_[i][s][k]: slot s of parameter k.
+  std::vector<std::unique_ptr<DeviceBuffer>> params_[2];
+  std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> slots_[2];
   // The images of the batches of run(), and their shifts (dx, dy each).
   std::unique_ptr<DeviceBuffer> order_, shifts_, images_, labels_;
   // Step k's loss: element k of losses_ on the device, or host_losses_[k]

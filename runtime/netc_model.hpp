@@ -57,6 +57,7 @@ struct CompiledGraph {
   int (*inference)(void** args);
   int (*train_step)(void** args);
   std::string target;  // netc's: "host" or "cuda"
+  UpdateRule update = UpdateRule::Sgd;  // of train_step: the graph's optimizer's
 };
 
 struct Evaluation {
@@ -264,29 +265,42 @@ class Model {
     return run(images, labels, n);
   }
 
-  // One SGD step on exactly graph().batch images; returns the batch's mean
-  // loss (before the update). Momentum buffers start at zero.
-  float train_step(const float* images, const int32_t* labels, const Sgd& sgd = {}) {
+  // One step of `optimizer` on exactly graph().batch images; returns the
+  // batch's mean loss (before the update). The optimizer's state (momentum
+  // buffers; Adam's moments) starts at zero, and Adam's bias correction
+  // counts the steps taken. Its type must be one the graph was compiled for:
+  // SGD, or Adam and AdamW (the graph's optimizer decides). `optimizer.lr`
+  // may change from step to step (a schedule).
+  float train_step(const float* images, const int32_t* labels, const OptimizerSettings& optimizer = {}) {
     const int64_t batch = graph_->batch;
+    if (update_rule(optimizer.type) != graph_->update)
+      throw InvalidInput(std::string("train_step: the graph was compiled for ") + update_rule_name(graph_->update) +
+                         ", not " + optimizer_name(optimizer.type));
     for (int64_t k = 0; k < batch; ++k)
       if (labels[k] < 0 || labels[k] >= graph_->classes) throw InvalidInput("train_step: a label is not a class");
-    if (momenta_.empty()) {
+    const size_t slot_count = update_slots(graph_->update).size();
+    if (slots_.empty()) {
+      slots_.resize(slot_count);
+      next_slots_.resize(slot_count);
       for (const ParameterSpec& p : graph_->params) {
-        momenta_.push_back(tensor(p.shape));
         next_params_.emplace_back(extents(p.shape));  // outputs: never written by the host
-        next_momenta_.emplace_back(extents(p.shape));
+        for (size_t s = 0; s < slot_count; ++s) {
+          slots_[s].push_back(tensor(p.shape));
+          next_slots_[s].emplace_back(extents(p.shape));
+        }
       }
     }
     std::copy(images, images + batch * image_size(), images_.writable_data());
     std::copy(labels, labels + batch, labels_.writable_data());
     FloatBuffer loss(std::vector<int>{});
-    Sgd s = sgd;
-    std::vector<void*> args = train_step_arguments(images_.raw_buffer(), labels_.raw_buffer(), s, raw(params_),
-                                                   raw(momenta_), loss.raw_buffer(), raw(next_params_),
-                                                   raw(next_momenta_));
+    StepScalars scalars = step_scalars(optimizer, optimizer.lr, steps_ + 1);
+    std::vector<void*> args = train_step_arguments(graph_->update, images_.raw_buffer(), labels_.raw_buffer(), scalars,
+                                                   raw(params_), raw(slots_), loss.raw_buffer(), raw(next_params_),
+                                                   raw(next_slots_));
     call(graph_->train_step, args, "train step");
+    ++steps_;
     std::swap(params_, next_params_);
-    std::swap(momenta_, next_momenta_);
+    std::swap(slots_, next_slots_);
     return *loss.host_data();
   }
 
@@ -307,6 +321,11 @@ class Model {
     std::vector<halide_buffer_t*> raw;
     for (FloatBuffer& b : buffers) raw.push_back(b.raw_buffer());
     return raw;
+  }
+  static std::vector<std::vector<halide_buffer_t*>> raw(std::vector<std::vector<FloatBuffer>>& slots) {
+    std::vector<std::vector<halide_buffer_t*>> raw_slots;
+    for (std::vector<FloatBuffer>& slot : slots) raw_slots.push_back(raw(slot));
+    return raw_slots;
   }
 
   void call(int (*pipeline)(void**), std::vector<void*>& args, const char* what) {
@@ -360,7 +379,10 @@ class Model {
   const CompiledGraph* graph_;
   // Mutable: save_weights may need to copy them back from the GPU.
   mutable std::vector<FloatBuffer> params_;
-  std::vector<FloatBuffer> momenta_, next_params_, next_momenta_;
+  std::vector<FloatBuffer> next_params_;
+  // slots_[s][k]: slot s of parameter k (model_abi.h's update_slots).
+  std::vector<std::vector<FloatBuffer>> slots_, next_slots_;
+  int64_t steps_ = 0;  // train_step calls so far
   FloatBuffer images_;
   detail::Tensor<int32_t> labels_;
   FloatBuffer logits_, losses_;

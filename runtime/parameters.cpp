@@ -88,4 +88,20 @@ bool Parameters::all_finite(std::string* where) const {
   return true;
 }
 
+OptimizerSlots zero_slots(UpdateRule rule, const std::vector<ParameterSpec>& specs) {
+  return OptimizerSlots(update_slots(rule).size(), Parameters::zeros(specs));
+}
+
+std::vector<std::vector<const float*>> slot_data(const OptimizerSlots& slots) {
+  std::vector<std::vector<const float*>> data;
+  for (const Parameters& slot : slots) data.push_back(slot.data());
+  return data;
+}
+
+std::vector<std::vector<float*>> mutable_slot_data(OptimizerSlots& slots) {
+  std::vector<std::vector<float*>> data;
+  for (Parameters& slot : slots) data.push_back(slot.mutable_data());
+  return data;
+}
+
 }  // namespace netc

@@ -39,4 +39,13 @@ class Parameters {
   std::vector<AlignedVector<float>> values_;
 };
 
+// An optimizer's state: one Parameters per slot of its update rule
+// (model_abi.h's update_slots), in that order.
+using OptimizerSlots = std::vector<Parameters>;
+// Every slot all zeros, as PyTorch's optimizers start.
+OptimizerSlots zero_slots(UpdateRule rule, const std::vector<ParameterSpec>& specs);
+// slot_data(s)[i][k]: slot i of parameter k, as CompiledModel::train_step takes them.
+std::vector<std::vector<const float*>> slot_data(const OptimizerSlots& slots);
+std::vector<std::vector<float*>> mutable_slot_data(OptimizerSlots& slots);
+
 }  // namespace netc

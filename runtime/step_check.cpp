@@ -19,15 +19,26 @@ StepOutputs run_check_step(CompiledModel& model) {
   AlignedVector<int32_t> labels(size_t(m.batch));  // compiled pipelines want aligned buffers
   for (int32_t& l : labels) l = int32_t(gen() % uint32_t(m.classes));
 
-  Parameters params = Parameters::initialize(m.params, 7), momenta = Parameters::initialize(m.params, 8);
-  Parameters new_params = Parameters::zeros(m.params), new_momenta = Parameters::zeros(m.params);
-  const Sgd sgd{0.05f, 0.9f, 1e-3f, true};  // every term of the update
+  const std::vector<std::string> slot_names = update_slots(m.update);
+  Parameters params = Parameters::initialize(m.params, 7), new_params = Parameters::zeros(m.params);
+  OptimizerSlots slots, new_slots = zero_slots(m.update, m.params);
+  for (size_t s = 0; s < slot_names.size(); ++s) {
+    slots.push_back(Parameters::initialize(m.params, 8 + s));
+    if (slot_names[s] == "exp_avg_sq")  // a mean of squares
+      for (size_t k = 0; k < slots[s].count(); ++k)
+        for (float& v : slots[s][k]) v = std::abs(v);
+  }
+  // Every term of the update: Nesterov momentum and weight decay; Adam's second step.
+  OptimizerSettings settings{0.05, 0.9, 1e-3, true};
+  if (m.update == UpdateRule::Adam) settings.type = OptimizerType::Adam;
+  const StepScalars scalars = step_scalars(settings, settings.lr, 2);
   StepOutputs out;
-  out["loss"] = {model.train_step(images.data(), labels.data(), sgd, params.data(), momenta.data(),
-                                  new_params.mutable_data(), new_momenta.mutable_data())};
+  out["loss"] = {model.train_step(images.data(), labels.data(), scalars, params.data(), slot_data(slots),
+                                  new_params.mutable_data(), mutable_slot_data(new_slots))};
   for (size_t k = 0; k < params.count(); ++k) {
     out[m.params[k].name].assign(new_params[k].begin(), new_params[k].end());
-    out[m.params[k].name + ".momentum"].assign(new_momenta[k].begin(), new_momenta[k].end());
+    for (size_t s = 0; s < slot_names.size(); ++s)
+      out[m.params[k].name + "." + slot_names[s]].assign(new_slots[s][k].begin(), new_slots[s][k].end());
   }
   AlignedVector<float> logits(size_t(m.batch * m.classes)), losses(size_t(m.batch));
   model.infer(images.data(), labels.data(), params.data(), logits.data(), losses.data());

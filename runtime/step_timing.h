@@ -15,19 +15,28 @@
 
 namespace netc {
 
+// The first step of the optimizer's defaults for an update rule: what a
+// timed step passes.
+inline StepScalars typical_step_scalars(UpdateRule rule) {
+  OptimizerSettings settings;
+  if (rule == UpdateRule::Adam) settings.type = OptimizerType::Adam;
+  return step_scalars(settings, settings.lr, 1);
+}
+
 struct RandomBatch {
   AlignedVector<float> images;
   AlignedVector<int32_t> labels;
-  Parameters params, momenta, params_out, momenta_out;
+  Parameters params, params_out;
+  OptimizerSlots slots, slots_out;
   AlignedVector<float> logits, losses;
 
   explicit RandomBatch(const Manifest& m)
       : images(size_t(m.batch * m.image_size())),
         labels(size_t(m.batch)),
         params(Parameters::initialize(m.params, 1)),
-        momenta(Parameters::zeros(m.params)),
         params_out(Parameters::zeros(m.params)),
-        momenta_out(Parameters::zeros(m.params)),
+        slots(zero_slots(m.update, m.params)),
+        slots_out(zero_slots(m.update, m.params)),
         logits(size_t(m.batch * m.classes)),
         losses(size_t(m.batch)) {
     std::mt19937 gen(1);
@@ -37,8 +46,8 @@ struct RandomBatch {
   }
 
   void train_step(CompiledModel& model) {
-    model.train_step(images.data(), labels.data(), Sgd{}, params.data(), momenta.data(),
-                     params_out.mutable_data(), momenta_out.mutable_data());
+    model.train_step(images.data(), labels.data(), typical_step_scalars(model.manifest().update), params.data(),
+                     slot_data(slots), params_out.mutable_data(), mutable_slot_data(slots_out));
   }
   void infer(CompiledModel& model) {
     model.infer(images.data(), labels.data(), params.data(), logits.data(), losses.data());

@@ -113,10 +113,12 @@ std::string signal_name(int signal) {
 }
 
 // Names the first tensor of the state that is not finite, or "".
-std::string non_finite_tensor(const Parameters& params, const Parameters& momenta) {
+std::string non_finite_tensor(const TrainingState& state, UpdateRule rule) {
   std::string where;
-  if (!params.all_finite(&where)) return fmt::format("parameter '{}'", where);
-  if (!momenta.all_finite(&where)) return fmt::format("the momentum buffer of '{}'", where);
+  if (!state.params.all_finite(&where)) return fmt::format("parameter '{}'", where);
+  const std::vector<std::string> slot_names = update_slots(rule);
+  for (size_t s = 0; s < state.slots.size(); ++s)
+    if (!state.slots[s].all_finite(&where)) return fmt::format("the {} of '{}'", slot_names[s], where);
   return "";
 }
 
@@ -171,8 +173,9 @@ std::string float_str(float v) {
 // Why training must stop at step k ("" if it need not): the loss or the
 // updated state (when `state` is given) is not finite. Nothing of such a
 // state is ever written.
-std::string divergence(int64_t k, float loss, const TrainingState* state, const Checkpointer& checkpoints) {
-  const std::string bad_tensor = state ? non_finite_tensor(state->params, state->momenta) : "";
+std::string divergence(int64_t k, float loss, const TrainingState* state, UpdateRule rule,
+                       const Checkpointer& checkpoints) {
+  const std::string bad_tensor = state ? non_finite_tensor(*state, rule) : "";
   if (std::isfinite(loss) && bad_tensor.empty()) return "";
   std::string what = std::isfinite(loss)
                          ? fmt::format("the loss was {} but its update made {} NaN or Inf", float_str(loss), bad_tensor)
@@ -190,46 +193,45 @@ class StepRunner {
   virtual int64_t steps_per_sync() const = 0;
   // Whether the TrainingState holds the current values after every step.
   virtual bool state_is_current() const = 0;
-  // One SGD step per batch, in order, each image translated by its shift
-  // (`shifts`: one list per batch, or none).
-  virtual void run(const std::vector<std::vector<int32_t>>& batches,
+  // One optimizer step per batch, in order, with the scalars of each, each
+  // image translated by its shift (`shifts`: one list per batch, or none).
+  virtual void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
                    const std::vector<std::vector<ImageShift>>& shifts) = 0;
   // The losses of the steps run since the last call, in order.
   virtual std::vector<float> take_losses() = 0;
   virtual Evaluation evaluate_test_set() = 0;
   virtual Evaluation evaluate_validation_set() = 0;
-  // Brings the state's parameters and momentum buffers up to date.
+  // Brings the state's parameters and optimizer slots up to date.
   virtual void fetch(TrainingState& state) = 0;
 };
 
 // Steps on the host, updating the state in place.
 class HostSteps : public StepRunner {
  public:
-  HostSteps(CompiledModel& model, TrainingState& state, const Dataset& data, const Sgd& sgd)
+  HostSteps(CompiledModel& model, TrainingState& state, const Dataset& data)
       : model_(model),
         state_(state),
         data_(data),
-        sgd_(sgd),
         next_params_(Parameters::zeros(model.manifest().params)),
-        next_momenta_(Parameters::zeros(model.manifest().params)),
+        next_slots_(zero_slots(model.manifest().update, model.manifest().params)),
         images_(size_t(model.manifest().batch * model.manifest().image_size())),
         labels_(size_t(model.manifest().batch)) {}
 
   int64_t steps_per_sync() const override { return 1; }
   bool state_is_current() const override { return true; }
 
-  void run(const std::vector<std::vector<int32_t>>& batches,
+  void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
            const std::vector<std::vector<ImageShift>>& shifts) override {
     static const std::vector<ImageShift> kUnshifted;
     for (size_t s = 0; s < batches.size(); ++s) {
       gather_batch(data_.train_images, data_.train_labels, batches[s], images_.data(), labels_.data(),
                    shifts.empty() ? kUnshifted : shifts[s]);
-      losses_.push_back(model_.train_step(images_.data(), labels_.data(), sgd_, state_.params.data(),
-                                          state_.momenta.data(), next_params_.mutable_data(),
-                                          next_momenta_.mutable_data()));
+      losses_.push_back(model_.train_step(images_.data(), labels_.data(), scalars[s], state_.params.data(),
+                                          slot_data(state_.slots), next_params_.mutable_data(),
+                                          mutable_slot_data(next_slots_)));
       // The step wrote the new values into a second set; the two swap.
       std::swap(state_.params, next_params_);
-      std::swap(state_.momenta, next_momenta_);
+      std::swap(state_.slots, next_slots_);
     }
   }
 
@@ -246,8 +248,8 @@ class HostSteps : public StepRunner {
   CompiledModel& model_;
   TrainingState& state_;
   const Dataset& data_;
-  Sgd sgd_;
-  Parameters next_params_, next_momenta_;
+  Parameters next_params_;
+  OptimizerSlots next_slots_;
   AlignedVector<float> images_;
   AlignedVector<int32_t> labels_;
   std::vector<float> losses_;
@@ -255,18 +257,18 @@ class HostSteps : public StepRunner {
 
 class DeviceSteps : public StepRunner {
  public:
-  DeviceSteps(CompiledModel& model, const TrainingState& state, const Dataset& data, const Sgd& sgd)
-      : training_(model, state.params, state.momenta, data, sgd) {}
+  DeviceSteps(CompiledModel& model, const TrainingState& state, const Dataset& data)
+      : training_(model, state.params, state.slots, data) {}
   int64_t steps_per_sync() const override { return DeviceTraining::kMaxSteps; }
   bool state_is_current() const override { return false; }
-  void run(const std::vector<std::vector<int32_t>>& batches,
+  void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
            const std::vector<std::vector<ImageShift>>& shifts) override {
-    training_.run(batches, shifts);
+    training_.run(batches, scalars, shifts);
   }
   std::vector<float> take_losses() override { return training_.take_losses(); }
   Evaluation evaluate_test_set() override { return training_.evaluate_test_set(); }
   Evaluation evaluate_validation_set() override { return training_.evaluate_validation_set(); }
-  void fetch(TrainingState& state) override { training_.download(state.params, state.momenta); }
+  void fetch(TrainingState& state) override { training_.download(state.params, state.slots); }
 
  private:
   DeviceTraining training_;
@@ -324,8 +326,8 @@ Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxIma
   return tally.result();
 }
 
-TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs) {
-  return TrainingState{0, std::move(params), Parameters::zeros(specs), "", 0, "", std::nullopt};
+TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs, UpdateRule rule) {
+  return TrainingState{0, std::move(params), zero_slots(rule, specs), "", 0, "", std::nullopt};
 }
 
 TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options) {
@@ -334,13 +336,16 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   if (state.step > options.iterations)
     throw std::invalid_argument(fmt::format("train: the state is at step {}, past the {} iterations", state.step,
                                             options.iterations));
+  if (update_rule(options.optimizer.type) != m.update)
+    throw std::invalid_argument(fmt::format("train: the pipelines update by {}, the optimizer is {}",
+                                            update_rule_name(m.update), optimizer_name(options.optimizer.type)));
   BatchOrder order(data.train_images.count, batch, options.shuffle, options.seed);
   if (!state.batch_order.empty()) order.restore(state.batch_order, state.step);
   std::unique_ptr<StepRunner> steps;
   if (m.on_gpu())
-    steps = std::make_unique<DeviceSteps>(model, state, data, options.sgd);
+    steps = std::make_unique<DeviceSteps>(model, state, data);
   else
-    steps = std::make_unique<HostSteps>(model, state, data, options.sgd);
+    steps = std::make_unique<HostSteps>(model, state, data);
   Progress progress(state.step + 1, options.iterations, batch);
   Metrics metrics(options.metrics_file, metrics_history(options.metrics_file, state, progress));
   Checkpointer checkpoints(options, m, state.step + 1);
@@ -350,7 +355,7 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   // now), then written.
   auto fetch_state = [&] {
     steps->fetch(state);
-    if (const std::string bad = non_finite_tensor(state.params, state.momenta); !bad.empty()) {
+    if (const std::string bad = non_finite_tensor(state, m.update); !bad.empty()) {
       metrics.flush();
       throw TrainingDiverged(fmt::format("training diverged by step {}: {} is NaN or Inf; {}. A smaller --lr may help",
                                          state.step, bad, checkpoints.status(state.step)));
@@ -392,24 +397,28 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
     if (checkpoints.enabled() && options.checkpoint_every > 0)
       last = std::min(last, next_multiple(first, options.checkpoint_every));
     std::vector<std::vector<int32_t>> batches;
+    std::vector<double> lrs;
+    std::vector<StepScalars> scalars;
     std::vector<std::vector<ImageShift>> shifts;
     for (int64_t k = first; k <= last; ++k) {
       batches.push_back(order.batch(k - 1));
+      lrs.push_back(options.lr_schedule.lr(options.optimizer.lr, k));
+      scalars.push_back(step_scalars(options.optimizer, lrs.back(), k));
       if (options.augment_shift > 0) shifts.push_back(augment_shifts(options.seed, k, batch, options.augment_shift));
     }
     auto start = Clock::now();
-    steps->run(batches, shifts);
+    steps->run(batches, scalars, shifts);
     std::vector<float> losses = steps->take_losses();
     result.seconds += seconds_since(start);
     result.steps += last - first + 1;
     state.step = last;
     for (int64_t k = first; k <= last; ++k) {
       const float loss = losses[size_t(k - first)];
-      metrics.add({{"iter", k}, {"loss", loss}});
+      metrics.add({{"iter", k}, {"loss", loss}, {"lr", lrs[size_t(k - first)]}});
       progress.step(k, loss, result.seconds);
       // The host's state is current after each step (then one per batch).
       const TrainingState* current = steps->state_is_current() ? &state : nullptr;
-      if (std::string why = divergence(k, loss, current, checkpoints); !why.empty()) {
+      if (std::string why = divergence(k, loss, current, m.update, checkpoints); !why.empty()) {
         metrics.flush();
         throw TrainingDiverged(why);
       }

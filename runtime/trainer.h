@@ -1,4 +1,5 @@
-// The training loop: batches in a seeded order, one compiled SGD step each,
+// The training loop: batches in a seeded order, one compiled optimizer step
+// each at the learning rate of its schedule,
 // evaluation on the test set, progress, metrics, checkpoints, the divergence
 // guard and stopping on request.
 #pragma once
@@ -11,6 +12,7 @@
 #include "checkpoint.h"
 #include "compiled_model.h"
 #include "dataset.h"
+#include "lr_schedule.h"
 #include "parameters.h"
 
 namespace netc {
@@ -20,7 +22,8 @@ struct TrainOptions {
   int64_t eval_every = 500;  // 0: only at the end
   bool shuffle = true;
   uint64_t seed = 0;
-  Sgd sgd;
+  OptimizerSettings optimizer;  // the pipelines' update rule must be its type's
+  LrSchedule lr_schedule;       // of optimizer.lr
   // Each training image of step k, slot i, translated by
   // augment_shift(seed, k, i, augment_shift) (runtime/batches.h); 0: none.
   int64_t augment_shift = 0;
@@ -76,7 +79,7 @@ struct TrainResult {
   double checkpoint_seconds = 0;
 };
 
-// A loss, parameter or momentum buffer became NaN or Inf; no checkpoint was
+// A loss, parameter or optimizer state became NaN or Inf; no checkpoint was
 // written from that state.
 class TrainingDiverged : public std::runtime_error {
  public:
@@ -91,8 +94,8 @@ class TrainingStopped : public std::runtime_error {
   int signal;
 };
 
-// The state before the first step: `params`, zero momentum buffers.
-TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs);
+// The state before the first step: `params`, the optimizer's slots all zero.
+TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs, UpdateRule rule);
 
 // Trains from `state` (a fresh one or a checkpoint's) up to
 // options.iterations steps on data.train_*, updating `state`; evaluates on

@@ -12,7 +12,8 @@ README documents:
 - ``save_safetensors`` / ``load_safetensors``: the safetensors format (written
   here from scratch: Python's ``safetensors`` package is not a dependency).
 - ``read_idx`` / ``write_idx`` / ``load_dataset``: IDX files, raw or gzip.
-- ``train(...)``: SGD exactly as ``netc train --no-shuffle`` specifies it;
+- ``train(...)``: SGD, Adam or AdamW with a learning-rate schedule exactly as
+  ``netc train --no-shuffle`` specifies it;
   ``evaluate(...)``: test loss / accuracy as ``netc eval``.
 
 Two implementations of the ops exist: ``impl="torch"`` (torch.nn.functional,
@@ -53,7 +54,8 @@ __all__ = [
     "GraphError", "Graph", "Layer", "Shape", "netc_binary", "describe", "read_graph", "load_graph",
     "build_model", "build_layer_spec", "make_module", "GraphModule", "init_params", "state_to_file",
     "load_state_file", "save_safetensors", "load_safetensors", "read_idx", "write_idx", "load_dataset",
-    "find_idx_file", "cross_entropy", "ManualSGD", "make_optimizer", "batch_indices", "train", "evaluate",
+    "find_idx_file", "cross_entropy", "ManualSGD", "make_optimizer", "make_scheduler", "lr_sequence",
+    "batch_indices", "train", "evaluate",
     "summary",
 ]
 
@@ -104,11 +106,26 @@ class Layer:
 
 @dataclass
 class Optimizer:
+    """train.optimizer as `netc describe` gives it: each type's own keys."""
     type: str
     lr: float
-    momentum: float
     weight_decay: float
-    nesterov: bool
+    momentum: float = 0.0            # sgd
+    nesterov: bool = False           # sgd
+    betas: Tuple[float, float] = (0.9, 0.999)  # adam, adamw
+    eps: float = 1e-8                # adam, adamw
+
+
+@dataclass
+class LrSchedule:
+    """train.lr_schedule as `netc describe` gives it: each type's own keys."""
+    type: str
+    warmup: int
+    step_size: int = 0               # step
+    gamma: float = 0.1               # step, multistep
+    milestones: Tuple[int, ...] = () # multistep
+    t_max: int = 0                   # cosine
+    eta_min: float = 0.0             # cosine
 
 
 @dataclass
@@ -120,6 +137,7 @@ class TrainConfig:
     shuffle: bool
     seed: int
     optimizer: Optimizer
+    lr_schedule: LrSchedule
     validation: int           # the last N training images, held out
     augment: dict             # {"shift": P}: random translations of up to P pixels
 
@@ -170,7 +188,13 @@ def _layer(d: dict) -> Layer:
 
 def graph_from_description(d: dict, path: str = "<graph>") -> Graph:
     t = dict(d["train"])
-    train = TrainConfig(optimizer=Optimizer(**t.pop("optimizer")), **t)
+    o = dict(t.pop("optimizer"))
+    if "betas" in o:
+        o["betas"] = tuple(o["betas"])
+    sch = dict(t.pop("lr_schedule"))
+    if "milestones" in sch:
+        sch["milestones"] = tuple(sch["milestones"])
+    train = TrainConfig(optimizer=Optimizer(**o), lr_schedule=LrSchedule(**sch), **t)
     return Graph(name=d["name"], description=d["description"], input=Shape.from_dims(d["input"]),
                  layers=[_layer(l) for l in d["layers"]], output=d["output"], loss=d["loss"], train=train,
                  fingerprint=d["fingerprint"], path=path)
@@ -659,13 +683,64 @@ class ManualSGD:
             p.copy_(p - self.lr * d)
 
 
-def make_optimizer(params, lr, momentum=0.0, weight_decay=0.0, nesterov=False, impl="torch"):
+def make_optimizer(params, lr, momentum=0.0, weight_decay=0.0, nesterov=False, impl="torch", type="sgd",
+                   betas=(0.9, 0.999), eps=1e-8):
+    """torch.optim.SGD, Adam or AdamW as netc's train.optimizer of that type
+    (Adam and AdamW have no manual implementation: PyTorch's serves both)."""
+    if type == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, foreach=False)
+    if type == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, foreach=False)
     if nesterov and momentum <= 0:
         raise ValueError("nesterov needs momentum > 0")
     if impl == "manual":
         return ManualSGD(params, lr, momentum, weight_decay, nesterov)
     return torch.optim.SGD(params, lr=lr, momentum=momentum, dampening=0, weight_decay=weight_decay,
                            nesterov=nesterov)
+
+
+def make_scheduler(optimizer, schedule: Optional[LrSchedule]):
+    """PyTorch's equivalent of netc's train.lr_schedule (docs/graph-format.md),
+    stepped once after every optimizer.step(); None for a constant lr without
+    warm-up. A warm-up of W steps is LinearLR(start_factor=1/W,
+    total_iters=W-1) followed, in a SequentialLR at milestone W, by the
+    schedule."""
+    if schedule is None:
+        return None
+    from torch.optim import lr_scheduler as ls
+    main = None
+    if schedule.type == "step":
+        main = ls.StepLR(optimizer, step_size=schedule.step_size, gamma=schedule.gamma)
+    elif schedule.type == "multistep":
+        main = ls.MultiStepLR(optimizer, milestones=list(schedule.milestones), gamma=schedule.gamma)
+    elif schedule.type == "cosine":
+        main = ls.CosineAnnealingLR(optimizer, T_max=schedule.t_max, eta_min=schedule.eta_min)
+    elif schedule.type != "constant":
+        raise ValueError(f"unknown lr_schedule type {schedule.type!r}")
+    if schedule.warmup == 0:
+        return main
+    w = schedule.warmup
+    warmup = ls.LinearLR(optimizer, start_factor=1.0 / w, end_factor=1.0, total_iters=w - 1)
+    if main is None:
+        return warmup
+    return ls.SequentialLR(optimizer, [warmup, main], milestones=[w])
+
+
+def lr_sequence(schedule: Optional[LrSchedule], lr: float, steps: int) -> List[float]:
+    """The lr of each of `steps` steps under `schedule`, as PyTorch gives it."""
+    import warnings
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=lr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "lr_scheduler.step() before optimizer.step()": no gradients here
+        sched = make_scheduler(opt, schedule)
+        out = []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if sched is not None:
+                sched.step()
+    return out
 
 
 def batch_indices(k: int, batch_size: int, n: int, shuffle: bool = False, seed: int = 0) -> np.ndarray:
@@ -696,9 +771,12 @@ def to_input(images_u8, dtype=torch.float32) -> torch.Tensor:
 def train(model: nn.Module, images, labels, batch_size: int, iterations: int, lr: float,
           momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
           shuffle: bool = False, seed: int = 0, loss_impl: Optional[str] = None,
-          optimizer_impl: Optional[str] = None, on_step=None) -> List[float]:
-    """Plain SGD training as netc does it; returns the loss of every step
-    (computed on the batch before that step's update).
+          optimizer_impl: Optional[str] = None, on_step=None, optimizer_type: str = "sgd",
+          betas=(0.9, 0.999), eps: float = 1e-8, lr_schedule: Optional[LrSchedule] = None) -> List[float]:
+    """Training as netc does it; returns the loss of every step (computed on
+    the batch before that step's update). The optimizer is SGD unless
+    optimizer_type is adam or adamw; lr_schedule is stepped after every
+    optimizer step (make_scheduler).
 
     images: uint8 [N, C, H, W] (or [N, H, W]); labels: ints [N].
     Step k (1-based) uses batch_indices(k - 1, ...), pixels / 255 in the
@@ -715,7 +793,8 @@ def train(model: nn.Module, images, labels, batch_size: int, iterations: int, lr
         raise ValueError("train: images and labels must be non-empty and of equal length")
     params = list(model.parameters())
     dtype = params[0].dtype if params else torch.float32
-    opt = make_optimizer(params, lr, momentum, weight_decay, nesterov, optimizer_impl)
+    opt = make_optimizer(params, lr, momentum, weight_decay, nesterov, optimizer_impl, optimizer_type, betas, eps)
+    sched = make_scheduler(opt, lr_schedule)
     model.train()
     losses = []
     for k in range(iterations):
@@ -726,6 +805,8 @@ def train(model: nn.Module, images, labels, batch_size: int, iterations: int, lr
         loss = cross_entropy(model(x), y, loss_impl)
         loss.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         losses.append(float(loss.item()))
         if on_step is not None:
             on_step(k + 1, losses[-1])

@@ -165,13 +165,16 @@ def cmd_train(args, graph):
         print(f"iter {k}: test loss {r['test_loss']:.6f}, accuracy {r['test_accuracy']:.2f}%")
         model.train()
 
+    lrs = nt.lr_sequence(t.lr_schedule, lr, iterations)
+
     def on_step(k, loss):
-        emit({"iter": k, "loss": loss})
+        emit({"iter": k, "loss": loss, "lr": lrs[k - 1]})
         if eval_every and k % eval_every == 0 and k != iterations:
             do_eval(k)
 
     losses = nt.train(model, train_x, train_y, batch, iterations, lr, momentum, wd, nesterov,
-                      shuffle=shuffle, seed=seed, on_step=on_step)
+                      shuffle=shuffle, seed=seed, on_step=on_step, optimizer_type=o.type, betas=o.betas, eps=o.eps,
+                      lr_schedule=t.lr_schedule)
     print(f"iter {iterations}: loss {losses[-1]:.6f}")
     do_eval(iterations)
     if metrics:

@@ -101,14 +101,15 @@ inline const netc::CompiledGraph& {name}() {{
       "{graph}", {batch}, {c}, {h}, {w}, {classes},
       {{
 {params}      }},
-      {inference}_argv, {train}_argv, "{target}"}};
+      {inference}_argv, {train}_argv, "{target}", netc::UpdateRule::{rule}}};
   return graph;
 }}
 )",
                      fmt::arg("name", package.name), fmt::arg("graph", m.graph), fmt::arg("batch", m.batch),
                      fmt::arg("target", m.target), fmt::arg("inference", m.inference), fmt::arg("train", m.train_step),
                      fmt::arg("c", m.input.at(0)), fmt::arg("h", m.input.at(1)), fmt::arg("w", m.input.at(2)),
-                     fmt::arg("classes", m.classes), fmt::arg("params", params));
+                     fmt::arg("classes", m.classes), fmt::arg("params", params),
+                     fmt::arg("rule", m.update == UpdateRule::Sgd ? "Sgd" : "Adam"));
 }
 
 std::string cmake_config(const BuildOptions& o, const Package& package) {

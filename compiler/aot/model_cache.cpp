@@ -8,12 +8,12 @@
 #include <fmt/format.h>
 
 #include "Halide.h"
-#include "aligned.h"
 #include "aot/build.h"
 #include "atomic_file.h"
 #include "compiled_model.h"
 #include "fingerprint.h"
 #include "sha256.h"
+#include "step_timing.h"
 #include "host_target.h"
 #include "process.h"
 #include "lower/pipeline.h"
@@ -80,36 +80,19 @@ void link_shared_library(const std::vector<std::string>& objects, const std::str
                                          words.empty() ? "" : ": " + words));
 }
 
-// Runs each pipeline of the host model in `folder` once, on zeros: what a
+// Runs each pipeline of the host model in `folder` once, on a random batch: what a
 // schedule gets wrong that Halide checks only when a pipeline runs (a
 // `bound` smaller than the region its consumers need, a buffer past 2 GiB)
 // fails here, before the model is cached, rather than at every later run.
-void run_once_on_zeros(const std::string& folder, const BuildOptions& o) {
+void run_once(const std::string& folder, const BuildOptions& o) {
   CompiledModel model(folder);
-  const Manifest& m = model.manifest();
   // No set_threads: this runs in the compile's forked process (compile_cache.h),
   // whose copy of the thread pool has no workers to stop, and whose loops
   // then run on this thread alone.
-  AlignedVector<float> images(size_t(m.batch * m.image_size())), logits(size_t(m.batch * m.classes));
-  AlignedVector<float> losses(size_t(m.batch));
-  AlignedVector<int32_t> labels(size_t(m.batch), 0);
-  std::vector<AlignedVector<float>> in, out;  // each parameter's value and momentum, read and written
-  std::vector<const float*> params, momenta;
-  std::vector<float*> params_out, momenta_out;
-  for (const ParameterSpec& spec : m.params)
-    for (int copy = 0; copy < 2; ++copy) {
-      in.emplace_back(size_t(spec.size()));
-      out.emplace_back(size_t(spec.size()));
-    }
-  for (size_t k = 0; k < m.params.size(); ++k) {
-    params.push_back(in[2 * k].data());
-    momenta.push_back(in[2 * k + 1].data());
-    params_out.push_back(out[2 * k].data());
-    momenta_out.push_back(out[2 * k + 1].data());
-  }
+  RandomBatch batch(model.manifest());
   try {
-    model.train_step(images.data(), labels.data(), Sgd{}, params, momenta, params_out, momenta_out);
-    model.infer(images.data(), labels.data(), params, logits.data(), losses.data());
+    batch.train_step(model);
+    batch.infer(model);
   } catch (const std::runtime_error& e) {
     const std::string message = fmt::format("{}: the pipelines compile but cannot run: {}",
                                             o.schedule_file.empty() ? "the default schedule" : o.schedule_file,
@@ -149,6 +132,7 @@ Manifest manifest_of(const Graph& g, const BuildOptions& o, const std::string& t
   m.target = o.target;
   m.halide_target = target_for(o.target, o.profile).to_string();
   m.batch = o.batch;
+  m.update = update_rule(g.train.optimizer.type);
   m.input = g.input.dims();
   m.classes = g.num_classes();
   // The front end's parameters become the manifest's here, and only here.
@@ -191,7 +175,7 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
                                           "model.so", file_sha256(folder + "/model.so", kMaxLibraryBytes), &probe,
                                           p.gather ? p.gather->function_name : "");
     write_manifest(folder, manifest);
-    if (!target.has_gpu_feature()) run_once_on_zeros(folder, options);
+    if (!target.has_gpu_feature()) run_once(folder, options);
   } catch (...) {
     fs::remove_all(folder);
     throw;
@@ -217,7 +201,8 @@ const std::string& compiler_fingerprint() {
 
 std::string cached_model(const Graph& graph, const BuildOptions& options) {
   schedule_for(options.target, options.schedule_file);  // a bad schedule file fails before anything is compiled
-  return netc::cached_model(graph.name, graph_fingerprint(graph), options, compiler_fingerprint(),
+  return netc::cached_model(graph.name, graph_fingerprint(graph), update_rule(graph.train.optimizer.type), options,
+                            compiler_fingerprint(),
                             [&](const std::string& folder) { compile_model(graph, options, folder); });
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "input_error.h"  // graph problems are InputErrors, e.g. "graphs/a.yaml:12:5: layer 'fc1': ..."
+#include "lr_schedule.h"
 #include "model_abi.h"
 
 namespace netc {
@@ -90,14 +91,6 @@ struct ParamSpec : ParameterSpec {
   int layer = 0;  // owning layer index
 };
 
-struct OptimizerConfig {
-  std::string type = "sgd";
-  double lr = 0.01;
-  double momentum = 0;
-  double weight_decay = 0;
-  bool nesterov = false;
-};
-
 // Random translations of the training images (train.augment).
 struct AugmentConfig {
   int64_t shift = 0;  // up to this many pixels in x and in y; 0: none
@@ -110,7 +103,8 @@ struct TrainConfig {
   int64_t eval_every = 500;
   bool shuffle = true;
   uint64_t seed = 0;
-  OptimizerConfig optimizer;
+  OptimizerSettings optimizer;  // model_abi.h; for adam and adamw lr 0.001, and weight_decay 0.01 for adamw, unless given
+  LrSchedule lr_schedule;
   int64_t validation = 0;  // the last N training images, held out for validation
   AugmentConfig augment;
 };
@@ -156,6 +150,8 @@ inline constexpr int64_t kMaxPoolWindow = 1024;
 // The train section, as the command line's flags allow.
 inline constexpr int64_t kMaxBatchSize = int64_t(1) << 20;
 inline constexpr int64_t kMaxIterations = int64_t(1) << 40;
+// Milestones of a multistep learning-rate schedule.
+inline constexpr size_t kMaxMilestones = 1024;
 
 // The text of a graph file; InputError "cannot read graph file PATH: reason"
 // if it is missing, not a regular file (a FIFO is refused, never waited on)

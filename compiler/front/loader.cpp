@@ -30,8 +30,12 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name", "description", "input", "layers", "output", "loss", "train"};
 const std::vector<std::string> kInputKeys = {"channels", "height", "width"};
 const std::vector<std::string> kTrainKeys = {"dataset", "batch_size", "iterations", "eval_every",
-                                             "shuffle", "seed",       "optimizer", "validation", "augment"};
-const std::vector<std::string> kOptimizerKeys = {"type", "lr", "momentum", "weight_decay", "nesterov"};
+                                             "shuffle", "seed",       "optimizer",  "lr_schedule",
+                                             "validation", "augment"};
+const std::vector<std::string> kOptimizerKeys = {"type",     "lr",    "momentum", "weight_decay",
+                                                 "nesterov", "betas", "eps"};
+const std::vector<std::string> kLrScheduleKeys = {"type",  "step_size", "gamma",  "milestones",
+                                                  "t_max", "eta_min",   "warmup"};
 const std::vector<std::string> kAugmentKeys = {"shift"};
 
 // ---------------------------------------------------------------- text
@@ -655,35 +659,120 @@ class GraphReader {
         t.validation = r_.integer(f, scope, 0);
       } else if (f.key == "augment") {
         read_augment(f);
-      } else {
+      } else if (f.key == "optimizer") {
         read_optimizer(f);
+      } else {
+        read_lr_schedule(f);
       }
     }
   }
 
+  // The entry of `fields` with key `key`, or nullptr.
+  static const Entry* field(const std::vector<Entry>& fields, const std::string& key) {
+    for (const Entry& f : fields)
+      if (f.key == key) return &f;
+    return nullptr;
+  }
+
+  // Fails at the first of `keys` in `fields`: keys another type takes.
+  void refuse_keys(const std::vector<Entry>& fields, const std::vector<std::string>& keys, const std::string& path,
+                   const std::string& type) const {
+    for (const std::string& key : keys)
+      if (const Entry* f = field(fields, key))
+        r_.fail(r_.loc(f->key_node.Mark()), fmt::format("{}.{} is not a setting of {}", path, key, type));
+  }
+
   void read_optimizer(const Entry& e) {
     const Scope scope{"", "train.optimizer"};
-    OptimizerConfig& o = graph_.train.optimizer;
-    const Entry* nesterov = nullptr;
+    OptimizerSettings& o = graph_.train.optimizer;
     const std::vector<Entry> fields = r_.map_entries(e, {"", "train"}, kOptimizerKeys, "a map");
+    if (const Entry* f = field(fields, "type"))
+      if (!parse_optimizer_type(r_.string(*f, scope), &o.type)) r_.fail_value(*f, scope, "sgd, adam or adamw");
+    // PyTorch's defaults: Adam and AdamW take lr 0.001, and AdamW decays.
+    if (o.type != OptimizerType::Sgd) o.lr = 0.001;
+    if (o.type == OptimizerType::AdamW) o.weight_decay = 0.01;
+    const std::string type = optimizer_name(o.type);
+    if (o.type == OptimizerType::Sgd)
+      refuse_keys(fields, {"betas", "eps"}, scope.path, type);
+    else
+      refuse_keys(fields, {"momentum", "nesterov"}, scope.path, type);
     for (const Entry& f : fields) {
-      if (f.key == "type") {
-        o.type = r_.string(f, scope);
-        if (o.type != "sgd") r_.fail_value(f, scope, "sgd (the only optimizer)");
-      } else if (f.key == "lr") {
+      if (f.key == "lr") {
         o.lr = r_.number(f, scope, 0, true);
       } else if (f.key == "momentum") {
         o.momentum = r_.number(f, scope, 0, false);
       } else if (f.key == "weight_decay") {
         o.weight_decay = r_.number(f, scope, 0, false);
-      } else {
+      } else if (f.key == "nesterov") {
         o.nesterov = r_.boolean(f, scope);
-        nesterov = &f;
+      } else if (f.key == "betas") {
+        if (!f.value.IsSequence() || f.value.size() != 2) r_.fail_value(f, scope, "a list [beta1, beta2]");
+        o.beta1 = beta(Reader::element(f, 0), scope);
+        o.beta2 = beta(Reader::element(f, 1), scope);
+      } else if (f.key == "eps") {
+        o.eps = r_.number(f, scope, 0, true);
       }
     }
     // As PyTorch's SGD: Nesterov momentum needs a momentum.
     if (o.nesterov && o.momentum == 0)
-      r_.fail(r_.loc(*nesterov), "train.optimizer.nesterov: true needs a momentum > 0");
+      r_.fail(r_.loc(*field(fields, "nesterov")), "train.optimizer.nesterov: true needs a momentum > 0");
+  }
+
+  // A beta of Adam: in [0, 1), as PyTorch requires.
+  double beta(const Entry& e, const Scope& scope) const {
+    const double v = r_.number(e, scope, 0, false);
+    if (v >= 1) r_.fail_value(e, scope, "a number in [0, 1)");
+    return v;
+  }
+
+  void read_lr_schedule(const Entry& e) {
+    const Scope scope{"", "train.lr_schedule"};
+    LrSchedule& s = graph_.train.lr_schedule;
+    const std::vector<Entry> fields = r_.map_entries(e, {"", "train"}, kLrScheduleKeys, "a map");
+    const Entry* type = field(fields, "type");
+    if (!type) r_.fail(r_.loc(e), "train.lr_schedule needs a type: constant, step, multistep or cosine");
+    if (!parse_lr_schedule_type(r_.string(*type, scope), &s.type))
+      r_.fail_value(*type, scope, "constant, step, multistep or cosine");
+    // Each type's own settings, the first of them required.
+    static const std::map<LrSchedule::Type, std::vector<std::string>> kSettings = {
+        {LrSchedule::Type::Constant, {}},
+        {LrSchedule::Type::Step, {"step_size", "gamma"}},
+        {LrSchedule::Type::MultiStep, {"milestones", "gamma"}},
+        {LrSchedule::Type::Cosine, {"t_max", "eta_min"}}};
+    const std::vector<std::string>& own = kSettings.at(s.type);
+    const std::string type_name = std::string("an lr_schedule of type ") + lr_schedule_type_name(s.type);
+    for (const Entry& f : fields)
+      if (f.key != "type" && f.key != "warmup" && std::find(own.begin(), own.end(), f.key) == own.end())
+        r_.fail(r_.loc(f.key_node.Mark()), fmt::format("train.lr_schedule.{} is not a setting of {}", f.key, type_name));
+    if (!own.empty() && !field(fields, own[0]))
+      r_.fail(r_.loc(e), fmt::format("train.lr_schedule of type {} needs {}", lr_schedule_type_name(s.type), own[0]));
+    for (const Entry& f : fields) {
+      if (f.key == "step_size") {
+        s.step_size = r_.integer(f, scope, 1, kMaxIterations);
+      } else if (f.key == "gamma") {
+        s.gamma = r_.number(f, scope, 0, true);
+      } else if (f.key == "milestones") {
+        read_milestones(f, scope, s.milestones);
+      } else if (f.key == "t_max") {
+        s.t_max = r_.integer(f, scope, 1, kMaxIterations);
+      } else if (f.key == "eta_min") {
+        s.eta_min = r_.number(f, scope, 0, false);
+      } else if (f.key == "warmup") {
+        s.warmup = r_.integer(f, scope, 0, kMaxIterations);
+      }
+    }
+  }
+
+  // A list of increasing steps >= 1 (at most kMaxMilestones).
+  void read_milestones(const Entry& f, const Scope& scope, std::vector<int64_t>& out) const {
+    const std::string expected = fmt::format("a list of 1 to {} increasing integers >= 1", kMaxMilestones);
+    if (!f.value.IsSequence() || f.value.size() == 0 || f.value.size() > kMaxMilestones)
+      r_.fail_value(f, scope, expected);
+    for (size_t k = 0; k < f.value.size(); ++k) {
+      const Entry m = Reader::element(f, k);
+      const int64_t v = r_.integer(m, scope, out.empty() ? 1 : out.back() + 1, kMaxIterations);
+      out.push_back(v);
+    }
   }
 
   void read_augment(const Entry& e) {

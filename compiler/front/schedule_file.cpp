@@ -27,9 +27,10 @@ constexpr size_t kMaxFileBytes = 1 << 20;
 
 // The stage kinds that are not "<op>.<pass>" of a layer, and the pass every
 // layer with several consumers may get.
-const std::set<std::string> kNonLayerKinds = {"loss.max",        "loss.log_sum_exp", "loss.per_image", "loss.mean",
-                                              "loss.grad_logits", "update.param",    "update.momentum", "output.copy",
-                                              "gather.images",   "gather.labels"};
+const std::set<std::string> kNonLayerKinds = {"loss.max",        "loss.log_sum_exp", "loss.per_image",
+                                              "loss.mean",       "loss.grad_logits", "update.param",
+                                              "update.momentum", "update.exp_avg",   "update.exp_avg_sq",
+                                              "output.copy",     "gather.images",    "gather.labels"};
 const std::string kGradSumPass = "grad_sum";
 
 const std::vector<std::string> kAutoschedulers = {"Adams2019", "Mullapudi2016", "Li2018"};

@@ -1,6 +1,7 @@
 #include "lower/pipeline.h"
 
 #include <climits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -175,6 +176,29 @@ class GraphLowering {
   StageTable stages_;
 };
 
+// A scalar argument of the train step: a float32, or a bool (nesterov).
+struct ScalarParam {
+  Halide::Argument argument;
+  Halide::Expr value;
+};
+
+ScalarParam update_scalar(const std::string& name) {
+  if (name == "nesterov") {
+    Halide::Param<bool> p(name);
+    // Param<bool>::set_estimate(false) would make an int32 constant.
+    p.parameter().set_estimate(Halide::Internal::make_const(Halide::Bool(), 0));
+    return {p, p};
+  }
+  // What the autoschedulers plan for: the tutorial's SGD, PyTorch's Adam defaults.
+  static const std::map<std::string, float> kTypical = {
+      {"lr", 0.01f},  {"momentum", 0.0f},         {"weight_decay", 0.0f}, {"decay", 1.0f},
+      {"beta1", 0.9f}, {"one_minus_beta1", 0.1f}, {"beta2", 0.999f},      {"one_minus_beta2", 0.001f},
+      {"step_size", 0.001f}, {"bias_correction2_sqrt", 1.0f}, {"eps", 1e-8f}};
+  Halide::Param<float> p(name);
+  p.set_estimate(kTypical.at(name));
+  return {p, p};
+}
+
 std::string symbol(const Graph& graph, const std::string& what) { return "netc_" + graph.name + "_" + what; }
 
 }  // namespace
@@ -185,39 +209,43 @@ LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const Varian
   CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
   std::vector<Func> grads = g.backward(ce.grad_logits);
 
-  Halide::Param<float> lr("lr"), momentum("momentum"), weight_decay("weight_decay");
-  Halide::Param<bool> nesterov("nesterov");
-  // What the autoschedulers plan for (the tutorial's settings).
-  lr.set_estimate(0.01f);
-  momentum.set_estimate(0.0f);
-  weight_decay.set_estimate(0.0f);
-  // Param<bool>::set_estimate(false) would make an int32 constant.
-  nesterov.parameter().set_estimate(Halide::Internal::make_const(Halide::Bool(), 0));
-  SgdHyper hyper{lr, momentum, weight_decay, nesterov};
-
+  const UpdateRule rule = update_rule(graph.train.optimizer.type);
   LoweredPipeline p;
   p.function_name = symbol(graph, "train_step");
-  p.arguments = {g.images(), g.labels(), lr, momentum, weight_decay, nesterov};
+  p.arguments = {g.images(), g.labels()};
+  UpdateScalars scalars;
+  for (const std::string& name : train_step_scalar_names(rule)) {
+    ScalarParam scalar = update_scalar(name);
+    scalars[name] = scalar.value;
+    p.arguments.push_back(scalar.argument);
+  }
   p.outputs.push_back(ce.loss);
+  const std::vector<std::string> slot_names = update_slots(rule);
   for (size_t k = 0; k < graph.params.size(); ++k) {
     const ParamSpec& spec = graph.params[k];
     std::vector<int64_t> extents = halide_extents(spec.shape);
-    ImageParam buf = static_input(Halide::Float(32), "momentum_" + std::to_string(k), extents);
     p.arguments.push_back(g.params()[k]);
-    p.arguments.push_back(buf);
-    Func param_out, momentum_out;
-    if (grads[k].defined()) {
-      SgdUpdate u = lower_sgd(spec.name, Func(g.params()[k]), grads[k], Func(buf), hyper, extents, g.stages());
-      param_out = u.param;
-      momentum_out = u.momentum;
-    } else {  // no gradient: PyTorch's SGD leaves the parameter alone
-      param_out = output_copy(Func(g.params()[k]), "param_" + std::to_string(k) + "_unchanged", extents, g.stages());
-      momentum_out = output_copy(Func(buf), "momentum_" + std::to_string(k) + "_unchanged", extents, g.stages());
+    std::vector<Func> slots;
+    for (const std::string& slot : slot_names) {
+      ImageParam buf = static_input(Halide::Float(32), slot + "_" + std::to_string(k), extents);
+      p.arguments.push_back(buf);
+      slots.push_back(Func(buf));
     }
-    bound_output(param_out, extents);
-    bound_output(momentum_out, extents);
-    p.outputs.push_back(param_out);
-    p.outputs.push_back(momentum_out);
+    ParamUpdate u;
+    if (grads[k].defined()) {
+      u = lower_update(rule, spec.name, Func(g.params()[k]), grads[k], slots, scalars, extents, g.stages());
+    } else {  // no gradient: PyTorch's optimizers leave the parameter and its state alone
+      u.param = output_copy(Func(g.params()[k]), "param_" + std::to_string(k) + "_unchanged", extents, g.stages());
+      for (size_t s = 0; s < slots.size(); ++s)
+        u.slots.push_back(output_copy(slots[s], slot_names[s] + "_" + std::to_string(k) + "_unchanged", extents,
+                                      g.stages()));
+    }
+    bound_output(u.param, extents);
+    p.outputs.push_back(u.param);
+    for (Func& slot : u.slots) {
+      bound_output(slot, extents);
+      p.outputs.push_back(slot);
+    }
   }
   p.pipeline = Halide::Pipeline(p.outputs);
   p.stages = std::move(g.stages());

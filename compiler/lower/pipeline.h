@@ -23,8 +23,9 @@ struct LoweredPipeline {
   StageTable stages;
 };
 
-// Forward, softmax cross-entropy, hand-written adjoints and PyTorch's SGD
-// update, for a fixed batch size.
+// Forward, softmax cross-entropy, hand-written adjoints and the update of
+// the graph's optimizer (model_abi.h's update_rule of train.optimizer.type),
+// for a fixed batch size.
 LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
 // Forward with logits and each image's loss, for a fixed batch size.
 LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const VariantChooser& variants = {});

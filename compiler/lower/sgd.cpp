@@ -3,24 +3,33 @@
 
 namespace netc {
 
-SgdUpdate lower_sgd(const std::string& param_name, const Halide::Func& param, const Halide::Func& grad,
-                    const Halide::Func& momentum, const SgdHyper& hyper, const std::vector<int64_t>& extents,
-                    StageTable& stages) {
+ParamUpdate lower_sgd(const std::string& param_name, const Halide::Func& param, const Halide::Func& grad,
+                      const std::vector<Halide::Func>& slots, const UpdateScalars& scalars,
+                      const std::vector<int64_t>& extents, StageTable& stages) {
   std::vector<Halide::Var> args;
   for (size_t d = 0; d < extents.size(); ++d) args.push_back(Halide::Var("d" + std::to_string(d)));
+  const Halide::Expr lr = scalars.at("lr"), momentum = scalars.at("momentum"),
+                     weight_decay = scalars.at("weight_decay"), nesterov = scalars.at("nesterov");
+  const Halide::Func& buffer = slots.at(0);
 
-  Halide::Expr d_p = grad(args) + hyper.weight_decay * param(args);
-  Halide::Expr new_momentum = hyper.momentum * momentum(args) + d_p;
-  SgdUpdate u;
-  u.momentum = stages.add("update." + param_name + ".momentum", "update.momentum", extents);
-  u.momentum(args) = new_momentum;
-  // The same expression again rather than a read of u.momentum: with no
-  // dependency between them, a schedule may compute both in one loop (one
-  // GPU kernel per parameter).
-  Halide::Expr step = Halide::select(hyper.nesterov, d_p + hyper.momentum * new_momentum, new_momentum);
+  Halide::Expr d_p = grad(args) + weight_decay * param(args);
+  Halide::Expr new_momentum = momentum * buffer(args) + d_p;
+  ParamUpdate u;
+  u.slots.push_back(stages.add("update." + param_name + ".momentum", "update.momentum", extents));
+  u.slots[0](args) = new_momentum;
+  // The same expression again rather than a read of the momentum stage
+  // (losses.h, lower_update).
+  Halide::Expr step = Halide::select(nesterov, d_p + momentum * new_momentum, new_momentum);
   u.param = stages.add("update." + param_name, "update.param", extents);
-  u.param(args) = param(args) - hyper.lr * step;
+  u.param(args) = param(args) - lr * step;
   return u;
+}
+
+ParamUpdate lower_update(UpdateRule rule, const std::string& param_name, const Halide::Func& param,
+                         const Halide::Func& grad, const std::vector<Halide::Func>& slots,
+                         const UpdateScalars& scalars, const std::vector<int64_t>& extents, StageTable& stages) {
+  if (rule == UpdateRule::Sgd) return lower_sgd(param_name, param, grad, slots, scalars, extents, stages);
+  return lower_adam(param_name, param, grad, slots, scalars, extents, stages);
 }
 
 }  // namespace netc

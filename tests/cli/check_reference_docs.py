@@ -109,6 +109,7 @@ SECTIONS = {
     "kTrainKeys": "## `train`",
     "kOptimizerKeys": "### `train.optimizer`",
     "kAugmentKeys": "### `train.augment`",
+    "kLrScheduleKeys": "### `train.lr_schedule`",
     "layer": "## Layers",
 }
 OPS_SECTION = "### Ops and their attributes"

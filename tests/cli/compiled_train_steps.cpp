@@ -34,9 +34,9 @@ int main(int argc, char** argv) {
     netc::Model::set_threads(std::atoi(argv[7]));
     const std::string pixels = idx_payload(argv[2]), labels = idx_payload(argv[3]);
     const int64_t batch = model.graph().batch, size = model.image_size(), count = int64_t(labels.size());
-    netc::Sgd sgd;
-    sgd.lr = std::strtof(argv[5], nullptr);
-    sgd.momentum = std::strtof(argv[6], nullptr);
+    netc::OptimizerSettings sgd;
+    sgd.lr = std::strtod(argv[5], nullptr);
+    sgd.momentum = std::strtod(argv[6], nullptr);
     std::vector<float> images(size_t(batch * size));
     std::vector<int32_t> batch_labels(static_cast<size_t>(batch));
     for (int64_t step = 0, steps = std::atoll(argv[4]); step < steps; ++step) {

@@ -715,7 +715,7 @@ TEST_CASE("bad inputs: forged checkpoints and environment, whatever their checks
       {"a checkpoint of the older format", in.train(in.graph, {"--resume", forged("v1.ckpt", [](auto& m) {
                                                               m["netc_checkpoint"] = "netc-checkpoint/1";
                                                             })}),
-       "a checkpoint of format 'netc-checkpoint/1'; this netc reads 'netc-checkpoint/2'"},
+       "a checkpoint of format 'netc-checkpoint/1'; this netc reads 'netc-checkpoint/3' and 'netc-checkpoint/2'"},
   };
   check_table(in, table);
 

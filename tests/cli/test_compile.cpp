@@ -302,7 +302,8 @@ TEST_CASE("compile: --target cuda builds a library whose PTX ptxas accepts, and 
   const netc::Manifest manifest = netc::Manifest::read(out);
   CHECK(manifest.target == "cuda");
   CHECK_THAT(manifest.halide_target, Catch::Contains("-cuda-cuda_capability_80"));
-  CHECK_THAT(netc::test::read_bytes(out + "/include/netc_model_a.hpp"), Catch::Contains("_argv, \"cuda\"}"));
+  CHECK_THAT(netc::test::read_bytes(out + "/include/netc_model_a.hpp"),
+             Catch::Contains("_argv, \"cuda\", netc::UpdateRule::Sgd}"));
 
   const std::vector<std::string> modules = netc::test::ptx_modules(out + "/" + manifest.library);
   REQUIRE(modules.size() == 2);  // train step, inference

@@ -159,7 +159,7 @@ TEST_CASE("cli: graph and schedule files are read and checked without the compil
 
   std::ofstream(s.path("bad.yaml")) << "name: bad\ninput: {channels: 1, height: 8, width: 8}\nlayers:\n"
                                        "  - {name: fc, op: linear, out_features: 10}\n";
-  for (const std::string& command : {"summary", "train", "compile"}) {
+  for (const std::string command : {"summary", "train", "compile"}) {
     std::vector<std::string> args = {command, s.path("bad.yaml")};
     if (command == "compile") args.insert(args.end(), {"-o", s.path("out")});
     Result r = s.netc(args, "", netc);

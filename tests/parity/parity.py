@@ -47,8 +47,11 @@ ensemble shows how large such events are for this run; for smooth graphs
 (strided_tanh, feedforward) its spread is ~1e-7 and the fixed 1e-5 rules.
 
 With --eval-only, steps 4 and 5 become one: netc eval of init.safetensors
-against the reference (no training). --weight-decay / --nesterov, which
-have no netc flags, are written into a copy of the graph's train.optimizer.
+against the reference (no training). --weight-decay, --nesterov,
+--optimizer, --betas and --eps, which have no netc flags, are written into a
+copy of the graph's train.optimizer, and --lr-schedule into its
+train.lr_schedule; every step's lr in the metrics must then be that of
+PyTorch's scheduler (netc_torch.make_scheduler) within 1e-12 relative.
 
 --self-check replaces netc by tools/torch_reference.py --impl manual, an
 independent float32 formulation of every op (convolution as a sum over kernel
@@ -138,19 +141,29 @@ def make_dataset(directory, shape, classes, n_train, n_test, seed, gz):
     return splits
 
 
-def graph_with_optimizer(src, dst, weight_decay, nesterov, momentum):
-    """A copy of graph file `src` with train.optimizer.weight_decay/nesterov set
-    (and momentum, which --momentum also passes, since a graph file with
-    nesterov needs momentum > 0 in itself)."""
+def graph_with_optimizer(src, dst, args):
+    """A copy of graph file `src` with train.optimizer's weight_decay,
+    nesterov, type, betas and eps set from `args` (and momentum, which
+    --momentum also passes, since a graph file with nesterov needs momentum > 0
+    in itself), and train.lr_schedule from --lr-schedule."""
     with open(src) as f:
         doc = yaml.safe_load(f)
     opt = doc.setdefault("train", {}).setdefault("optimizer", {"type": "sgd", "lr": 0.01})
-    if momentum is not None:
-        opt["momentum"] = momentum
-    if weight_decay is not None:
-        opt["weight_decay"] = weight_decay
-    if nesterov:
+    if args.optimizer is not None:
+        opt.clear()  # the type's own keys only
+        opt["type"] = args.optimizer
+    if args.momentum is not None:
+        opt["momentum"] = args.momentum
+    if args.weight_decay is not None:
+        opt["weight_decay"] = args.weight_decay
+    if args.nesterov:
         opt["nesterov"] = True
+    if args.betas is not None:
+        opt["betas"] = list(args.betas)
+    if args.eps is not None:
+        opt["eps"] = args.eps
+    if args.lr_schedule is not None:
+        doc["train"]["lr_schedule"] = yaml.safe_load(args.lr_schedule)
     with open(dst, "w") as f:
         yaml.safe_dump(doc, f, sort_keys=False)
     return dst
@@ -196,7 +209,7 @@ def parse_json_output(text, what):
 def read_metrics(path, iterations):
     if not os.path.exists(path):
         raise Failure(f"netc train wrote no metrics file {path}")
-    losses, evals = {}, []
+    losses, lrs, evals = {}, {}, []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -209,7 +222,10 @@ def read_metrics(path, iterations):
             if "loss" in rec:
                 if k in losses:
                     raise Failure(f"{path}:{n}: step {k} reported twice")
+                if "lr" not in rec:
+                    raise Failure(f"{path}:{n}: the record of step {k} has no lr")
                 losses[k] = float(rec["loss"])
+                lrs[k] = float(rec["lr"])
             if "test_loss" in rec:
                 evals.append((k, float(rec["test_loss"]), float(rec["test_accuracy"])))
     want = list(range(1, iterations + 1))
@@ -218,7 +234,7 @@ def read_metrics(path, iterations):
         extra = sorted(set(losses) - set(want))
         raise Failure(f"{path}: expected a loss for every step 1..{iterations}; missing {missing[:10]}, "
                       f"unexpected {extra[:10]}")
-    return [losses[k] for k in want], evals
+    return [losses[k] for k in want], [lrs[k] for k in want], evals
 
 
 # --------------------------------------------------------------------------
@@ -227,6 +243,15 @@ def read_metrics(path, iterations):
 
 def fmt_shape(s):
     return "x".join(str(d) for d in s) or "scalar"
+
+
+def compare_lrs(got, ref, failures):
+    """Each step's lr in netc's metrics against PyTorch's scheduler's."""
+    worst = max((abs(g - r) / abs(r) if r else abs(g) for g, r in zip(got, ref)), default=0.0)
+    print(f"  learning rates of {len(ref)} steps against PyTorch's scheduler: max relative difference {worst:.1e}")
+    if worst > 1e-12:
+        failures.append(f"the metrics' lr differs from PyTorch's scheduler by up to {worst:.2e} relative "
+                        f"(netc {got}, torch {ref})")
 
 
 def compare_summary(netc_summary, graph, failures):
@@ -267,7 +292,8 @@ def compare_losses(got, ref, ens, rtol, factor, failures):
         flag = "  FAIL" if ratio[k] > 1 else ""
         print(f"    {k + 1:>4} {got[k]:>12.7f} {ref[k]:>12.7f} {dev[k] / abs(ref[k]):>11.2e} {spread[k]:>9.2e} "
               f"{ratio[k]:>7.3f}{flag}")
-    print(f"    worst ratio {ratio[worst]:.3f} at step {worst + 1} (pass: <= 1)")
+    print(f"    worst ratio {ratio[worst]:.3f} at step {worst + 1} (pass: <= 1); max |netc - torch| / |torch| "
+          f"{max(d / abs(r) if r else d for d, r in zip(dev, ref)):.2e}")
     bad = [k + 1 for k, q in enumerate(ratio) if q > 1]
     if bad:
         failures.append(f"step losses differ by more than {rtol:g} relative (+ {factor:g} x ensemble spread) at "
@@ -354,6 +380,11 @@ def main():
     ap.add_argument("--momentum", type=float, help="passed to netc as --momentum; default: the graph's")
     ap.add_argument("--weight-decay", type=float, help="written into a copy of the graph")
     ap.add_argument("--nesterov", action="store_true", help="written into a copy of the graph")
+    ap.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], help="written into a copy of the graph")
+    ap.add_argument("--betas", type=float, nargs=2, help="written into a copy of the graph")
+    ap.add_argument("--eps", type=float, help="written into a copy of the graph")
+    ap.add_argument("--lr-schedule", help="train.lr_schedule as YAML, as '{type: cosine, t_max: 20}', written "
+                    "into a copy of the graph")
     ap.add_argument("--train-images", type=int, default=400)
     ap.add_argument("--test-images", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1234, help="data and init seed")
@@ -409,9 +440,9 @@ def main():
 
 def run(args, work, failures):
     graph_path = os.path.abspath(args.graph)
-    if args.weight_decay is not None or args.nesterov:
-        graph_path = graph_with_optimizer(graph_path, os.path.join(work, os.path.basename(args.graph)),
-                                          args.weight_decay, args.nesterov, args.momentum)
+    if (args.weight_decay is not None or args.nesterov or args.optimizer or args.betas or args.eps is not None
+            or args.lr_schedule):
+        graph_path = graph_with_optimizer(graph_path, os.path.join(work, os.path.basename(args.graph)), args)
     graph = nt.read_graph(graph_path)
     opt = graph.train.optimizer
     lr = args.lr if args.lr is not None else opt.lr
@@ -440,8 +471,9 @@ def run(args, work, failures):
     nt.state_to_file(model, init)
 
     mode = "eval only" if args.eval_only else (
-        f"{args.iterations} steps, batch {args.batch_size}, lr {lr:g}, momentum {momentum:g}, "
-        f"weight_decay {opt.weight_decay:g}, nesterov {opt.nesterov}")
+        f"{args.iterations} steps, batch {args.batch_size}, {opt.type}, lr {lr:g}, momentum {momentum:g}, "
+        f"weight_decay {opt.weight_decay:g}, nesterov {opt.nesterov}, betas {opt.betas}, eps {opt.eps:g}, "
+        f"lr_schedule {graph.train.lr_schedule}")
     print(f"parity of {'torch_reference --impl manual' if args.self_check else netc[0]} with PyTorch "
           f"{torch.__version__} on {args.graph}: {mode}")
     print(f"  data: {args.train_images} train / {args.test_images} test images {fmt_shape(graph.input.dims())} "
@@ -484,7 +516,7 @@ def run(args, work, failures):
     if os.path.exists(out):
         os.unlink(out)
     run_netc(netc, cmd, args.timeout, "netc train")
-    got_losses, evals = read_metrics(metrics, args.iterations)
+    got_losses, got_lrs, evals = read_metrics(metrics, args.iterations)
     if not os.path.exists(out):
         raise Failure(f"netc train wrote no {out}")
     try:
@@ -498,7 +530,8 @@ def run(args, work, failures):
         m = nt.build_model(graph, dtype=dtype)
         m.load_state_dict({k: v.to(dtype) for k, v in state.items()})
         losses = nt.train(m, train_x, train_y, args.batch_size, args.iterations, lr, momentum,
-                          opt.weight_decay, opt.nesterov, shuffle=False)
+                          opt.weight_decay, opt.nesterov, shuffle=False, optimizer_type=opt.type, betas=opt.betas,
+                          eps=opt.eps, lr_schedule=graph.train.lr_schedule)
         return m, losses
 
     init_state = nt.load_safetensors(init)
@@ -518,6 +551,7 @@ def run(args, work, failures):
     ens_losses = [l for _, l in ensemble]
     ens_params = [{k: v.detach().double() for k, v in m.state_dict().items()} for m, _ in ensemble]
 
+    compare_lrs(got_lrs, nt.lr_sequence(graph.train.lr_schedule, lr, args.iterations), failures)
     compare_losses(got_losses, ref_losses, ens_losses, args.loss_rtol, args.envelope, failures)
     compare_params(got_params, ref_params, ens_params, args.param_rtol, args.param_atol, args.envelope, failures)
 

@@ -28,7 +28,7 @@ RunIdentity tiny_run() {
   run.batch_size = 2;
   run.shuffle = true;
   run.seed = 7;
-  run.sgd = Sgd{0.1f, 0.9f, 0.001f, true};
+  run.optimizer = OptimizerSettings{0.1, 0.9, 0.001, true};
   run.train_images = 10;
   run.train_data_fingerprint = "fedcba9876543210";
   run.target = "host";
@@ -41,9 +41,26 @@ RunIdentity tiny_run() {
 TrainingState tiny_state() {
   BatchOrder order(10, 2, true, 7);
   order.batch(6);
-  TrainingState s = {7, Parameters::initialize(tiny_params(), 1), Parameters::initialize(tiny_params(), 2),
+  TrainingState s = {7, Parameters::initialize(tiny_params(), 1), {Parameters::initialize(tiny_params(), 2)},
                      order.state(), 123, "0011223344556677", std::nullopt};
-  s.momenta[1][2] = -0.0f;  // bits, not just values, survive
+  s.slots[0][1][2] = -0.0f;  // bits, not just values, survive
+  return s;
+}
+
+// The same run with Adam, its state with both moments (the second >= 0).
+RunIdentity tiny_adam_run() {
+  RunIdentity run = tiny_run();
+  run.optimizer = OptimizerSettings{};
+  run.optimizer.type = OptimizerType::Adam;
+  run.lr_schedule.type = LrSchedule::Type::Cosine;
+  run.lr_schedule.t_max = 10;
+  return run;
+}
+
+TrainingState tiny_adam_state() {
+  TrainingState s = tiny_state();
+  s.slots.push_back(Parameters::zeros(tiny_params()));
+  s.slots[1][0][5] = 0.25f;
   return s;
 }
 
@@ -100,7 +117,8 @@ TEST_CASE("checkpoint: everything round-trips, bit for bit", "[checkpoint]") {
   TrainingState s = read_back(dir / "ck");
   CHECK(s.step == 7);
   CHECK(same_bits(s.params, saved.params));
-  CHECK(same_bits(s.momenta, saved.momenta));
+  REQUIRE(s.slots.size() == 1);
+  CHECK(same_bits(s.slots[0], saved.slots[0]));
   CHECK(s.batch_order == saved.batch_order);
   CHECK(s.metrics_bytes == 123);
   CHECK(s.metrics_fingerprint == "0011223344556677");
@@ -114,7 +132,7 @@ TEST_CASE("checkpoint: a plain safetensors file, parameters under their own name
   auto tensors = read_safetensors(dir / "ck", &metadata);
   CHECK(tensors.size() == 4);
   CHECK(tensors.at("fc1.weight").shape == std::vector<int64_t>{3, 4});
-  CHECK(tensors.at("momentum_buffer.fc1.bias").data[2] == saved.momenta[1][2]);
+  CHECK(tensors.at("momentum_buffer.fc1.bias").data[2] == saved.slots[0][1][2]);
   CHECK(metadata.at("format") == "pt");
   CHECK(metadata.at("netc_checkpoint") == kCheckpointFormat);
   CHECK(metadata.at("graph") == "tiny");
@@ -144,10 +162,13 @@ TEST_CASE("checkpoint: another run's checkpoint is refused, saying what differs"
       {[](RunIdentity& r) { r.batch_size = 3; }, "batch size 2; this run has 3"},
       {[](RunIdentity& r) { r.shuffle = false; }, "shuffle true; this run has false"},
       {[](RunIdentity& r) { r.seed = 8; }, "seed 7; this run has 8"},
-      {[](RunIdentity& r) { r.sgd.lr = 0.2f; }, "lr 0.1; this run has 0.2"},
-      {[](RunIdentity& r) { r.sgd.momentum = 0; }, "momentum 0.9; this run has 0"},
-      {[](RunIdentity& r) { r.sgd.weight_decay = 0; }, "weight_decay 0.001; this run has 0"},
-      {[](RunIdentity& r) { r.sgd.nesterov = false; }, "nesterov true; this run has false"},
+      {[](RunIdentity& r) { r.optimizer.lr = 0.2; }, "lr 0.1; this run has 0.2"},
+      {[](RunIdentity& r) { r.optimizer.momentum = 0; }, "momentum 0.9; this run has 0"},
+      {[](RunIdentity& r) { r.optimizer.weight_decay = 0; }, "weight_decay 0.001; this run has 0"},
+      {[](RunIdentity& r) { r.optimizer.nesterov = false; }, "nesterov true; this run has false"},
+      {[](RunIdentity& r) { r.optimizer.type = OptimizerType::AdamW; }, "optimizer sgd; this run has adamw"},
+      {[](RunIdentity& r) { r.lr_schedule.warmup = 5; },
+       "lr_schedule constant warmup=0; this run has constant warmup=5"},
       {[](RunIdentity& r) { r.train_images = 11; }, "training images 10; this run has 11"},
       {[](RunIdentity& r) { r.train_data_fingerprint = "x"; }, "other training data"},
   };
@@ -187,10 +208,11 @@ TEST_CASE("checkpoint: the metadata must be this version's, complete, with nothi
   test::TempDir dir;
   const std::vector<std::pair<std::function<void(std::map<std::string, std::string>&)>, std::string>> cases = {
       {[](auto& m) { m.erase("netc_checkpoint"); }, "not a netc checkpoint"},
-      {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/3"; },
-       "a checkpoint of format 'netc-checkpoint/3'; this netc reads 'netc-checkpoint/2'"},
+      {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/4"; },
+       "a checkpoint of format 'netc-checkpoint/4'; this netc reads 'netc-checkpoint/3' and 'netc-checkpoint/2'"},
       {[](auto& m) { m["netc_checkpoint"] = "netc-checkpoint/1"; },
-       "a checkpoint of format 'netc-checkpoint/1'; this netc reads 'netc-checkpoint/2'"},
+       "a checkpoint of format 'netc-checkpoint/1'; this netc reads 'netc-checkpoint/3' and 'netc-checkpoint/2'"},
+      {[](auto& m) { m.erase("betas"); }, "the checkpoint's metadata has no 'betas'"},
       {[](auto& m) { m.erase("step"); }, "the checkpoint's metadata has no 'step'"},
       {[](auto& m) { m.erase("checksum"); }, "has no 'checksum'"},
       {[](auto& m) { m["learning_rate"] = "1"; }, "an unknown entry 'learning_rate'"},
@@ -208,7 +230,7 @@ TEST_CASE("checkpoint: the metadata must be this version's, complete, with nothi
 TEST_CASE("checkpoint: a state with NaN or Inf is never written", "[checkpoint]") {
   test::TempDir dir;
   TrainingState s = tiny_state();
-  s.momenta[0][3] = INFINITY;
+  s.slots[0][0][3] = INFINITY;
   CHECK_THROWS_AS(write_checkpoint(dir / "ck", tiny_run(), tiny_params(), s), std::logic_error);
   CHECK_FALSE(std::filesystem::exists(dir / "ck"));
 }
@@ -326,4 +348,55 @@ TEST_CASE("checkpoint: the training data's fingerprint covers the validation set
   other.validation_labels[0] = 9;
   CHECK(train_data_fingerprint(held_out) != train_data_fingerprint(a));
   CHECK(train_data_fingerprint(other) != train_data_fingerprint(held_out));
+}
+
+TEST_CASE("checkpoint: Adam's moments round-trip under PyTorch's state names", "[checkpoint]") {
+  test::TempDir dir;
+  const TrainingState saved = tiny_adam_state();
+  write_checkpoint(dir / "ck", tiny_adam_run(), tiny_params(), saved);
+  std::map<std::string, std::string> metadata;
+  auto tensors = read_safetensors(dir / "ck", &metadata);
+  CHECK(tensors.size() == 6);
+  CHECK(tensors.at("exp_avg_sq.fc1.weight").data[5] == 0.25f);
+  CHECK(tensors.count("exp_avg.fc1.bias") == 1);
+  CHECK(metadata.at("optimizer") == "adam");
+  CHECK(metadata.at("betas") == "0.9,0.999");
+  CHECK(metadata.at("eps") == "1e-08");
+  CHECK(metadata.at("lr_schedule") == "cosine t_max=10 eta_min=0 warmup=0");
+  TrainingState s = read_back(dir / "ck", tiny_adam_run());
+  REQUIRE(s.slots.size() == 2);
+  CHECK(same_bits(s.slots[0], saved.slots[0]));
+  CHECK(same_bits(s.slots[1], saved.slots[1]));
+  // An SGD run does not continue it, nor an Adam run from an SGD checkpoint.
+  CHECK_THAT(input_error([&] { read_back(dir / "ck"); }), Contains("optimizer adam; this run has sgd"));
+  write_checkpoint(dir / "sgd", tiny_run(), tiny_params(), tiny_state());
+  CHECK_THAT(input_error([&] { read_back(dir / "sgd", tiny_adam_run()); }), Contains("optimizer sgd; this run has adam"));
+}
+
+TEST_CASE("checkpoint: a negative second moment is refused, whatever its checksum", "[checkpoint]") {
+  test::TempDir dir;
+  TrainingState s = tiny_adam_state();
+  s.slots[1][1][0] = -1;
+  write_checkpoint(dir / "ck", tiny_adam_run(), tiny_params(), s);
+  CHECK_THAT(input_error([&] { read_back(dir / "ck", tiny_adam_run()); }),
+             Contains("tensor 'exp_avg_sq.fc1.bias' holds a negative value"));
+}
+
+TEST_CASE("checkpoint: the previous format, netc-checkpoint/2, continues as SGD with a constant lr", "[checkpoint]") {
+  test::TempDir dir;
+  write_checkpoint(dir / "ck", tiny_run(), tiny_params(), tiny_state());
+  // What netc-checkpoint/2 wrote: the same without the optimizer's type,
+  // betas, eps and schedule.
+  forge_metadata(dir / "ck", [](auto& m) {
+    for (const char* key : {"optimizer", "betas", "eps", "lr_schedule"}) m.erase(key);
+    m["netc_checkpoint"] = "netc-checkpoint/2";
+  });
+  TrainingState s = read_back(dir / "ck");
+  CHECK(s.step == 7);
+  CHECK(same_bits(s.slots[0], tiny_state().slots[0]));
+  RunIdentity scheduled = tiny_run();
+  scheduled.lr_schedule.warmup = 3;
+  std::vector<std::string> notes;
+  CHECK_THAT(input_error([&] { read_checkpoint(dir / "ck", scheduled, tiny_params(), &notes); }),
+             Contains("lr_schedule constant warmup=0; this run has constant warmup=3"));
 }

@@ -129,13 +129,13 @@ TEST_CASE("compile cache: staging folders of compiles that died are removed", "[
     staging = folder;
     throw std::runtime_error("compile failed");
   };
-  CHECK_THROWS(cached_model("g", "fingerprint", options, "compiler", failing_compile));
+  CHECK_THROWS(cached_model("g", "fingerprint", UpdateRule::Sgd, options, "compiler", failing_compile));
   REQUIRE_FALSE(staging.empty());
   // One of a process that no longer runs (pids stop below 2^22), one of this process's parent.
   const std::string prefix = staging.substr(0, staging.rfind('.') + 1);
   std::filesystem::create_directories(prefix + "4194399/part");
   std::filesystem::create_directories(prefix + std::to_string(getppid()));
-  CHECK_THROWS(cached_model("g", "fingerprint", options, "compiler", failing_compile));
+  CHECK_THROWS(cached_model("g", "fingerprint", UpdateRule::Sgd, options, "compiler", failing_compile));
   CHECK_FALSE(std::filesystem::exists(prefix + "4194399"));
   CHECK(std::filesystem::exists(prefix + std::to_string(getppid())));
 }

@@ -84,12 +84,13 @@ Dataset random_dataset(const Manifest& m) {
 Times time_on_device(CompiledModel& model, const BenchFlags& f) {
   const Manifest& m = model.manifest();
   const Dataset data = random_dataset(m);
-  DeviceTraining training(model, Parameters::initialize(m.params, 1), Parameters::zeros(m.params), data, Sgd{});
+  DeviceTraining training(model, Parameters::initialize(m.params, 1), zero_slots(m.update, m.params), data);
   std::vector<std::vector<int32_t>> batches(kGpuCallsPerRun);
   for (int64_t s = 0; s < kGpuCallsPerRun; ++s)
     for (int64_t k = 0; k < m.batch; ++k) batches[size_t(s)].push_back(int32_t(s * m.batch + k));
+  const std::vector<StepScalars> scalars(batches.size(), typical_step_scalars(m.update));
   const double steps_ms = median_ms(f.warmup, f.steps, [&] {
-    training.run(batches);
+    training.run(batches, scalars);
     training.take_losses();
   });
   // An evaluation reads each batch's logits back, as netc eval does.

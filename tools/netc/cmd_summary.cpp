@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "front/graph.h"
+#include "graph_json.h"
 
 namespace netc {
 namespace {
@@ -41,7 +42,8 @@ void print_json(const Graph& g) {
                       {"params", g.layer_param_count(static_cast<int>(i))}});
   }
   nlohmann::ordered_json out = {
-      {"name", g.name}, {"input", g.input.dims()}, {"layers", layers}, {"params", g.param_count()}};
+      {"name", g.name}, {"input", g.input.dims()}, {"layers", layers}, {"params", g.param_count()},
+      {"optimizer", optimizer_json(g.train.optimizer)}, {"lr_schedule", lr_schedule_json(g.train.lr_schedule)}};
   std::cout << out.dump() << "\n";
 }
 
@@ -66,6 +68,15 @@ void print_table(const Graph& g) {
     std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", row[0], width[0], row[1], width[1], row[2], width[2],
                              row[3], width[3]);
   }
+  // The settings as `netc describe` gives them: {"type": "adam", "lr": 0.001, ...} -> adam, lr 0.001, ...
+  auto settings = [](const nlohmann::ordered_json& j) {
+    std::string out = j.at("type").get<std::string>();
+    for (const auto& [key, value] : j.items())
+      if (key != "type") out += fmt::format(", {} {}", key, value.dump());
+    return out;
+  };
+  std::cout << fmt::format("optimizer: {}\n", settings(optimizer_json(g.train.optimizer)));
+  std::cout << fmt::format("lr schedule: {}\n", settings(lr_schedule_json(g.train.lr_schedule)));
 }
 
 }  // namespace

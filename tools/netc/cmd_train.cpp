@@ -1,5 +1,6 @@
 // netc train GRAPH [options]: trains the graph on its dataset, with
 // checkpoints, resuming, and a clean stop on SIGINT or SIGTERM.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <csignal>
@@ -24,9 +25,51 @@ struct TrainFlags {
   std::optional<int64_t> iterations, batch_size, eval_every, checkpoint_every, validation;
   std::optional<uint64_t> seed;
   std::optional<double> lr, momentum;
+  // Over the graph's train.lr_schedule.
+  std::optional<std::string> lr_schedule;
+  std::optional<int64_t> lr_step_size, lr_t_max, lr_warmup;
+  std::optional<double> lr_gamma, lr_eta_min;
+  std::vector<int64_t> lr_milestones;
   bool no_shuffle = false;
   PipelineOptions pipelines;
 };
+
+// The graph's train.lr_schedule with the --lr-* flags applied over it:
+// --lr-schedule of another type starts a schedule of that type (keeping the
+// warm-up), each setting's flag sets it, and each must be of the type.
+LrSchedule lr_schedule(const Graph& g, const TrainFlags& f) {
+  LrSchedule s = g.train.lr_schedule;
+  using Type = LrSchedule::Type;
+  if (f.lr_schedule) {
+    Type type = Type::Constant;
+    parse_lr_schedule_type(*f.lr_schedule, &type);  // the flag's check allows only the types
+    if (type != s.type) s = LrSchedule{type, 0, {}, 0.1, 0, 0, s.warmup};
+  }
+  auto setting = [&](const char* flag, bool given, std::initializer_list<Type> types) {
+    if (given && std::find(types.begin(), types.end(), s.type) == types.end())
+      throw InputError(fmt::format("{} is not a setting of a {} learning-rate schedule (--lr-schedule sets the type)",
+                                   flag, lr_schedule_type_name(s.type)));
+    return given;
+  };
+  if (setting("--lr-step-size", f.lr_step_size.has_value(), {Type::Step})) s.step_size = *f.lr_step_size;
+  if (setting("--lr-gamma", f.lr_gamma.has_value(), {Type::Step, Type::MultiStep})) s.gamma = *f.lr_gamma;
+  if (setting("--lr-milestones", !f.lr_milestones.empty(), {Type::MultiStep})) {
+    for (size_t k = 0; k < f.lr_milestones.size(); ++k)
+      if (f.lr_milestones[k] < 1 || (k > 0 && f.lr_milestones[k] <= f.lr_milestones[k - 1]))
+        throw InputError("--lr-milestones must be increasing steps >= 1, as 1000,2000");
+    s.milestones = f.lr_milestones;
+  }
+  if (setting("--lr-t-max", f.lr_t_max.has_value(), {Type::Cosine})) s.t_max = *f.lr_t_max;
+  if (setting("--lr-eta-min", f.lr_eta_min.has_value(), {Type::Cosine})) s.eta_min = *f.lr_eta_min;
+  if (f.lr_warmup) s.warmup = *f.lr_warmup;
+  const char* missing = s.type == Type::Step && s.step_size == 0          ? "--lr-step-size"
+                        : s.type == Type::MultiStep && s.milestones.empty() ? "--lr-milestones"
+                        : s.type == Type::Cosine && s.t_max == 0             ? "--lr-t-max"
+                                                                             : nullptr;
+  if (missing)
+    throw InputError(fmt::format("a {} learning-rate schedule needs {}", lr_schedule_type_name(s.type), missing));
+  return s;
+}
 
 // The graph's train section with the flags applied over it.
 TrainOptions train_options(const Graph& g, const TrainFlags& f) {
@@ -35,10 +78,13 @@ TrainOptions train_options(const Graph& g, const TrainFlags& f) {
   o.eval_every = f.eval_every.value_or(g.train.eval_every);
   o.shuffle = g.train.shuffle && !f.no_shuffle;
   o.seed = f.seed.value_or(g.train.seed);
-  o.sgd.lr = float(f.lr.value_or(g.train.optimizer.lr));
-  o.sgd.momentum = float(f.momentum.value_or(g.train.optimizer.momentum));
-  o.sgd.weight_decay = float(g.train.optimizer.weight_decay);
-  o.sgd.nesterov = g.train.optimizer.nesterov;
+  o.optimizer = g.train.optimizer;
+  o.optimizer.lr = f.lr.value_or(o.optimizer.lr);
+  if (f.momentum && o.optimizer.type != OptimizerType::Sgd)
+    throw InputError(fmt::format("--momentum is a setting of SGD; the graph's optimizer is {}",
+                                 optimizer_name(o.optimizer.type)));
+  o.optimizer.momentum = f.momentum.value_or(o.optimizer.momentum);
+  o.lr_schedule = lr_schedule(g, f);
   o.augment_shift = g.train.augment.shift;
   o.save_best_file = f.save_best;
   o.metrics_file = f.metrics;
@@ -91,7 +137,8 @@ RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const D
   run.batch_size = m.batch;
   run.shuffle = options.shuffle;
   run.seed = options.seed;
-  run.sgd = options.sgd;
+  run.optimizer = options.optimizer;
+  run.lr_schedule = options.lr_schedule;
   run.train_images = data.train_images.count;
   run.train_data_fingerprint = train_data_fingerprint(data);
   run.validation = data.validation_images.count;
@@ -107,7 +154,7 @@ TrainingState starting_state(const TrainFlags& f, const Manifest& m, const Train
   if (f.resume.empty())
     return initial_state(f.init.empty() ? Parameters::initialize(m.params, options.seed)
                                         : Parameters::load(m.params, f.init),
-                         m.params);
+                         m.params, m.update);
   std::vector<std::string> notes;
   TrainingState state = read_checkpoint(f.resume, options.run, m.params, &notes);
   for (const std::string& note : notes) std::fprintf(stderr, "netc: note: %s\n", note.c_str());
@@ -141,7 +188,7 @@ void run_train(const TrainFlags& f) {
   PipelineOptions pipelines = f.pipelines;
   pipelines.batch_size = f.batch_size.value_or(graph.train.batch_size);
   TrainOptions options = train_options(graph, f);
-  if (options.sgd.nesterov && options.sgd.momentum <= 0)
+  if (options.optimizer.nesterov && options.optimizer.momentum <= 0)
     throw InputError("nesterov momentum needs a momentum above 0");
   const int64_t validation = f.validation.value_or(graph.train.validation);
   if (!f.save_best.empty() && validation == 0)
@@ -158,9 +205,15 @@ void run_train(const TrainFlags& f) {
   const Manifest& m = model->manifest();
   if (!f.checkpoint.empty() || !f.resume.empty()) options.run = identify_run(graph, *model, data, options, pipelines);
   TrainingState state = starting_state(f, m, options);
-  std::fprintf(stderr, "netc: training %s: %lld steps of %lld images, lr %g, momentum %g\n", graph.name.c_str(),
-               (long long)options.iterations, (long long)m.batch, double(options.sgd.lr),
-               double(options.sgd.momentum));
+  const std::string momentum = options.optimizer.type == OptimizerType::Sgd
+                                   ? fmt::format(", momentum {:g}", options.optimizer.momentum)
+                                   : "";
+  const std::string schedule = options.lr_schedule.type == LrSchedule::Type::Constant && !options.lr_schedule.warmup
+                                   ? ""
+                                   : ", schedule " + options.lr_schedule.str();
+  std::fprintf(stderr, "netc: training %s: %lld steps of %lld images, %s, lr %g%s%s\n", graph.name.c_str(),
+               (long long)options.iterations, (long long)m.batch, optimizer_name(options.optimizer.type),
+               options.optimizer.lr, momentum.c_str(), schedule.c_str());
   TrainResult r;
   {
     StopOnSignals stop_on_signals;
@@ -184,7 +237,7 @@ void run_train(const TrainFlags& f) {
 
 void add_train_command(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a graph with SGD and report its test accuracy");
+  CLI::App* cmd = app.add_subcommand("train", "Train a graph with its optimizer and report its test accuracy");
   cmd->add_option("GRAPH", f->graph, "graph file (YAML)")->required();
   cmd->add_option("--data", f->data, "folder holding the four MNIST-format IDX files (raw or .gz)");
   cmd->add_option("--iterations", f->iterations, "SGD steps")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
@@ -193,6 +246,21 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--momentum", f->momentum, "SGD momentum")
       ->check(float32_at_least(0, false))
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--lr-schedule", f->lr_schedule,
+                  "learning-rate schedule instead of the graph's: constant, step, multistep or cosine")
+      ->check(CLI::IsMember({"constant", "step", "multistep", "cosine"}));
+  cmd->add_option("--lr-step-size", f->lr_step_size, "step schedule: steps between decays")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--lr-gamma", f->lr_gamma, "step and multistep schedules: factor of each decay")
+      ->check(float32_at_least(0, true));
+  cmd->add_option("--lr-milestones", f->lr_milestones, "multistep schedule: the steps after which it decays, as 1000,2000")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--lr-t-max", f->lr_t_max, "cosine schedule: steps from lr down to --lr-eta-min")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--lr-eta-min", f->lr_eta_min, "cosine schedule: the lowest lr")->check(float32_at_least(0, false));
+  cmd->add_option("--lr-warmup", f->lr_warmup, "steps of linear warm-up before the schedule")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   cmd->add_option("--seed", f->seed, "seed of initialization and shuffling")->check(unsigned_64_bits());
   cmd->add_option("--eval-every", f->eval_every, "evaluate every N steps (0: only at the end)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));

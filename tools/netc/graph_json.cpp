@@ -43,16 +43,36 @@ Json layer_json(const Graph& g, int index) {
           {"attributes", attrs}, {"output", l.output.dims()}, {"params", params}};
 }
 
+Json optimizer_json(const OptimizerSettings& o) {
+  Json j = {{"type", optimizer_name(o.type)}, {"lr", o.lr}};
+  if (o.type == OptimizerType::Sgd) {
+    j["momentum"] = o.momentum;
+    j["nesterov"] = o.nesterov;
+  } else {
+    j["betas"] = Json::array({o.beta1, o.beta2});
+    j["eps"] = o.eps;
+  }
+  j["weight_decay"] = o.weight_decay;
+  return j;
+}
+
+Json lr_schedule_json(const LrSchedule& s) {
+  Json j = {{"type", lr_schedule_type_name(s.type)}};
+  switch (s.type) {
+    case LrSchedule::Type::Constant: break;
+    case LrSchedule::Type::Step: j["step_size"] = s.step_size, j["gamma"] = s.gamma; break;
+    case LrSchedule::Type::MultiStep: j["milestones"] = s.milestones, j["gamma"] = s.gamma; break;
+    case LrSchedule::Type::Cosine: j["t_max"] = s.t_max, j["eta_min"] = s.eta_min; break;
+  }
+  j["warmup"] = s.warmup;
+  return j;
+}
+
 Json train_json(const TrainConfig& t) {
-  const OptimizerConfig& o = t.optimizer;
-  Json optimizer = {{"type", o.type},
-                    {"lr", o.lr},
-                    {"momentum", o.momentum},
-                    {"weight_decay", o.weight_decay},
-                    {"nesterov", o.nesterov}};
   return {{"dataset", t.dataset}, {"batch_size", t.batch_size}, {"iterations", t.iterations},
           {"eval_every", t.eval_every}, {"shuffle", t.shuffle}, {"seed", t.seed},
-          {"optimizer", optimizer}, {"validation", t.validation}, {"augment", {{"shift", t.augment.shift}}}};
+          {"optimizer", optimizer_json(t.optimizer)}, {"lr_schedule", lr_schedule_json(t.lr_schedule)},
+          {"validation", t.validation}, {"augment", {{"shift", t.augment.shift}}}};
 }
 
 Json graph_json(const Graph& g) {

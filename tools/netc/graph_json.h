@@ -13,7 +13,12 @@ namespace netc {
 // {"name", "op", "inputs", "attributes", "output", "params"} of layer `index`.
 nlohmann::ordered_json layer_json(const Graph& g, int index);
 
-// {"dataset", "batch_size", ..., "optimizer": {...}}
+// {"type", "lr", ...}: the optimizer's settings, those of its type only.
+nlohmann::ordered_json optimizer_json(const OptimizerSettings& o);
+// {"type", ..., "warmup"}: the schedule's settings, those of its type only.
+nlohmann::ordered_json lr_schedule_json(const LrSchedule& s);
+
+// {"dataset", "batch_size", ..., "optimizer": {...}, "lr_schedule": {...}}
 nlohmann::ordered_json train_json(const TrainConfig& t);
 
 // The whole graph: name, input, layers, output layer, loss, train, fingerprint.

@@ -4,7 +4,7 @@
 // How a cached model is found without the compiler (which links libHalide):
 // the front end (compiler/front, Halide-free, linked into netc) reads and
 // checks the graph and schedule files; the model is the cache entry keyed by
-// the graph's fingerprint, the batch size, the Halide target string
+// the graph's fingerprint, its optimizer's update rule, the batch size, the Halide target string
 // (runtime/host_target.h), the schedule file's text, Halide's version and
 // the compiler library's fingerprint. Only a missing entry loads the
 // compiler, to compile it.

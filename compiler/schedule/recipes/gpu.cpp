@@ -161,8 +161,21 @@ void reduce_in_chunks(Func f, const Stage& stage) {
 //    gradient over the whole batch): the values initialized by one kernel,
 //    then the reduction cut into chunks, one thread per chunk and value,
 //    each adding its partial sum atomically.
-// A parameter's SGD update shares the kernel of its momentum's, found in the
-// stage table.
+// The update stage whose kernel (and thread) `stage` shares, or nullptr: a
+// parameter's update shares its first slot's (SGD's momentum, Adam's
+// exp_avg), and Adam's exp_avg_sq shares exp_avg's. That stage comes first
+// in the table, so it is scheduled first.
+const Stage* fused_update_parent(const Stage& stage, const StageTable& table) {
+  if (stage.kind == "update.param") {
+    if (const Stage* momentum = table.find(stage.name + ".momentum")) return momentum;
+    return table.find(stage.name + ".exp_avg");
+  }
+  const std::string suffix = "_sq";  // update.<param>.exp_avg_sq -> update.<param>.exp_avg
+  if (stage.kind == "update.exp_avg_sq") return table.find(stage.name.substr(0, stage.name.size() - suffix.size()));
+  return nullptr;
+}
+
+// A parameter's update shares one kernel with its slots' (fused_update_parent).
 void schedule_gpu_stage(const RecipeCall& call) {
   const Stage& stage = call.stage;
   const StageTable& table = call.table;
@@ -170,10 +183,8 @@ void schedule_gpu_stage(const RecipeCall& call) {
   if (stage.extents.empty()) return schedule_scalar(f);
   if (!f.has_update_definition()) {
     schedule_pointwise(f, stage);
-    // The parameter's update in the kernel (and thread) of its momentum's,
-    // which is scheduled first: one kernel per parameter instead of two.
-    if (const Stage* momentum = stage.kind == "update.param" ? table.find(stage.name + ".momentum") : nullptr)
-      f.compute_with(Func(momentum->func), Var("thread"));
+    // One kernel per parameter instead of one per stage.
+    if (const Stage* parent = fused_update_parent(stage, table)) f.compute_with(Func(parent->func), Var("thread"));
     return;
   }
   bool short_reductions = true;

@@ -16,13 +16,16 @@ namespace {
 using netc::test::ptxas;
 using netc::test::ScratchDir;
 
-// Compiles `graph` for CUDA with `schedule` (empty: the default) and runs
-// ptxas on every PTX module for both architectures.
-void check_ptx(const std::string& graph_name, const std::string& schedule = "") {
+// Compiles `graph` for CUDA with `schedule` (empty: the default) and its
+// optimizer of type `optimizer` and runs ptxas on every PTX module for both
+// architectures.
+void check_ptx(const std::string& graph_name, const std::string& schedule = "",
+               netc::OptimizerType optimizer = netc::OptimizerType::Sgd) {
   INFO("ptxas: " << ptxas() << " (NETC_PTXAS overrides; it comes with CUDA 13 in /usr/local/cuda)");
   REQUIRE(access(ptxas().c_str(), X_OK) == 0);
   ScratchDir dir("netc-ptx-");
   netc::Graph graph = netc::load_graph(std::string(NETC_SOURCE_DIR) + "/graphs/" + graph_name + ".yaml");
+  graph.train.optimizer.type = optimizer;
   netc::BuildOptions options;
   options.target = "cuda";
   options.schedule_file = schedule;
@@ -32,6 +35,7 @@ void check_ptx(const std::string& graph_name, const std::string& schedule = "") 
   nlohmann::json manifest = nlohmann::json::parse(manifest_file);
   CHECK(manifest.at("halide_target").get<std::string>().find("-cuda-cuda_capability_80") != std::string::npos);
   CHECK(manifest.contains("gather"));
+  CHECK(manifest.at("update") == netc::update_rule_name(netc::update_rule(optimizer)));
 
   std::vector<std::string> modules = netc::test::ptx_modules(dir / "model/model.so");
   REQUIRE(modules.size() == 3);  // train step, inference, batch gatherer
@@ -55,4 +59,7 @@ TEST_CASE("cuda: ptxas accepts the DAG test graph's pipelines (add, concat, tanh
 }
 TEST_CASE("cuda: ptxas accepts Model A scheduled by Li2018") {
   check_ptx("model_a", std::string(NETC_SOURCE_DIR) + "/schedules/cuda/li2018.yaml");
+}
+TEST_CASE("cuda: ptxas accepts Model A's pipelines with Adam's update (a parameter's three stages in one kernel)") {
+  check_ptx("model_a", "", netc::OptimizerType::Adam);
 }

@@ -243,7 +243,7 @@ TEST_CASE("errors: train and its optimizer") {
       {graph(kLayers, "train: 5\n"), "6:8", "train must be a map, got 5"},
       {graph(kLayers, "train: {epochs: 3}\n"), "6:9",
        "unknown key 'epochs' in train; expected one of dataset, batch_size, iterations, eval_every, shuffle, seed, "
-       "optimizer, validation, augment"},
+        "optimizer, lr_schedule, validation, augment"},
       {graph(kLayers, "train: {seed: 1, seed: 2}\n"), "6:18", "key 'seed' is given twice in train (first on line 6)"},
       {graph(kLayers, "train: {batch_size: 0}\n"), "6:21", "train.batch_size must be an integer >= 1, got 0"},
       {graph(kLayers, "train: {iterations: -1}\n"), "6:21", "train.iterations must be an integer >= 0, got -1"},
@@ -255,11 +255,11 @@ TEST_CASE("errors: train and its optimizer") {
       {graph(kLayers, "train: {dataset: [mnist]}\n"), "6:18", "train.dataset must be a string"},
       {graph(kLayers, "train: {optimizer: sgd}\n"), "6:20", "train.optimizer must be a map, got 'sgd'"},
       {graph(kLayers, "train: {optimizer: {type: sgd, beta: 0.9}}\n"), "6:32",
-       "unknown key 'beta' in train.optimizer; expected one of type, lr, momentum, weight_decay, nesterov"},
+       "unknown key 'beta' in train.optimizer; expected one of type, lr, momentum, weight_decay, nesterov, betas, eps"},
       {graph(kLayers, "train: {optimizer: {lr: 0.1, lr: 0.2}}\n"), "6:30",
        "key 'lr' is given twice in train.optimizer (first on line 6)"},
-      {graph(kLayers, "train: {optimizer: {type: adam}}\n"), "6:27",
-       "train.optimizer.type must be sgd (the only optimizer), got 'adam'"},
+      {graph(kLayers, "train: {optimizer: {type: rmsprop}}\n"), "6:27",
+       "train.optimizer.type must be sgd, adam or adamw, got 'rmsprop'"},
       {graph(kLayers, "train: {optimizer: {lr: 0}}\n"), "6:25",
        "train.optimizer.lr must be a finite number > 0, got 0"},
       {graph(kLayers, "train: {optimizer: {lr: -0.1}}\n"), "6:25", "got -0.1"},
@@ -296,6 +296,65 @@ TEST_CASE("errors: train's validation and augment") {
       {graph(kLayers, "train: {augment: {shift: 8}}\n"), "6:26",
        "train.augment.shift must be an integer from 0 to 7, below the input's height and width, got 8"},
       {graph(kLayers, "train: {augment: {shift: 9223372036854775808}}\n"), "6:26", "which does not fit in 64 bits"},
+  });
+}
+
+TEST_CASE("errors: Adam and AdamW") {
+  check_cases({
+      {graph(kLayers, "train: {optimizer: {type: adam, betas: [0.9, 1]}}\n"), "6:46",
+       "train.optimizer.betas[1] must be a number in [0, 1), got 1"},
+      {graph(kLayers, "train: {optimizer: {type: adamw, betas: [-0.1, 0.9]}}\n"), "6:42",
+       "train.optimizer.betas[0] must be a finite number >= 0, got -0.1"},
+      {graph(kLayers, "train: {optimizer: {type: adam, betas: 0.9}}\n"), "6:40",
+       "train.optimizer.betas must be a list [beta1, beta2], got 0.9"},
+      {graph(kLayers, "train: {optimizer: {type: adam, betas: [0.9, 0.99, 0.999]}}\n"), "6:40",
+       "train.optimizer.betas must be a list [beta1, beta2], got a list of 3 items"},
+      {graph(kLayers, "train: {optimizer: {type: adam, eps: 0}}\n"), "6:38",
+       "train.optimizer.eps must be a finite number > 0, got 0"},
+      {graph(kLayers, "train: {optimizer: {type: adam, eps: -1e-8}}\n"), "6:38", "got -1e-8"},
+      {graph(kLayers, "train: {optimizer: {type: adamw, weight_decay: -0.01}}\n"), "6:48",
+       "train.optimizer.weight_decay must be a finite number >= 0, got -0.01"},
+      {graph(kLayers, "train: {optimizer: {type: adam, lr: -0.001}}\n"), "6:37",
+       "train.optimizer.lr must be a finite number > 0, got -0.001"},
+      {graph(kLayers, "train: {optimizer: {momentum: 0.9, type: adam}}\n"), "6:21",
+       "train.optimizer.momentum is not a setting of adam"},
+      {graph(kLayers, "train: {optimizer: {type: adamw, nesterov: false}}\n"), "6:34",
+       "train.optimizer.nesterov is not a setting of adamw"},
+      {graph(kLayers, "train: {optimizer: {betas: [0.9, 0.99]}}\n"), "6:21",
+       "train.optimizer.betas is not a setting of sgd"},
+  });
+}
+
+TEST_CASE("errors: learning-rate schedules") {
+  check_cases({
+      {graph(kLayers, "train: {lr_schedule: cosine}\n"), "6:22", "train.lr_schedule must be a map, got 'cosine'"},
+      {graph(kLayers, "train: {lr_schedule: {t_max: 5}}\n"), "6:22",
+       "train.lr_schedule needs a type: constant, step, multistep or cosine"},
+      {graph(kLayers, "train: {lr_schedule: {type: linear}}\n"), "6:29",
+       "train.lr_schedule.type must be constant, step, multistep or cosine, got 'linear'"},
+      {graph(kLayers, "train: {lr_schedule: {type: cosine}}\n"), "6:22",
+       "train.lr_schedule of type cosine needs t_max"},
+      {graph(kLayers, "train: {lr_schedule: {type: step, gamma: 0.5}}\n"), "6:22",
+       "train.lr_schedule of type step needs step_size"},
+      {graph(kLayers, "train: {lr_schedule: {type: step, step_size: 10, t_max: 5}}\n"), "6:50",
+       "train.lr_schedule.t_max is not a setting of an lr_schedule of type step"},
+      {graph(kLayers, "train: {lr_schedule: {type: step, step_size: 0}}\n"), "6:46",
+       "train.lr_schedule.step_size must be an integer >= 1, got 0"},
+      {graph(kLayers, "train: {lr_schedule: {type: step, step_size: 2, gamma: 0}}\n"), "6:56",
+       "train.lr_schedule.gamma must be a finite number > 0, got 0"},
+      {graph(kLayers, "train: {lr_schedule: {type: multistep, milestones: []}}\n"), "6:52",
+       "train.lr_schedule.milestones must be a list of 1 to 1024 increasing integers >= 1, got an empty list"},
+      {graph(kLayers, "train: {lr_schedule: {type: multistep, milestones: [10, 10]}}\n"), "6:57",
+       "train.lr_schedule.milestones[1] must be an integer >= 11, got 10"},
+      {graph(kLayers, "train: {lr_schedule: {type: multistep, milestones: [0]}}\n"), "6:53",
+       "train.lr_schedule.milestones[0] must be an integer >= 1, got 0"},
+      {graph(kLayers, "train: {lr_schedule: {type: cosine, t_max: 10, eta_min: -1}}\n"), "6:57",
+       "train.lr_schedule.eta_min must be a finite number >= 0, got -1"},
+      {graph(kLayers, "train: {lr_schedule: {type: constant, warmup: -5}}\n"), "6:47",
+       "train.lr_schedule.warmup must be an integer >= 0, got -5"},
+      {graph(kLayers, "train: {lr_schedule: {type: cosine, t_max: 10, period: 3}}\n"), "6:48",
+       "unknown key 'period' in train.lr_schedule; expected one of type, step_size, gamma, milestones, t_max, "
+       "eta_min, warmup"},
   });
 }
 

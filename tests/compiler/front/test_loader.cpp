@@ -106,9 +106,11 @@ TEST_CASE("the models' training settings") {
     CHECK(t.eval_every == 500);
     CHECK(t.shuffle);
     CHECK(t.seed == 0);
-    CHECK(t.optimizer.type == "sgd");
+    CHECK(t.optimizer.type == OptimizerType::Sgd);
     CHECK(t.optimizer.lr == 0.01);
     CHECK(t.optimizer.momentum == 0);
+    CHECK(t.lr_schedule.type == LrSchedule::Type::Constant);
+    CHECK(t.lr_schedule.warmup == 0);
   }
 }
 
@@ -295,4 +297,54 @@ TEST_CASE("load_graph: files that cannot be read") {
 }
 
 }  // namespace
+}  // namespace netc
+
+namespace netc {
+
+TEST_CASE("train.optimizer: Adam and AdamW with PyTorch's defaults") {
+  const std::string layers =
+      "name: g\ninput: {channels: 1, height: 2, width: 2}\nlayers:\n  - {name: f, op: flatten}\n"
+      "  - {name: fc, op: linear, out_features: 2}\n";
+  const OptimizerSettings adam = parse_graph(layers + "train: {optimizer: {type: adam}}\n", "a.yaml").train.optimizer;
+  CHECK(adam.type == OptimizerType::Adam);
+  CHECK(adam.lr == 0.001);
+  CHECK(adam.beta1 == 0.9);
+  CHECK(adam.beta2 == 0.999);
+  CHECK(adam.eps == 1e-8);
+  CHECK(adam.weight_decay == 0);
+  const OptimizerSettings adamw = parse_graph(layers + "train: {optimizer: {type: adamw, lr: 0.001}}\n", "w.yaml")
+                                      .train.optimizer;
+  CHECK(adamw.type == OptimizerType::AdamW);
+  CHECK(adamw.weight_decay == 0.01);
+  const OptimizerSettings set =
+      parse_graph(layers + "train: {optimizer: {weight_decay: 0, betas: [0.5, 0.75], eps: 1e-6, type: adamw}}\n",
+                  "s.yaml")
+          .train.optimizer;
+  CHECK(set.weight_decay == 0);
+  CHECK(set.beta1 == 0.5);
+  CHECK(set.beta2 == 0.75);
+  CHECK(set.eps == 1e-6);
+}
+
+TEST_CASE("train.lr_schedule: each type's settings, defaults and warm-up") {
+  const std::string layers =
+      "name: g\ninput: {channels: 1, height: 2, width: 2}\nlayers:\n  - {name: f, op: flatten}\n"
+      "  - {name: fc, op: linear, out_features: 2}\n";
+  auto schedule = [&](const std::string& yaml) {
+    return parse_graph(layers + "train: {lr_schedule: " + yaml + "}\n", "s.yaml").train.lr_schedule;
+  };
+  const LrSchedule step = schedule("{type: step, step_size: 100}");
+  CHECK(step.type == LrSchedule::Type::Step);
+  CHECK(step.step_size == 100);
+  CHECK(step.gamma == 0.1);
+  const LrSchedule multi = schedule("{type: multistep, milestones: [10, 20, 30], gamma: 0.5, warmup: 5}");
+  CHECK(multi.milestones == std::vector<int64_t>{10, 20, 30});
+  CHECK(multi.gamma == 0.5);
+  CHECK(multi.warmup == 5);
+  const LrSchedule cosine = schedule("{type: cosine, t_max: 3000, eta_min: 1e-4}");
+  CHECK(cosine.t_max == 3000);
+  CHECK(cosine.eta_min == 1e-4);
+  CHECK(schedule("{type: constant, warmup: 7}").warmup == 7);
+}
+
 }  // namespace netc
