@@ -25,6 +25,7 @@ declare -A max_len=(
   [gzip]=8192
   [safetensors]=4096
   [schedule]=4096
+  [checkpoint]=2048
   [onnx]=8192
 )
 

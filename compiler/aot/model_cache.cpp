@@ -89,6 +89,7 @@ void run_once(const std::string& folder, const BuildOptions& o) {
   // No set_threads: this runs in the compile's forked process (compile_cache.h),
   // whose copy of the thread pool has no workers to stop, and whose loops
   // then run on this thread alone.
+  if (model.profiled()) model.quiet_profile();  // the report of this run would go to stdout at exit
   RandomBatch batch(model.manifest());
   try {
     batch.train_step(model);

@@ -266,9 +266,40 @@ def image_seeds():
         write("image", name, data)
 
 
+# ------------------------------------------------------------------ checkpoints
+
+# Edits of a valid checkpoint's metadata (fuzz_checkpoint.cpp says the form):
+# each reaches one of the reader's checks with a good checksum.
+CHECKPOINT_SEEDS = {
+    "unchanged": "",
+    "adam": "adam\n",
+    "step": "step=5\n",
+    "step-negative": "step=-2\n",
+    "step-huge": "step=9223372036854775807\n",
+    "no-batch-order": "-batch_order\n",
+    "batch-order-epoch": "batch_order=netc-batch-order/1 10 2 1 7 99 4\n",
+    "batch-order-size": "batch_order=netc-batch-order/1 -10 0 1 7 1 4\n",
+    "metrics-bytes": "metrics_bytes=18446744073709551616\n",
+    "format-2": "netc_checkpoint=netc-checkpoint/2\n-optimizer\n-betas\n-eps\n-lr_schedule\n",
+    "adam-betas": "adam\nbetas=0.9,1.5\neps=-1\n",
+    "schedule": "adam\nlr_schedule=cosine t_max=0 eta_min=-1 warmup=3\n",
+    "validation": 'validation_augment={"validation":4,"shift":2,"best_val_accuracy":50}\n'
+                  "run.validation=4\nrun.augment_shift=2\n",
+    "validation-forged": 'validation_augment={"validation":4,"shift":2,"best_val_accuracy":1e999}\n'
+                         "run.validation=4\nrun.augment_shift=2\n",
+    "run-batch": "run.batch_size=3\nrun.train_images=9\n",
+    "unknown-key": "epoch=3\n",
+}
+
+
+def checkpoint_seeds():
+    for name, edits in CHECKPOINT_SEEDS.items():
+        write("checkpoint", name, edits)
+
+
 def main():
     # Only the harnesses seeded here: others keep their hand-written seeds.
-    for harness in ("graph", "idx", "gzip", "safetensors", "image"):
+    for harness in ("graph", "idx", "gzip", "safetensors", "image", "checkpoint"):
         for seed in (CORPUS / harness).glob("seed-*"):
             seed.unlink()
     graph_seeds()
@@ -276,6 +307,7 @@ def main():
     gzip_seeds()
     safetensors_seeds()
     image_seeds()
+    checkpoint_seeds()
 
 
 if __name__ == "__main__":

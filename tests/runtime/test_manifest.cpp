@@ -124,13 +124,16 @@ TEST_CASE("compile cache: staging folders of compiles that died are removed", "[
   test::TempDir dir;
   test::ScopedEnv cache("NETC_CACHE_DIR", dir.path().c_str());
   BuildOptions options;
-  std::string staging;  // where the compile was asked to build
+  // The compile runs in a process of its own, which tells where it was asked
+  // to build through a file.
+  const std::string asked = dir / "asked";
   auto failing_compile = [&](const std::string& folder) {
-    staging = folder;
+    write_file_atomically(asked, folder);
     throw std::runtime_error("compile failed");
   };
-  CHECK_THROWS(cached_model("g", "fingerprint", UpdateRule::Sgd, options, "compiler", failing_compile));
-  REQUIRE_FALSE(staging.empty());
+  CHECK_THROWS_WITH(cached_model("g", "fingerprint", UpdateRule::Sgd, options, "compiler", failing_compile),
+                    "compile failed");
+  const std::string staging = read_file(asked, 4096);
   // One of a process that no longer runs (pids stop below 2^22), one of this process's parent.
   const std::string prefix = staging.substr(0, staging.rfind('.') + 1);
   std::filesystem::create_directories(prefix + "4194399/part");
