@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "batches.h"
@@ -144,7 +145,11 @@ void check_edits(const std::string& edits) {
   c.metadata.erase("checksum");
   c.metadata["checksum"] = checkpoint_checksum(c.metadata, c.tensors);
   const std::string path = folder.path() + "/edited.ckpt";
-  write_safetensors(path, c.tensors, c.metadata);
+  try {
+    write_safetensors(path, c.tensors, c.metadata);
+  } catch (const std::invalid_argument&) {
+    return;  // a key or value that is not UTF-8: no safetensors file holds it
+  }
   try {
     std::vector<std::string> notes;
     check_state(read_checkpoint(path, run, tiny_params(), &notes), run);
