@@ -203,7 +203,7 @@ TEST_CASE("cli: --target cuda without a GPU fails with exit 1 and says why, befo
   CHECK_FALSE(std::filesystem::exists(s.path("cache/models")));
 }
 
-TEST_CASE("cli: labels, weights and outputs are checked before compiling") {
+TEST_CASE("cli: labels, weights, the validation split and outputs are checked before compiling") {
   Scratch s;
   // Five classes, and labels up to 9.
   std::string text = read_text(s.path("tiny.yaml"));
@@ -216,6 +216,8 @@ TEST_CASE("cli: labels, weights and outputs are checked before compiling") {
       {{"train", s.path("tiny.yaml"), "--data", s.path("data"), "--save", s.path("missing/w.safetensors")},
        "there is no folder"},
       {{"predict", s.path("tiny.yaml"), "--weights", s.path("none"), s.path("tiny.yaml")}, "cannot read"},
+      {{"train", s.path("tiny.yaml"), "--data", s.path("data"), "--init", s.path("tiny.yaml")}, "tiny.yaml"},
+      {{"train", s.path("tiny.yaml"), "--data", s.path("data"), "--validation", "1000000"}, "--validation is 1000000"},
   };
   for (const auto& [args, message] : cases) {
     Result r = s.netc(args);

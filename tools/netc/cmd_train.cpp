@@ -5,6 +5,7 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <cstdio>
 #include <thread>
 
@@ -150,11 +151,12 @@ RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const D
 }
 
 // The state to start from: a fresh one, or the checkpoint's of --resume.
-TrainingState starting_state(const TrainFlags& f, const Manifest& m, const TrainOptions& options) {
+// `init`: the parameters of --init, read before compiling.
+TrainingState starting_state(const TrainFlags& f, const Manifest& m, const TrainOptions& options,
+                             std::optional<Parameters> init) {
   if (f.resume.empty())
-    return initial_state(f.init.empty() ? Parameters::initialize(m.params, options.seed)
-                                        : Parameters::load(m.params, f.init),
-                         m.params, m.update);
+    return initial_state(init ? std::move(*init) : Parameters::initialize(m.params, options.seed), m.params,
+                         m.update);
   std::vector<std::string> notes;
   TrainingState state = read_checkpoint(f.resume, options.run, m.params, &notes);
   for (const std::string& note : notes) std::fprintf(stderr, "netc: note: %s\n", note.c_str());
@@ -201,10 +203,12 @@ void run_train(const TrainFlags& f) {
   Dataset data = load_dataset(dataset_spec(graph, f.data), graph.num_classes(), graph.input.c, graph.input.h,
                               graph.input.w);
   hold_out(data, validation, pipelines.batch_size, f);
+  std::optional<Parameters> init;
+  if (!f.init.empty()) init = Parameters::load(parameter_specs(graph), f.init);
   std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
   const Manifest& m = model->manifest();
   if (!f.checkpoint.empty() || !f.resume.empty()) options.run = identify_run(graph, *model, data, options, pipelines);
-  TrainingState state = starting_state(f, m, options);
+  TrainingState state = starting_state(f, m, options, std::move(init));
   const std::string momentum = options.optimizer.type == OptimizerType::Sgd
                                    ? fmt::format(", momentum {:g}", options.optimizer.momentum)
                                    : "";
