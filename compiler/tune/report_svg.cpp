@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "xml_text.h"
+
 namespace netc {
 namespace {
 
@@ -14,22 +16,6 @@ constexpr double kFailedRow = kTop - 22;  // red dots of trials without a time, 
 const char* kCorrectColor = "#2a6fb0";
 const char* kFailedColor = "#d62728";
 const char* kBestColor = "#e07b00";
-
-std::string escaped(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default:
-        // XML 1.0 allows no control characters but tab, newline and return.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
-    }
-  }
-  return out;
-}
 
 std::string milliseconds(double ms) { return ms >= 100 ? fmt::format("{:.0f}", ms) : fmt::format("{:.3g}", ms); }
 
@@ -89,7 +75,7 @@ std::string stage_bands(const Axes& a, const std::vector<Trial>& trials) {
                      band++ % 2, x0, kFailedRow - 10, x1 - x0, kHeight - kBottom - kFailedRow + 10);
     s += fmt::format(R"svg(<text class="stage" transform="translate({:.1f},{:.1f}) rotate(-60)" text-anchor="end">{}</text>)svg"
                      "\n",
-                     mid + 4, kHeight - kBottom + 14, escaped(trials[begin].stage));
+                     mid + 4, kHeight - kBottom + 14, xml_text(trials[begin].stage));
     begin = end;
   }
   return s;
@@ -103,11 +89,11 @@ std::string trial_dots(const Axes& a, const std::vector<Trial>& trials) {
     if (t.correct) {
       s += fmt::format(R"svg(<circle class="trial correct" cx="{:.1f}" cy="{:.1f}" r="4"><title>{}, {} ms</title></circle>)svg"
                        "\n",
-                       a.x(i), a.y(t.train_step_ms), escaped(tip), milliseconds(t.train_step_ms));
+                       a.x(i), a.y(t.train_step_ms), xml_text(tip), milliseconds(t.train_step_ms));
     } else {
       s += fmt::format(R"svg(<circle class="trial failed" cx="{:.1f}" cy="{:.1f}" r="4"><title>{}: {}</title></circle>)svg"
                        "\n",
-                       a.x(i), kFailedRow, escaped(tip), escaped(t.error.empty() ? "failed" : t.error));
+                       a.x(i), kFailedRow, xml_text(tip), xml_text(t.error.empty() ? "failed" : t.error));
     }
   }
   return s;
@@ -166,8 +152,8 @@ std::string title(const TuningRecords& log) {
                      "\n"
                      R"svg(<text class="subtitle" x="{:.0f}" y="44">{}; {}, Halide {}</text>)svg"
                      "\n",
-                     kLeft, escaped(headline), kLeft, escaped(result), escaped(id.value("machine", "?")),
-                     escaped(id.value("halide", "?")));
+                     kLeft, xml_text(headline), kLeft, xml_text(result), xml_text(id.value("machine", "?")),
+                     xml_text(id.value("halide", "?")));
 }
 
 }  // namespace

@@ -13,12 +13,10 @@
 // After the edits the checksum is recomputed. The reader must then return a
 // state training can continue from, or throw an InputError naming the file,
 // in one line; never crash, hang or throw anything else.
-#include <stdlib.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -66,23 +64,6 @@ TrainingState tiny_state(bool adam) {
   return s;
 }
 
-// A folder for the checkpoints, on tmpfs where there is one (writes sync),
-// removed at exit.
-class ScratchFolder {
- public:
-  ScratchFolder() {
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-    path_ = (base / "netc-fuzz-checkpoint-XXXXXX").string();
-    require(mkdtemp(path_.data()) != nullptr, "mkdtemp failed");
-  }
-  ~ScratchFolder() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 struct Checkpoint {
   std::map<std::string, SafeTensor> tensors;
   std::map<std::string, std::string> metadata;
@@ -125,7 +106,7 @@ void check_state(const TrainingState& s, const RunIdentity& run) {
 }
 
 void check_edits(const std::string& edits) {
-  static const ScratchFolder folder;
+  static const ScratchFolder folder("checkpoint");
   std::istringstream lines(edits);
   std::string line;
   const bool adam = std::getline(lines, line) && line == "adam";

@@ -1,7 +1,6 @@
 // The safetensors reader (runtime/safetensors.hpp, through safetensors.h) on arbitrary files. A result
 // must be consistent and survive a round trip through write_safetensors; a
 // rejection must be an InputError naming the file.
-#include <stdlib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -40,25 +39,8 @@ void check_consistent(const Tensors& tensors) {
   }
 }
 
-// A folder for the round trip's file, on tmpfs where there is one (the
-// writer syncs, which a disk would make slow), removed at exit.
-class ScratchFolder {
- public:
-  ScratchFolder() {
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-    path_ = (base / "netc-fuzz-safetensors-XXXXXX").string();
-    require(mkdtemp(path_.data()) != nullptr, "mkdtemp failed");
-  }
-  ~ScratchFolder() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 void check_round_trip(const Tensors& tensors, const std::map<std::string, std::string>& metadata) {
-  static const ScratchFolder folder;
+  static const ScratchFolder folder("safetensors");
   const std::string path = folder.path() + "/round-trip.safetensors";
   write_safetensors(path, tensors, metadata);
   std::map<std::string, std::string> metadata_again;

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 namespace netc::fuzz {
@@ -41,6 +43,25 @@ inline void require_located(const std::string& message, const std::string& text,
           "message without FILE:LINE:COLUMN: " + message);
   require(line >= 1 && column >= 1 && line <= lines + 1, "message located outside the file: " + message);
 }
+
+// A folder for the files a harness writes, on tmpfs where there is one
+// (netc's writers sync, which a disk would make slow), removed at exit.
+class ScratchFolder {
+ public:
+  explicit ScratchFolder(const std::string& harness) {
+    const std::filesystem::path base =
+        std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+    path_ = (base / ("netc-fuzz-" + harness + "-XXXXXX")).string();
+    require(mkdtemp(path_.data()) != nullptr, "mkdtemp failed");
+  }
+  ~ScratchFolder() { std::filesystem::remove_all(path_); }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // netc's readers open files by name; libFuzzer hands out bytes. An in-memory
 // file (memfd), opened through its /proc/self/fd name, joins the two without
