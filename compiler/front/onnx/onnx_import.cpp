@@ -28,6 +28,20 @@ using onnx::AttributeProto;
 using onnx::NodeProto;
 using onnx::TensorProto;
 
+// A name or string from the model as a message shows it: bytes outside
+// printable ASCII as \xNN, at most 80 of them, so that a message stays one
+// line of bounded length whatever the model holds.
+std::string shown(const std::string& s) {
+  constexpr size_t kShownBytes = 80;
+  std::string out;
+  for (size_t i = 0; i < std::min(s.size(), kShownBytes); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    out += (c >= 0x20 && c < 0x7f && c != '\\') ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
+  }
+  if (s.size() > kShownBytes) out += "...";
+  return out;
+}
+
 std::string dims_text(const std::vector<int64_t>& dims) { return "[" + fmt::format("{}", fmt::join(dims, ", ")) + "]"; }
 
 // The dimensions of `t`, checked: rank, each within netc's sizes, and their
@@ -135,7 +149,7 @@ class NodeAttributes {
       throw InputError(fmt::format("{}: {} attributes, above netc's limit of {}", where, node.attribute_size(),
                                    kMaxOnnxAttributes));
     for (const AttributeProto& a : node.attribute()) {
-      if (!attrs_.emplace(a.name(), &a).second) throw InputError(where + ": attribute '" + a.name() + "' given twice");
+      if (!attrs_.emplace(a.name(), &a).second) throw InputError(where + ": attribute '" + shown(a.name()) + "' given twice");
     }
   }
 
@@ -169,7 +183,7 @@ class NodeAttributes {
   void finish() const {
     for (const auto& [name, a] : attrs_)
       if (!used_.count(name))
-        throw OnnxUnsupported(fmt::format("{}: attribute {} is not one netc maps", where_, name));
+        throw OnnxUnsupported(fmt::format("{}: attribute {} is not one netc maps", where_, shown(name)));
   }
 
  private:
@@ -238,7 +252,7 @@ class Importer {
     for (const TensorProto& t : g.initializer()) {
       Value v;
       v.kind = Value::Kind::Constant;
-      v.constant = tensor_of(t, fmt::format("{}: initializer '{}'", file_, t.name()));
+      v.constant = tensor_of(t, fmt::format("{}: initializer '{}'", file_, shown(t.name())));
       define(t.name(), std::move(v), "initializer");
     }
   }
@@ -253,7 +267,7 @@ class Importer {
       if (have_data) {
         if (later >= later_inputs_.size())
           throw OnnxUnsupported(fmt::format(
-              "{}: graph input '{}': a netc graph has one input; the others must be initializers", file_, in.name()));
+              "{}: graph input '{}': a netc graph has one input; the others must be initializers", file_, shown(in.name())));
         Value v;
         v.kind = Value::Kind::Constant;
         v.constant = later_inputs_[later++];
@@ -267,7 +281,7 @@ class Importer {
   }
 
   Value data_input(const onnx::ValueInfoProto& in) {
-    const std::string where = fmt::format("{}: graph input '{}'", file_, in.name());
+    const std::string where = fmt::format("{}: graph input '{}'", file_, shown(in.name()));
     if (!in.type().has_tensor_type())
       throw OnnxUnsupported(where + ": not a tensor (a sequence, map or optional)");
     const auto& tt = in.type().tensor_type();
@@ -318,22 +332,22 @@ class Importer {
   void define(const std::string& name, Value v, const std::string& what) {
     if (name.empty()) throw InputError(file_ + ": an " + what + " without a name");
     if (!values_.emplace(name, std::move(v)).second)
-      throw InputError(fmt::format("{}: value '{}' is defined twice", file_, name));
+      throw InputError(fmt::format("{}: value '{}' is defined twice", file_, shown(name)));
   }
 
   // ---- the nodes ----
 
   void import_node(const NodeProto& node, int index) {
     node_ = &node;
-    where_ = fmt::format("{}: node '{}' ({})", file_, node.name().empty() ? fmt::format("#{}", index) : node.name(),
-                         node.op_type());
+    where_ = fmt::format("{}: node '{}' ({})", file_, node.name().empty() ? fmt::format("#{}", index) : shown(node.name()),
+                         shown(node.op_type()));
     if (!node.domain().empty() && node.domain() != "ai.onnx")
-      throw OnnxUnsupported(fmt::format("{}: domain '{}': netc maps ONNX's default domain", where_, node.domain()));
+      throw OnnxUnsupported(fmt::format("{}: domain '{}': netc maps ONNX's default domain", where_, shown(node.domain())));
     for (const std::string& in : node.input())
       if (!in.empty() && !values_.count(in))
         throw InputError(fmt::format("{}: input '{}' is made by no earlier node and is no initializer or graph input "
                                      "(a missing initializer, or a cycle)",
-                                     where_, in));
+                                     where_, shown(in)));
     if (node.output_size() < 1) throw InputError(where_ + ": no output");
     NodeAttributes attrs(node, where_);
     Value out = import_op(node, attrs, index);
@@ -365,7 +379,7 @@ class Importer {
     if (op == "Unsqueeze") return unsqueeze(a);
     if (op == "Softmax")
       throw OnnxUnsupported(where_ + ": netc graphs output logits (cross_entropy applies the softmax)");
-    throw OnnxUnsupported(fmt::format("{}: op type {} is not one netc maps", where_, op));
+    throw OnnxUnsupported(fmt::format("{}: op type {} is not one netc maps", where_, shown(op)));
   }
 
   static std::string lower(std::string s) {
@@ -384,21 +398,21 @@ class Importer {
     if (kind == "data" && v.kind != Value::Kind::Data) {
       if (v.kind == Value::Kind::Constant)
         throw OnnxUnsupported(fmt::format("{}: input '{}' is a constant: netc applies this op to layer outputs only",
-                                          where_, node_->input(k)));
+                                          where_, shown(node_->input(k))));
       throw OnnxUnsupported(
           fmt::format("{}: input '{}' is padded by a Pad: netc pads only inside a convolution or average pooling",
-                      where_, node_->input(k)));
+                      where_, shown(node_->input(k))));
     }
     if (kind == "constant" && v.kind != Value::Kind::Constant)
       throw OnnxUnsupported(fmt::format("{}: input '{}' must be a constant (an initializer) in netc, where only "
                                         "the first graph input is data",
-                                        where_, node_->input(k)));
+                                        where_, shown(node_->input(k))));
     return v;
   }
 
   const OnnxTensor& float_constant(int k) {
     const OnnxTensor& t = input_value(k, "constant").constant;
-    if (t.is_int) throw InputError(fmt::format("{}: input '{}' is int64, expected float32", where_, node_->input(k)));
+    if (t.is_int) throw InputError(fmt::format("{}: input '{}' is int64, expected float32", where_, shown(node_->input(k))));
     return t;
   }
 
@@ -498,7 +512,7 @@ class Importer {
       if (!p.empty()) throw InputError(where_ + ": auto_pad and pads both given");
       w.pad = {same_pad(in.h, w.kernel.h, w.stride.h, auto_pad), same_pad(in.w, w.kernel.w, w.stride.w, auto_pad)};
     } else if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-      throw InputError(fmt::format("{}: auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", where_, auto_pad));
+      throw InputError(fmt::format("{}: auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", where_, shown(auto_pad)));
     }
     return w;
   }
@@ -684,7 +698,7 @@ class Importer {
     const OnnxTensor& t = float_constant(k);
     if (t.dims.size() != 2)
       throw OnnxUnsupported(fmt::format("{}: input '{}' of shape {}: netc's linear layers take a matrix", where_,
-                                        node_->input(k), dims_text(t.dims)));
+                                        shown(node_->input(k)), dims_text(t.dims)));
     return t;
   }
 
@@ -812,7 +826,7 @@ class Importer {
     const OnnxTensor& t = input_value(k, "constant").constant;
     if (!t.is_int || t.dims.size() > 1)
       throw OnnxUnsupported(fmt::format("{}: input '{}' is not an int64 scalar or vector: netc computes only shapes",
-                                        where_, node_->input(k)));
+                                        where_, shown(node_->input(k))));
     return t;
   }
 
@@ -906,9 +920,9 @@ class Importer {
       throw OnnxUnsupported(fmt::format("{}: {} graph outputs: a netc graph has one", file_, g.output_size()));
     const onnx::ValueInfoProto& out = g.output(0);
     auto it = values_.find(out.name());
-    if (it == values_.end()) throw InputError(fmt::format("{}: graph output '{}' is made by no node", file_, out.name()));
+    if (it == values_.end()) throw InputError(fmt::format("{}: graph output '{}' is made by no node", file_, shown(out.name())));
     node_ = nullptr;
-    where_ = fmt::format("{}: graph output '{}'", file_, out.name());
+    where_ = fmt::format("{}: graph output '{}'", file_, shown(out.name()));
     if (it->second.kind != Value::Kind::Data)
       throw OnnxUnsupported(where_ + ": not the output of a layer (a constant, or padding no layer applies)");
     if (out.type().has_tensor_type())
@@ -989,7 +1003,7 @@ std::vector<std::string> onnx_graph_inputs(const std::string& bytes, const std::
     if (!type.has_tensor_type() ||
         (type.tensor_type().elem_type() != TensorProto::FLOAT && type.tensor_type().elem_type() != TensorProto::INT64))
       throw OnnxUnsupported(fmt::format(
-          "{}: graph input '{}' is {}: netc's tensors are float32 (and int64 shapes)", file, in.name(),
+          "{}: graph input '{}' is {}: netc's tensors are float32 (and int64 shapes)", file, shown(in.name()),
           type.has_tensor_type()
               ? "of element type " + TensorProto::DataType_Name(TensorProto::DataType(type.tensor_type().elem_type()))
               : std::string("not a tensor (a sequence, optional or map)")));
