@@ -477,27 +477,44 @@ class Importer {
     HW kernel, stride{1, 1}, pad{0, 0};
   };
 
-  // kernel_shape, strides, pads, auto_pad and dilations of a Conv or pool on an image of `in`.
-  Window window(NodeAttributes& a, const Shape& in, HW kernel_from_weights) {
+  // A window attribute of a node on a value of `rank` (kernel_shape, strides,
+  // dilations: one value per axis; pads: the begins, then the ends), as the
+  // 2-D one netc runs. The image of a rank-3 value [N, C, L] is C x L x 1, so a
+  // 1-D window's second axis gets the identity: size 1, padding 0.
+  std::vector<int64_t> window_attribute(NodeAttributes& a, const std::string& name, int rank) {
+    std::vector<int64_t> v = a.get_ints(name);
+    const size_t per_axis = name == "pads" ? 2 : 1;
+    if (v.empty() || rank != 3) return v;
+    if (v.size() != per_axis)
+      throw InputError(fmt::format("{}: {} {} for a 1-D window (an input of rank 3)", where_, name, dims_text(v)));
+    return per_axis == 2 ? std::vector<int64_t>{v[0], 0, v[1], 0} : std::vector<int64_t>{v[0], 1};
+  }
+
+  // kernel_shape, strides, pads, auto_pad and dilations of a Conv or pool on
+  // an image of `in`, a value of rank 4 or 3 (a 1-D window).
+  Window window(NodeAttributes& a, const Value& value, HW kernel_from_weights) {
     Window w;
-    std::vector<int64_t> k = a.get_ints("kernel_shape");
+    const Shape& in = value.shape;
+    std::vector<int64_t> k = window_attribute(a, "kernel_shape", value.rank);
     if (k.empty() && kernel_from_weights.h) k = {kernel_from_weights.h, kernel_from_weights.w};
-    if (k.size() != 2) throw OnnxUnsupported(fmt::format("{}: kernel_shape {}: netc's windows are 2-D", where_, dims_text(k)));
+    if (k.size() != 2)
+      throw OnnxUnsupported(fmt::format("{}: kernel_shape {}: netc's windows are 2-D (or 1-D on a rank-3 input)",
+                                        where_, dims_text(k)));
     for (int64_t x : k)
       if (x < 1 || x > kMaxSize) throw InputError(fmt::format("{}: kernel_shape {} is out of range", where_, dims_text(k)));
     w.kernel = {k[0], k[1]};
     if (kernel_from_weights.h && !(w.kernel == kernel_from_weights))
       throw InputError(fmt::format("{}: kernel_shape {} differs from the weights' {} x {}", where_, dims_text(k),
                                    kernel_from_weights.h, kernel_from_weights.w));
-    std::vector<int64_t> s = a.get_ints("strides");
+    std::vector<int64_t> s = window_attribute(a, "strides", value.rank);
     if (!s.empty()) {
       if (s.size() != 2 || s[0] < 1 || s[1] < 1 || s[0] > kMaxSize || s[1] > kMaxSize)
         throw InputError(fmt::format("{}: strides {} are not two sizes >= 1", where_, dims_text(s)));
       w.stride = {s[0], s[1]};
     }
-    for (int64_t d : a.get_ints("dilations"))
+    for (int64_t d : window_attribute(a, "dilations", value.rank))
       if (d != 1) throw OnnxUnsupported(fmt::format("{}: attribute dilations: netc has no dilated windows", where_));
-    std::vector<int64_t> p = a.get_ints("pads");
+    std::vector<int64_t> p = window_attribute(a, "pads", value.rank);
     const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
     if (!p.empty()) {
       if (p.size() != 4) throw InputError(fmt::format("{}: pads {} are not 4 values", where_, dims_text(p)));
@@ -533,8 +550,9 @@ class Importer {
   const Value& image_input() {
     const Value& in = input_value(0, "any");
     if (in.kind == Value::Kind::Constant) input_value(0, "data");  // refuses, naming it
-    if (in.rank != 4)
-      throw OnnxUnsupported(fmt::format("{}: input of rank {}: netc's convolutions and pools are 2-D (rank 4, NCHW)",
+    if (in.rank != 4 && in.rank != 3)
+      throw OnnxUnsupported(fmt::format("{}: input of rank {}: netc's convolutions and pools are 2-D (rank 4, NCHW), "
+                                        "or 1-D (rank 3, NCL: an image of width 1)",
                                         where_, in.rank));
     return in;
   }
@@ -544,13 +562,17 @@ class Importer {
     const OnnxTensor& weight = float_constant(1);
     if (a.get_int("group", 1) != 1)
       throw OnnxUnsupported(fmt::format("{}: attribute group: netc's convolutions are not grouped", where_));
-    if (weight.dims.size() != 4)
-      throw OnnxUnsupported(fmt::format("{}: weight of shape {}: netc's convolutions are 2-D", where_,
-                                        dims_text(weight.dims)));
+    if (weight.dims.size() != size_t(in.rank))
+      throw OnnxUnsupported(fmt::format("{}: weight of shape {} for an input of rank {}: netc's convolutions are 2-D "
+                                        "(or 1-D)",
+                                        where_, dims_text(weight.dims), in.rank));
     if (weight.dims[1] != in.shape.c)
       throw InputError(fmt::format("{}: weight of shape {} for an input of {} channels", where_, dims_text(weight.dims),
                                    in.shape.c));
-    Window w = window(a, in.shape, {weight.dims[2], weight.dims[3]});
+    // A 1-D kernel [O, C, K] holds the values of the 2-D [O, C, K, 1] in the same order.
+    OnnxTensor weight_2d = weight;
+    if (in.rank == 3) weight_2d.dims.push_back(1);
+    Window w = window(a, in, {weight_2d.dims[2], weight_2d.dims[3]});
     if (in.kind == Value::Kind::Padded) w.pad = {w.pad.h + in.pad.h, w.pad.w + in.pad.w};
     const std::string& weight_name = node_->input(1);
     std::vector<std::pair<std::string, std::string>> attrs = {
@@ -560,11 +582,11 @@ class Importer {
     if (!bias) attrs.push_back({"bias", "false"});
     const int layer = add_layer("conv2d", {in.layer}, attrs, weight_name, index);
     const std::string& name = layers_[size_t(layer)].name;
-    result_.weights[name + ".weight"] = weight;
+    result_.weights[name + ".weight"] = std::move(weight_2d);
     if (bias) result_.weights[name + ".bias"] = vector_constant(2, weight.dims[0], 1.0f, "B");
     const Shape out{weight.dims[0], out_size(in.shape.h + 0, w.kernel.h, w.stride.h, w.pad.h),
                     out_size(in.shape.w, w.kernel.w, w.stride.w, w.pad.w), false};
-    return data_out(layer, out, 4);
+    return data_out(layer, out, in.rank);
   }
 
   // Constant input k as `n` values times `scale`: of shape [n], [1, n], or a
@@ -585,7 +607,7 @@ class Importer {
 
   Value pool(NodeAttributes& a, bool max, int index) {
     const Value in = image_input();
-    Window w = window(a, in.shape, {0, 0});
+    Window w = window(a, in, {0, 0});
     const int64_t ceil_mode = a.get_int("ceil_mode", 0);
     if (max) {
       if (a.get_int("storage_order", 0) != 0)
@@ -620,7 +642,7 @@ class Importer {
                                  {"stride", yaml_pair(w.stride)},
                                  {"padding", yaml_pair(w.pad)}},
                                 "", index);
-    return data_out(layer, out, 4);
+    return data_out(layer, out, in.rank);
   }
 
   // Flatten to [N, everything else]: netc's flatten (or nothing, for what is already a vector).
