@@ -859,7 +859,8 @@ TEST_CASE("bad inputs: ONNX models for import and onnx-test, and export's flags"
   });
   // A convolution on [N, C, L] (a 1-D window) given a 2-D kernel_shape.
   const std::string window_rank = model("window_rank.onnx", [](onnx::ModelProto& m) {
-    m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()->RemoveLast();
+    auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->mutable_dim()->RemoveLast();
     onnx::TensorProto& w = *m.mutable_graph()->mutable_initializer(0);
     w.mutable_dims()->RemoveLast();
     w.mutable_float_data()->Truncate(12);

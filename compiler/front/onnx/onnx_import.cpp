@@ -149,7 +149,8 @@ class NodeAttributes {
       throw InputError(fmt::format("{}: {} attributes, above netc's limit of {}", where, node.attribute_size(),
                                    kMaxOnnxAttributes));
     for (const AttributeProto& a : node.attribute()) {
-      if (!attrs_.emplace(a.name(), &a).second) throw InputError(where + ": attribute '" + shown(a.name()) + "' given twice");
+      if (!attrs_.emplace(a.name(), &a).second)
+        throw InputError(where + ": attribute '" + shown(a.name()) + "' given twice");
     }
   }
 
@@ -266,8 +267,9 @@ class Importer {
       if (values_.count(in.name())) continue;  // an initializer's type
       if (have_data) {
         if (later >= later_inputs_.size())
-          throw OnnxUnsupported(fmt::format(
-              "{}: graph input '{}': a netc graph has one input; the others must be initializers", file_, shown(in.name())));
+          throw OnnxUnsupported(
+              fmt::format("{}: graph input '{}': a netc graph has one input; the others must be initializers", file_,
+                          shown(in.name())));
         Value v;
         v.kind = Value::Kind::Constant;
         v.constant = later_inputs_[later++];
@@ -339,10 +341,11 @@ class Importer {
 
   void import_node(const NodeProto& node, int index) {
     node_ = &node;
-    where_ = fmt::format("{}: node '{}' ({})", file_, node.name().empty() ? fmt::format("#{}", index) : shown(node.name()),
-                         shown(node.op_type()));
+    where_ = fmt::format("{}: node '{}' ({})", file_,
+                         node.name().empty() ? fmt::format("#{}", index) : shown(node.name()), shown(node.op_type()));
     if (!node.domain().empty() && node.domain() != "ai.onnx")
-      throw OnnxUnsupported(fmt::format("{}: domain '{}': netc maps ONNX's default domain", where_, shown(node.domain())));
+      throw OnnxUnsupported(
+          fmt::format("{}: domain '{}': netc maps ONNX's default domain", where_, shown(node.domain())));
     for (const std::string& in : node.input())
       if (!in.empty() && !values_.count(in))
         throw InputError(fmt::format("{}: input '{}' is made by no earlier node and is no initializer or graph input "
@@ -412,7 +415,8 @@ class Importer {
 
   const OnnxTensor& float_constant(int k) {
     const OnnxTensor& t = input_value(k, "constant").constant;
-    if (t.is_int) throw InputError(fmt::format("{}: input '{}' is int64, expected float32", where_, shown(node_->input(k))));
+    if (t.is_int)
+      throw InputError(fmt::format("{}: input '{}' is int64, expected float32", where_, shown(node_->input(k))));
     return t;
   }
 
@@ -501,7 +505,8 @@ class Importer {
       throw OnnxUnsupported(fmt::format("{}: kernel_shape {}: netc's windows are 2-D (or 1-D on a rank-3 input)",
                                         where_, dims_text(k)));
     for (int64_t x : k)
-      if (x < 1 || x > kMaxSize) throw InputError(fmt::format("{}: kernel_shape {} is out of range", where_, dims_text(k)));
+      if (x < 1 || x > kMaxSize)
+        throw InputError(fmt::format("{}: kernel_shape {} is out of range", where_, dims_text(k)));
     w.kernel = {k[0], k[1]};
     if (kernel_from_weights.h && !(w.kernel == kernel_from_weights))
       throw InputError(fmt::format("{}: kernel_shape {} differs from the weights' {} x {}", where_, dims_text(k),
@@ -529,7 +534,8 @@ class Importer {
       if (!p.empty()) throw InputError(where_ + ": auto_pad and pads both given");
       w.pad = {same_pad(in.h, w.kernel.h, w.stride.h, auto_pad), same_pad(in.w, w.kernel.w, w.stride.w, auto_pad)};
     } else if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-      throw InputError(fmt::format("{}: auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", where_, shown(auto_pad)));
+      throw InputError(
+          fmt::format("{}: auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", where_, shown(auto_pad)));
     }
     return w;
   }
