@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
+# ONNX Runtime for the test onnx_runtime, outside the repository (cached).
+tools/install-onnxruntime.sh
 # A cache of compiled pipelines private to this run, so that tests never
 # depend on what an earlier build left behind.
 export NETC_CACHE_DIR="${NETC_CACHE_DIR:-$PWD/build/test-cache}"

@@ -849,6 +849,27 @@ TEST_CASE("bad inputs: ONNX models for import and onnx-test, and export's flags"
     a->add_ints(2);
     a->add_ints(2);
   });
+  // The model's names reach messages escaped: one line whatever they hold.
+  const std::string newline_name = model("newline_name.onnx", [](onnx::ModelProto& m) {
+    m.mutable_graph()->mutable_node(0)->set_name("con\nv");
+    auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+    a->set_name("group");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(2);
+  });
+  // A convolution on [N, C, L] (a 1-D window) given a 2-D kernel_shape.
+  const std::string window_rank = model("window_rank.onnx", [](onnx::ModelProto& m) {
+    auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->mutable_dim()->RemoveLast();
+    onnx::TensorProto& w = *m.mutable_graph()->mutable_initializer(0);
+    w.mutable_dims()->RemoveLast();
+    w.mutable_float_data()->Truncate(12);
+    auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+    a->set_name("kernel_shape");
+    a->set_type(onnx::AttributeProto::INTS);
+    a->add_ints(3);
+    a->add_ints(3);
+  });
   const std::string huge_input = model("huge_input.onnx", [](onnx::ModelProto& m) {
     auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
     shape->mutable_dim(2)->set_dim_value(int64_t(1) << 40);
@@ -879,6 +900,8 @@ TEST_CASE("bad inputs: ONNX models for import and onnx-test, and export's flags"
       {"import: a cycle", import(cycle), "input 'y' is made by no earlier node"},
       {"import: an input of 2^40 rows", import(huge_input), "outside 1 to"},
       {"import: a dilated convolution", import(dilated), "node 'conv' (Conv): attribute dilations"},
+      {"import: a node name holding a newline", import(newline_name), "node 'con\\x0av' (Conv): attribute group"},
+      {"import: a 1-D window of two sizes", import(window_rank), "kernel_shape [3, 3] for a 1-D window"},
       {"import: 200 nested graphs", import(nested), "nested.onnx: not an ONNX model"},
       {"import: -o is the model", {"import", truncated, "-o", truncated}, "-o"},
       {"onnx-test: a folder without models", {"onnx-test", in.dir / "data"}, "holds no model.onnx"},

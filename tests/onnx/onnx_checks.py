@@ -25,13 +25,13 @@ def run_netc(netc, args, timeout=900):
     return p.stdout
 
 
-def make_data(directory, n_test=300, seed=7):
+def make_data(directory, n_test=300, seed=7, n_train=10):
     """Random 28 x 28 test images and labels as IDX files (train files too,
     which netc's data reader wants); returns the test images and labels."""
     rng = np.random.Generator(np.random.PCG64(seed))
     os.makedirs(directory, exist_ok=True)
     splits = {}
-    for split, n in (("train", 10), ("test", n_test)):
+    for split, n in (("train", n_train), ("test", n_test)):
         labels = rng.integers(0, 10, n).astype(np.uint8)
         images = rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)
         img_name, lab_name = nt.IDX_NAMES[split]
@@ -41,8 +41,9 @@ def make_data(directory, n_test=300, seed=7):
     return splits["test"]
 
 
-def netc_eval(netc, graph, weights, data):
-    return json.loads(run_netc(netc, ["eval", graph, "--weights", weights, "--data", data, "--json", "--threads", "2"]))
+def netc_eval(netc, graph, weights, data, extra=()):
+    return json.loads(run_netc(netc, ["eval", graph, "--weights", weights, "--data", data, "--json", "--threads", "2"]
+                               + list(extra)))
 
 
 def compare_eval(what, got, ref, failures):
@@ -68,3 +69,43 @@ def onnx_test_error(netc, directory):
     if line["status"] != "pass":
         raise AssertionError(f"netc onnx-test {directory}: {line}")
     return line["max_abs_err"]
+
+
+def onnxruntime_dir():
+    """Where tools/install-onnxruntime.sh installs onnxruntime-node (the same
+    rule): $NETC_ONNXRUNTIME_DIR, else $XDG_CACHE_HOME/netc/onnxruntime, else
+    ~/.cache/netc/onnxruntime."""
+    if os.environ.get("NETC_ONNXRUNTIME_DIR"):
+        return os.environ["NETC_ONNXRUNTIME_DIR"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "netc", "onnxruntime")
+
+
+def ort_run(model_path, x, work):
+    """ONNX Runtime's outputs (name -> float32 array) for input x, through
+    tests/onnx/ort_run.js; an AssertionError saying how to install it when
+    onnxruntime-node is missing."""
+    x = np.ascontiguousarray(np.asarray(x, dtype="<f4"))
+    input_file = os.path.join(work, "ort_input.f32")
+    x.tofile(input_file)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ort_run.js")
+    env = dict(os.environ, NODE_PATH=os.path.join(onnxruntime_dir(), "node_modules"))
+    p = subprocess.run(["node", script, model_path, input_file, ",".join(map(str, x.shape))],
+                       capture_output=True, text=True, timeout=300, env=env)
+    if p.returncode == 3:
+        raise AssertionError(f"ONNX Runtime is not installed in {onnxruntime_dir()}: "
+                             f"run tools/install-onnxruntime.sh ({p.stderr.strip()})")
+    if p.returncode != 0:
+        raise AssertionError(f"ONNX Runtime on {model_path} exited {p.returncode}: {p.stderr.strip()}")
+    return {name: np.array(o["data"], dtype=np.float32).reshape(o["dims"]) for name, o in json.loads(p.stdout).items()}
+
+
+def logits_eval(logits, labels):
+    """Test loss (mean cross entropy, in double) and accuracy (percent) of
+    logits, as netc eval reports them."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -float(log_probs[np.arange(len(labels)), labels].mean())
+    accuracy = 100.0 * float((logits.argmax(axis=1) == labels).mean())
+    return {"test_loss": loss, "test_accuracy": accuracy}

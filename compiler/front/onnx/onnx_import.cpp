@@ -28,6 +28,20 @@ using onnx::AttributeProto;
 using onnx::NodeProto;
 using onnx::TensorProto;
 
+// A name or string from the model as a message shows it: bytes outside
+// printable ASCII as \xNN, at most 80 of them, so that a message stays one
+// line of bounded length whatever the model holds.
+std::string shown(const std::string& s) {
+  constexpr size_t kShownBytes = 80;
+  std::string out;
+  for (size_t i = 0; i < std::min(s.size(), kShownBytes); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    out += (c >= 0x20 && c < 0x7f && c != '\\') ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
+  }
+  if (s.size() > kShownBytes) out += "...";
+  return out;
+}
+
 std::string dims_text(const std::vector<int64_t>& dims) { return "[" + fmt::format("{}", fmt::join(dims, ", ")) + "]"; }
 
 // The dimensions of `t`, checked: rank, each within netc's sizes, and their
@@ -135,7 +149,8 @@ class NodeAttributes {
       throw InputError(fmt::format("{}: {} attributes, above netc's limit of {}", where, node.attribute_size(),
                                    kMaxOnnxAttributes));
     for (const AttributeProto& a : node.attribute()) {
-      if (!attrs_.emplace(a.name(), &a).second) throw InputError(where + ": attribute '" + a.name() + "' given twice");
+      if (!attrs_.emplace(a.name(), &a).second)
+        throw InputError(where + ": attribute '" + shown(a.name()) + "' given twice");
     }
   }
 
@@ -169,7 +184,7 @@ class NodeAttributes {
   void finish() const {
     for (const auto& [name, a] : attrs_)
       if (!used_.count(name))
-        throw OnnxUnsupported(fmt::format("{}: attribute {} is not one netc maps", where_, name));
+        throw OnnxUnsupported(fmt::format("{}: attribute {} is not one netc maps", where_, shown(name)));
   }
 
  private:
@@ -238,7 +253,7 @@ class Importer {
     for (const TensorProto& t : g.initializer()) {
       Value v;
       v.kind = Value::Kind::Constant;
-      v.constant = tensor_of(t, fmt::format("{}: initializer '{}'", file_, t.name()));
+      v.constant = tensor_of(t, fmt::format("{}: initializer '{}'", file_, shown(t.name())));
       define(t.name(), std::move(v), "initializer");
     }
   }
@@ -252,8 +267,9 @@ class Importer {
       if (values_.count(in.name())) continue;  // an initializer's type
       if (have_data) {
         if (later >= later_inputs_.size())
-          throw OnnxUnsupported(fmt::format(
-              "{}: graph input '{}': a netc graph has one input; the others must be initializers", file_, in.name()));
+          throw OnnxUnsupported(
+              fmt::format("{}: graph input '{}': a netc graph has one input; the others must be initializers", file_,
+                          shown(in.name())));
         Value v;
         v.kind = Value::Kind::Constant;
         v.constant = later_inputs_[later++];
@@ -267,7 +283,7 @@ class Importer {
   }
 
   Value data_input(const onnx::ValueInfoProto& in) {
-    const std::string where = fmt::format("{}: graph input '{}'", file_, in.name());
+    const std::string where = fmt::format("{}: graph input '{}'", file_, shown(in.name()));
     if (!in.type().has_tensor_type())
       throw OnnxUnsupported(where + ": not a tensor (a sequence, map or optional)");
     const auto& tt = in.type().tensor_type();
@@ -318,22 +334,23 @@ class Importer {
   void define(const std::string& name, Value v, const std::string& what) {
     if (name.empty()) throw InputError(file_ + ": an " + what + " without a name");
     if (!values_.emplace(name, std::move(v)).second)
-      throw InputError(fmt::format("{}: value '{}' is defined twice", file_, name));
+      throw InputError(fmt::format("{}: value '{}' is defined twice", file_, shown(name)));
   }
 
   // ---- the nodes ----
 
   void import_node(const NodeProto& node, int index) {
     node_ = &node;
-    where_ = fmt::format("{}: node '{}' ({})", file_, node.name().empty() ? fmt::format("#{}", index) : node.name(),
-                         node.op_type());
+    where_ = fmt::format("{}: node '{}' ({})", file_,
+                         node.name().empty() ? fmt::format("#{}", index) : shown(node.name()), shown(node.op_type()));
     if (!node.domain().empty() && node.domain() != "ai.onnx")
-      throw OnnxUnsupported(fmt::format("{}: domain '{}': netc maps ONNX's default domain", where_, node.domain()));
+      throw OnnxUnsupported(
+          fmt::format("{}: domain '{}': netc maps ONNX's default domain", where_, shown(node.domain())));
     for (const std::string& in : node.input())
       if (!in.empty() && !values_.count(in))
         throw InputError(fmt::format("{}: input '{}' is made by no earlier node and is no initializer or graph input "
                                      "(a missing initializer, or a cycle)",
-                                     where_, in));
+                                     where_, shown(in)));
     if (node.output_size() < 1) throw InputError(where_ + ": no output");
     NodeAttributes attrs(node, where_);
     Value out = import_op(node, attrs, index);
@@ -365,7 +382,7 @@ class Importer {
     if (op == "Unsqueeze") return unsqueeze(a);
     if (op == "Softmax")
       throw OnnxUnsupported(where_ + ": netc graphs output logits (cross_entropy applies the softmax)");
-    throw OnnxUnsupported(fmt::format("{}: op type {} is not one netc maps", where_, op));
+    throw OnnxUnsupported(fmt::format("{}: op type {} is not one netc maps", where_, shown(op)));
   }
 
   static std::string lower(std::string s) {
@@ -384,21 +401,22 @@ class Importer {
     if (kind == "data" && v.kind != Value::Kind::Data) {
       if (v.kind == Value::Kind::Constant)
         throw OnnxUnsupported(fmt::format("{}: input '{}' is a constant: netc applies this op to layer outputs only",
-                                          where_, node_->input(k)));
+                                          where_, shown(node_->input(k))));
       throw OnnxUnsupported(
           fmt::format("{}: input '{}' is padded by a Pad: netc pads only inside a convolution or average pooling",
-                      where_, node_->input(k)));
+                      where_, shown(node_->input(k))));
     }
     if (kind == "constant" && v.kind != Value::Kind::Constant)
       throw OnnxUnsupported(fmt::format("{}: input '{}' must be a constant (an initializer) in netc, where only "
                                         "the first graph input is data",
-                                        where_, node_->input(k)));
+                                        where_, shown(node_->input(k))));
     return v;
   }
 
   const OnnxTensor& float_constant(int k) {
     const OnnxTensor& t = input_value(k, "constant").constant;
-    if (t.is_int) throw InputError(fmt::format("{}: input '{}' is int64, expected float32", where_, node_->input(k)));
+    if (t.is_int)
+      throw InputError(fmt::format("{}: input '{}' is int64, expected float32", where_, shown(node_->input(k))));
     return t;
   }
 
@@ -463,27 +481,45 @@ class Importer {
     HW kernel, stride{1, 1}, pad{0, 0};
   };
 
-  // kernel_shape, strides, pads, auto_pad and dilations of a Conv or pool on an image of `in`.
-  Window window(NodeAttributes& a, const Shape& in, HW kernel_from_weights) {
+  // A window attribute of a node on a value of `rank` (kernel_shape, strides,
+  // dilations: one value per axis; pads: the begins, then the ends), as the
+  // 2-D one netc runs. The image of a rank-3 value [N, C, L] is C x L x 1, so a
+  // 1-D window's second axis gets the identity: size 1, padding 0.
+  std::vector<int64_t> window_attribute(NodeAttributes& a, const std::string& name, int rank) {
+    std::vector<int64_t> v = a.get_ints(name);
+    const size_t per_axis = name == "pads" ? 2 : 1;
+    if (v.empty() || rank != 3) return v;
+    if (v.size() != per_axis)
+      throw InputError(fmt::format("{}: {} {} for a 1-D window (an input of rank 3)", where_, name, dims_text(v)));
+    return per_axis == 2 ? std::vector<int64_t>{v[0], 0, v[1], 0} : std::vector<int64_t>{v[0], 1};
+  }
+
+  // kernel_shape, strides, pads, auto_pad and dilations of a Conv or pool on
+  // an image of `in`, a value of rank 4 or 3 (a 1-D window).
+  Window window(NodeAttributes& a, const Value& value, HW kernel_from_weights) {
     Window w;
-    std::vector<int64_t> k = a.get_ints("kernel_shape");
+    const Shape& in = value.shape;
+    std::vector<int64_t> k = window_attribute(a, "kernel_shape", value.rank);
     if (k.empty() && kernel_from_weights.h) k = {kernel_from_weights.h, kernel_from_weights.w};
-    if (k.size() != 2) throw OnnxUnsupported(fmt::format("{}: kernel_shape {}: netc's windows are 2-D", where_, dims_text(k)));
+    if (k.size() != 2)
+      throw OnnxUnsupported(fmt::format("{}: kernel_shape {}: netc's windows are 2-D (or 1-D on a rank-3 input)",
+                                        where_, dims_text(k)));
     for (int64_t x : k)
-      if (x < 1 || x > kMaxSize) throw InputError(fmt::format("{}: kernel_shape {} is out of range", where_, dims_text(k)));
+      if (x < 1 || x > kMaxSize)
+        throw InputError(fmt::format("{}: kernel_shape {} is out of range", where_, dims_text(k)));
     w.kernel = {k[0], k[1]};
     if (kernel_from_weights.h && !(w.kernel == kernel_from_weights))
       throw InputError(fmt::format("{}: kernel_shape {} differs from the weights' {} x {}", where_, dims_text(k),
                                    kernel_from_weights.h, kernel_from_weights.w));
-    std::vector<int64_t> s = a.get_ints("strides");
+    std::vector<int64_t> s = window_attribute(a, "strides", value.rank);
     if (!s.empty()) {
       if (s.size() != 2 || s[0] < 1 || s[1] < 1 || s[0] > kMaxSize || s[1] > kMaxSize)
         throw InputError(fmt::format("{}: strides {} are not two sizes >= 1", where_, dims_text(s)));
       w.stride = {s[0], s[1]};
     }
-    for (int64_t d : a.get_ints("dilations"))
+    for (int64_t d : window_attribute(a, "dilations", value.rank))
       if (d != 1) throw OnnxUnsupported(fmt::format("{}: attribute dilations: netc has no dilated windows", where_));
-    std::vector<int64_t> p = a.get_ints("pads");
+    std::vector<int64_t> p = window_attribute(a, "pads", value.rank);
     const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
     if (!p.empty()) {
       if (p.size() != 4) throw InputError(fmt::format("{}: pads {} are not 4 values", where_, dims_text(p)));
@@ -498,7 +534,8 @@ class Importer {
       if (!p.empty()) throw InputError(where_ + ": auto_pad and pads both given");
       w.pad = {same_pad(in.h, w.kernel.h, w.stride.h, auto_pad), same_pad(in.w, w.kernel.w, w.stride.w, auto_pad)};
     } else if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-      throw InputError(fmt::format("{}: auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", where_, auto_pad));
+      throw InputError(
+          fmt::format("{}: auto_pad '{}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", where_, shown(auto_pad)));
     }
     return w;
   }
@@ -519,8 +556,9 @@ class Importer {
   const Value& image_input() {
     const Value& in = input_value(0, "any");
     if (in.kind == Value::Kind::Constant) input_value(0, "data");  // refuses, naming it
-    if (in.rank != 4)
-      throw OnnxUnsupported(fmt::format("{}: input of rank {}: netc's convolutions and pools are 2-D (rank 4, NCHW)",
+    if (in.rank != 4 && in.rank != 3)
+      throw OnnxUnsupported(fmt::format("{}: input of rank {}: netc's convolutions and pools are 2-D (rank 4, NCHW), "
+                                        "or 1-D (rank 3, NCL: an image of width 1)",
                                         where_, in.rank));
     return in;
   }
@@ -530,13 +568,17 @@ class Importer {
     const OnnxTensor& weight = float_constant(1);
     if (a.get_int("group", 1) != 1)
       throw OnnxUnsupported(fmt::format("{}: attribute group: netc's convolutions are not grouped", where_));
-    if (weight.dims.size() != 4)
-      throw OnnxUnsupported(fmt::format("{}: weight of shape {}: netc's convolutions are 2-D", where_,
-                                        dims_text(weight.dims)));
+    if (weight.dims.size() != size_t(in.rank))
+      throw OnnxUnsupported(fmt::format("{}: weight of shape {} for an input of rank {}: netc's convolutions are 2-D "
+                                        "(or 1-D)",
+                                        where_, dims_text(weight.dims), in.rank));
     if (weight.dims[1] != in.shape.c)
       throw InputError(fmt::format("{}: weight of shape {} for an input of {} channels", where_, dims_text(weight.dims),
                                    in.shape.c));
-    Window w = window(a, in.shape, {weight.dims[2], weight.dims[3]});
+    // A 1-D kernel [O, C, K] holds the values of the 2-D [O, C, K, 1] in the same order.
+    OnnxTensor weight_2d = weight;
+    if (in.rank == 3) weight_2d.dims.push_back(1);
+    Window w = window(a, in, {weight_2d.dims[2], weight_2d.dims[3]});
     if (in.kind == Value::Kind::Padded) w.pad = {w.pad.h + in.pad.h, w.pad.w + in.pad.w};
     const std::string& weight_name = node_->input(1);
     std::vector<std::pair<std::string, std::string>> attrs = {
@@ -546,11 +588,11 @@ class Importer {
     if (!bias) attrs.push_back({"bias", "false"});
     const int layer = add_layer("conv2d", {in.layer}, attrs, weight_name, index);
     const std::string& name = layers_[size_t(layer)].name;
-    result_.weights[name + ".weight"] = weight;
+    result_.weights[name + ".weight"] = std::move(weight_2d);
     if (bias) result_.weights[name + ".bias"] = vector_constant(2, weight.dims[0], 1.0f, "B");
     const Shape out{weight.dims[0], out_size(in.shape.h + 0, w.kernel.h, w.stride.h, w.pad.h),
                     out_size(in.shape.w, w.kernel.w, w.stride.w, w.pad.w), false};
-    return data_out(layer, out, 4);
+    return data_out(layer, out, in.rank);
   }
 
   // Constant input k as `n` values times `scale`: of shape [n], [1, n], or a
@@ -571,7 +613,7 @@ class Importer {
 
   Value pool(NodeAttributes& a, bool max, int index) {
     const Value in = image_input();
-    Window w = window(a, in.shape, {0, 0});
+    Window w = window(a, in, {0, 0});
     const int64_t ceil_mode = a.get_int("ceil_mode", 0);
     if (max) {
       if (a.get_int("storage_order", 0) != 0)
@@ -606,7 +648,7 @@ class Importer {
                                  {"stride", yaml_pair(w.stride)},
                                  {"padding", yaml_pair(w.pad)}},
                                 "", index);
-    return data_out(layer, out, 4);
+    return data_out(layer, out, in.rank);
   }
 
   // Flatten to [N, everything else]: netc's flatten (or nothing, for what is already a vector).
@@ -684,7 +726,7 @@ class Importer {
     const OnnxTensor& t = float_constant(k);
     if (t.dims.size() != 2)
       throw OnnxUnsupported(fmt::format("{}: input '{}' of shape {}: netc's linear layers take a matrix", where_,
-                                        node_->input(k), dims_text(t.dims)));
+                                        shown(node_->input(k)), dims_text(t.dims)));
     return t;
   }
 
@@ -812,7 +854,7 @@ class Importer {
     const OnnxTensor& t = input_value(k, "constant").constant;
     if (!t.is_int || t.dims.size() > 1)
       throw OnnxUnsupported(fmt::format("{}: input '{}' is not an int64 scalar or vector: netc computes only shapes",
-                                        where_, node_->input(k)));
+                                        where_, shown(node_->input(k))));
     return t;
   }
 
@@ -906,9 +948,9 @@ class Importer {
       throw OnnxUnsupported(fmt::format("{}: {} graph outputs: a netc graph has one", file_, g.output_size()));
     const onnx::ValueInfoProto& out = g.output(0);
     auto it = values_.find(out.name());
-    if (it == values_.end()) throw InputError(fmt::format("{}: graph output '{}' is made by no node", file_, out.name()));
+    if (it == values_.end()) throw InputError(fmt::format("{}: graph output '{}' is made by no node", file_, shown(out.name())));
     node_ = nullptr;
-    where_ = fmt::format("{}: graph output '{}'", file_, out.name());
+    where_ = fmt::format("{}: graph output '{}'", file_, shown(out.name()));
     if (it->second.kind != Value::Kind::Data)
       throw OnnxUnsupported(where_ + ": not the output of a layer (a constant, or padding no layer applies)");
     if (out.type().has_tensor_type())
@@ -989,7 +1031,7 @@ std::vector<std::string> onnx_graph_inputs(const std::string& bytes, const std::
     if (!type.has_tensor_type() ||
         (type.tensor_type().elem_type() != TensorProto::FLOAT && type.tensor_type().elem_type() != TensorProto::INT64))
       throw OnnxUnsupported(fmt::format(
-          "{}: graph input '{}' is {}: netc's tensors are float32 (and int64 shapes)", file, in.name(),
+          "{}: graph input '{}' is {}: netc's tensors are float32 (and int64 shapes)", file, shown(in.name()),
           type.has_tensor_type()
               ? "of element type " + TensorProto::DataType_Name(TensorProto::DataType(type.tensor_type().elem_type()))
               : std::string("not a tensor (a sequence, optional or map)")));
