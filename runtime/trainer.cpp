@@ -328,8 +328,12 @@ class DistributedSteps : public StepRunner {
       const int seen = stop_signal_ ? int(*stop_signal_) : 0;
       extras[kStopping] = seen ? 1.0f : 0.0f;
       extras[kSignals] = float(seen);
+      // The wait for the slowest rank, timed apart from the sum itself.
+      const auto arrived = Clock::now();
+      world_.barrier();
       const auto start = Clock::now();
       world_.sum(reduced_.data(), reduced_.size());
+      wait_seconds_ += std::chrono::duration<double>(start - arrived).count();
       allreduce_seconds_ += seconds_since(start);
       const float ranks = float(world_.size());
       for (size_t i = 0; i < gradient_values_; ++i) reduced_[i] /= ranks;
@@ -352,6 +356,7 @@ class DistributedSteps : public StepRunner {
   int stop_request(int) override { return agreed_stop_; }
 
   double allreduce_seconds() const { return allreduce_seconds_; }
+  double wait_seconds() const { return wait_seconds_; }
   int64_t allreduce_values() const { return int64_t(reduced_.size()); }
 
  private:
@@ -380,7 +385,7 @@ class DistributedSteps : public StepRunner {
   std::vector<const float*> const_grads_;
   std::vector<float> losses_;
   int agreed_stop_ = 0;
-  double allreduce_seconds_ = 0;
+  double allreduce_seconds_ = 0, wait_seconds_ = 0;
 };
 
 int64_t next_multiple(int64_t k, int64_t m) { return (k + m - 1) / m * m; }
@@ -560,6 +565,9 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
         checkpoint_now();
       else
         metrics.flush();
+      // No rank ends before rank 0's files are whole: the launcher ends the
+      // job when the first rank exits.
+      if (data_parallel) options.world->barrier();
       throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), last,
                                         options.iterations,
                                         checkpoints.enabled()
@@ -577,6 +585,7 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   result.checkpoint_seconds = checkpoints.seconds();
   if (distributed) {
     result.allreduce_seconds = distributed->allreduce_seconds();
+    result.wait_seconds = distributed->wait_seconds();
     result.allreduce_values = distributed->allreduce_values();
   }
   return result;

@@ -92,9 +92,9 @@ struct TrainResult {
   double seconds = 0;  // of those steps, not counting evaluation or checkpoints
   int64_t checkpoints = 0;
   double checkpoint_seconds = 0;
-  // Of a data-parallel run: the time in the steps' MPI_Allreduce, and the
-  // values each reduced.
-  double allreduce_seconds = 0;
+  // Of a data-parallel run: the time in the steps' MPI_Allreduce, the
+  // values each reduced, and the time waiting for the slowest rank before it.
+  double allreduce_seconds = 0, wait_seconds = 0;
   int64_t allreduce_values = 0;
 };
 

@@ -250,14 +250,13 @@ void run_train(const TrainFlags& f) {
                (long long)options.iterations, (long long)batch, optimizer_name(options.optimizer.type),
                options.optimizer.lr, momentum.c_str(), schedule.c_str(), ranks.c_str());
   TrainResult r;
-  try {
+  {
     StopOnSignals stop_on_signals;
     options.stop_signal = &stop_signal;
     r = train(*model, state, data, options);
-  } catch (const TrainingStopped&) {
-    world.leave();  // every rank stopped after the same step
-    throw;
   }
+  // Not after a stop: mpirun, which forwarded the signal, is ending the job
+  // and MPI_Finalize would wait for it.
   world.leave();
   if (world.rank() > 0) return;
   if (!f.save.empty()) state.params.save(f.save);
@@ -268,10 +267,14 @@ void run_train(const TrainFlags& f) {
   if (r.checkpoints > 0)
     std::fprintf(stderr, "netc: %lld checkpoints written to %s, %.1f ms each\n", (long long)r.checkpoints,
                  f.checkpoint.c_str(), 1e3 * r.checkpoint_seconds / double(r.checkpoints));
-  if (r.allreduce_values > 0)
-    std::fprintf(stderr, "netc: MPI_Allreduce of %lld values: %.1f us per step, %.2f%% of the training time\n",
-                 (long long)r.allreduce_values, 1e6 * r.allreduce_seconds / double(std::max<int64_t>(r.steps, 1)),
-                 r.seconds > 0 ? 100 * r.allreduce_seconds / r.seconds : 0.0);
+  if (r.allreduce_values > 0) {
+    const double steps = double(std::max<int64_t>(r.steps, 1));
+    std::fprintf(stderr,
+                 "netc: MPI_Allreduce of %lld values: %.1f us per step, %.2f%% of the training time; waiting for "
+                 "the slowest rank before it: %.1f us per step\n",
+                 (long long)r.allreduce_values, 1e6 * r.allreduce_seconds / steps,
+                 r.seconds > 0 ? 100 * r.allreduce_seconds / r.seconds : 0.0, 1e6 * r.wait_seconds / steps);
+  }
   std::printf("%s: test accuracy %.2f%%, test loss %.4f after %lld steps; %.1f s of training (%.1f steps/s)\n",
               graph.name.c_str(), r.final_eval.accuracy, r.final_eval.loss, (long long)options.iterations,
               r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds : 0.0);
