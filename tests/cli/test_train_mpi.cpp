@@ -147,7 +147,7 @@ TEST_CASE("mpirun -np 2: a killed rank ends the whole job with an error, not a h
   CHECK(ranks_running(runs.metrics("killed"), 0).empty());
 }
 
-TEST_CASE("mpirun -np 2: SIGTERM stops both ranks after one step with a checkpoint; resumed, bit-identical",
+TEST_CASE("mpirun -np 2: SIGTERM stops both ranks after one step with a checkpoint and the resumed run is bit-identical",
           "[mpi]") {
   MpiRuns runs;
   constexpr int64_t kSteps = 60;
