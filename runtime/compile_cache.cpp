@@ -39,6 +39,7 @@ std::string model_entry(const std::string& graph_name, const std::string& graph_
   fp.add(graph_fingerprint).add(update_rule_name(update)).add(std::to_string(o.batch)).add(halide_target_string(o.target, o.profile));
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint);
+  if (o.data_parallel) fp.add("data-parallel");  // only then, so that other entries keep their names
   return fmt::format("{}-b{}-{}-{}", graph_name, o.batch, o.target, fp.hex());
 }
 

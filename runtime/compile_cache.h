@@ -20,6 +20,9 @@ struct BuildOptions {
   std::string target = "host";   // host or cuda (host_target.h)
   std::string schedule_file;     // empty: the built-in default for the target
   bool profile = false;          // Halide's sampling profiler in the pipelines (also: NETC_PROFILE=1)
+  // The train step's halves too (gradients, update), for data-parallel
+  // training (docs/distributed.md); `batch` is then a rank's slice.
+  bool data_parallel = false;
 };
 
 // The folder <root>/models/<entry> holding a valid compiled model of the
@@ -31,7 +34,7 @@ struct BuildOptions {
 // changes the compiled code: the graph's fingerprint, the update rule, the
 // batch size, the Halide target string (host_target.h), the schedule file's
 // text ("default" when there is none), Halide's version and the compiler's
-// fingerprint. When
+// fingerprint, and "data-parallel" for such a model. When
 // the entry is missing or corrupt, `compile(folder)` makes it in a staging
 // folder, then renamed into place; the messages on stderr name the model.
 std::string cached_model(const std::string& graph_name, const std::string& graph_fingerprint, UpdateRule update,

@@ -154,6 +154,8 @@ Manifest parse_manifest(const std::string& text, const std::string& dir) {
     if (!parse_update_rule(j.at("update").get<std::string>(), &m.update))
       throw std::runtime_error(fmt::format("update {} is not sgd or adam", j.at("update").dump()));
     if (j.contains("gather")) j.at("gather").get_to(m.gather);
+    if (j.contains("gradients")) j.at("gradients").get_to(m.gradients);
+    if (j.contains("update_step")) j.at("update_step").get_to(m.update_step);
     j.at("batch").get_to(m.batch);
     j.at("classes").get_to(m.classes);
     j.at("input").get_to(m.input);
@@ -199,6 +201,8 @@ std::string Manifest::text() const {
                       {"library", library},
                       {"library_sha256", library_sha256}};
   if (!gather.empty()) j["gather"] = gather;
+  if (!gradients.empty()) j["gradients"] = gradients;
+  if (!update_step.empty()) j["update_step"] = update_step;
   if (!peak_probe.empty())
     j["peak_probe"] = {{"function", peak_probe},
                        {"flops_per_iteration", peak_probe_flops_per_iteration},
@@ -265,6 +269,10 @@ CompiledModel::CompiledModel(const std::string& dir) {
   train_step_ = lookup(manifest_.train_step, train_step_argument_count(manifest_.update, params));
   inference_ = lookup(manifest_.inference, inference_argument_count(params));
   if (manifest_.on_gpu()) gather_ = lookup(manifest_.gather, kGatherArgumentCount);
+  if (!manifest_.gradients.empty()) {
+    gradients_ = lookup(manifest_.gradients, gradients_argument_count(params));
+    update_ = lookup(manifest_.update_step, update_argument_count(manifest_.update, params));
+  }
   using SetMalloc = halide_malloc_t (*)(halide_malloc_t);
   using SetFree = halide_free_t (*)(halide_free_t);
   using SetErrorHandler = halide_error_handler_t (*)(halide_error_handler_t);
@@ -312,6 +320,11 @@ void CompiledModel::call(Pipeline pipeline, std::vector<void*>& args) const {
     case Pipeline::Gather:
       if (!gather_) throw std::logic_error(manifest_.library + " has no batch gatherer");
       return check(gather_(args.data()), "gathering a batch");
+    case Pipeline::Gradients:
+    case Pipeline::Update:
+      if (!gradients_) throw std::logic_error(manifest_.library + " was not compiled for data-parallel training");
+      return pipeline == Pipeline::Gradients ? check(gradients_(args.data()), "the gradients")
+                                             : check(update_(args.data()), "the update");
   }
 }
 
@@ -352,6 +365,44 @@ float CompiledModel::train_step(const float* images, const int32_t* labels, cons
                                                  param_out_bufs.raw(), slot_out_bufs);
   call(Pipeline::TrainStep, args);
   return loss;
+}
+
+float CompiledModel::gradients(const float* images, const int32_t* labels, const std::vector<const float*>& params,
+                               const std::vector<float*>& grads) {
+  const Manifest& m = manifest_;
+  require_host_model();
+  FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
+  Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
+  alignas(kBufferAlignment) float loss = 0;
+  FloatBuffer loss_buf = FloatBuffer::make_scalar(&loss);
+  ParameterViews param_bufs(m, params), grad_bufs(m, grads);
+  std::vector<void*> args = gradients_arguments(image_buf.raw_buffer(), label_buf.raw_buffer(), param_bufs.raw(),
+                                                loss_buf.raw_buffer(), grad_bufs.raw());
+  call(Pipeline::Gradients, args);
+  return loss;
+}
+
+void CompiledModel::update(const StepScalars& scalars, const std::vector<const float*>& params,
+                           const std::vector<std::vector<const float*>>& slots, const std::vector<const float*>& grads,
+                           const std::vector<float*>& params_out, const std::vector<std::vector<float*>>& slots_out) {
+  const Manifest& m = manifest_;
+  require_host_model();
+  if (slots.size() != update_slots(m.update).size() || slots_out.size() != slots.size())
+    throw std::logic_error(fmt::format("update: {} slots per parameter passed, the {} update takes {}", slots.size(),
+                                       update_rule_name(m.update), update_slots(m.update).size()));
+  ParameterViews param_bufs(m, params), grad_bufs(m, grads), param_out_bufs(m, params_out);
+  std::vector<std::unique_ptr<ParameterViews>> slot_views;  // views never move: raw() points into them
+  std::vector<std::vector<halide_buffer_t*>> slot_bufs, slot_out_bufs;
+  for (size_t s = 0; s < slots.size(); ++s) {
+    slot_views.push_back(std::make_unique<ParameterViews>(m, slots[s]));
+    slot_bufs.push_back(slot_views.back()->raw());
+    slot_views.push_back(std::make_unique<ParameterViews>(m, slots_out[s]));
+    slot_out_bufs.push_back(slot_views.back()->raw());
+  }
+  StepScalars s = scalars;
+  std::vector<void*> args = update_arguments(m.update, s, param_bufs.raw(), slot_bufs, grad_bufs.raw(),
+                                             param_out_bufs.raw(), slot_out_bufs);
+  call(Pipeline::Update, args);
 }
 
 void CompiledModel::infer(const float* images, const int32_t* labels, const std::vector<const float*>& params,

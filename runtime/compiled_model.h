@@ -21,6 +21,9 @@ struct Manifest {
   std::string library_sha256;  // of the file `library`, checked before it is loaded
   std::string halide_target;  // what the code was compiled for (runtime/host_target.h)
   std::string gather;         // the batch gatherer of a GPU target; empty on the host
+  // The train step's halves of a data-parallel model (model_abi.h's
+  // gradients_arguments, update_arguments); empty in others.
+  std::string gradients, update_step;
   UpdateRule update = UpdateRule::Sgd;  // of the train step: which scalars and slots it takes
   int64_t batch = 0, classes = 0;
   std::vector<int64_t> input;   // C, H, W
@@ -83,6 +86,18 @@ class CompiledModel {
                    const std::vector<const float*>& params, const std::vector<std::vector<const float*>>& slots,
                    const std::vector<float*>& params_out, const std::vector<std::vector<float*>>& slots_out);
 
+  // The train step in two halves, on a data-parallel model
+  // (has_split_step()), in host memory: the batch's mean loss and each
+  // parameter's gradient into grads; then the update of params and slots from
+  // grads, as train_step's. train_step(...) is update(gradients(...)) up to
+  // float rounding.
+  bool has_split_step() const { return gradients_ != nullptr; }
+  float gradients(const float* images, const int32_t* labels, const std::vector<const float*>& params,
+                  const std::vector<float*>& grads);
+  void update(const StepScalars& scalars, const std::vector<const float*>& params,
+              const std::vector<std::vector<const float*>>& slots, const std::vector<const float*>& grads,
+              const std::vector<float*>& params_out, const std::vector<std::vector<float*>>& slots_out);
+
   // Logits (batch x classes) and each image's loss (batch), in host memory
   // (a host target's model only).
   void infer(const float* images, const int32_t* labels, const std::vector<const float*>& params, float* logits,
@@ -105,7 +120,7 @@ class CompiledModel {
   // halide_buffer_t pointers and scalars), for callers that keep their
   // buffers on a GPU (runtime/device_training.h). A failure throws
   // std::runtime_error with Halide's message.
-  enum class Pipeline { TrainStep, Inference, Gather };
+  enum class Pipeline { TrainStep, Inference, Gather, Gradients, Update };
   void call(Pipeline pipeline, std::vector<void*>& args) const;
   // A function of the Halide runtime inside model.so, or nullptr.
   void* runtime_function(const std::string& name) const;
@@ -119,7 +134,7 @@ class CompiledModel {
 
   Manifest manifest_;
   void* library_ = nullptr;
-  Argv train_step_ = nullptr, inference_ = nullptr, gather_ = nullptr;
+  Argv train_step_ = nullptr, inference_ = nullptr, gather_ = nullptr, gradients_ = nullptr, update_ = nullptr;
 };
 
 }  // namespace netc

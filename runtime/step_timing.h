@@ -49,6 +49,13 @@ struct RandomBatch {
     model.train_step(images.data(), labels.data(), typical_step_scalars(model.manifest().update), params.data(),
                      slot_data(slots), params_out.mutable_data(), mutable_slot_data(slots_out));
   }
+  // The train step's halves, on a data-parallel model.
+  void split_step(CompiledModel& model) {
+    Parameters grads = Parameters::zeros(model.manifest().params);
+    model.gradients(images.data(), labels.data(), params.data(), grads.mutable_data());
+    model.update(typical_step_scalars(model.manifest().update), params.data(), slot_data(slots), grads.data(),
+                 params_out.mutable_data(), mutable_slot_data(slots_out));
+  }
   void infer(CompiledModel& model) {
     model.infer(images.data(), labels.data(), params.data(), logits.data(), losses.data());
   }

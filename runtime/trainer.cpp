@@ -203,6 +203,9 @@ class StepRunner {
   virtual Evaluation evaluate_validation_set() = 0;
   // Brings the state's parameters and optimizer slots up to date.
   virtual void fetch(TrainingState& state) = 0;
+  // The signal to stop at after the steps run, given the one this process
+  // saw (0: none).
+  virtual int stop_request(int seen) { return seen; }
 };
 
 // Steps on the host, updating the state in place.
@@ -274,6 +277,117 @@ class DeviceSteps : public StepRunner {
   DeviceTraining training_;
 };
 
+// One rank of a data-parallel job: the gradients of its slice of each batch,
+// summed over the ranks in one MPI_Allreduce together with the loss and the
+// ranks' stop requests, then the update, the same on every rank. The mean
+// loss and gradient of the global batch is the mean of the ranks' means, the
+// slices being equal.
+class DistributedSteps : public StepRunner {
+ public:
+  DistributedSteps(CompiledModel& model, TrainingState& state, const Dataset& data, World& world,
+                   const volatile std::sig_atomic_t* stop_signal)
+      : model_(model),
+        state_(state),
+        data_(data),
+        world_(world),
+        stop_signal_(stop_signal),
+        next_params_(Parameters::zeros(model.manifest().params)),
+        next_slots_(zero_slots(model.manifest().update, model.manifest().params)),
+        images_(size_t(model.manifest().batch * model.manifest().image_size())),
+        labels_(size_t(model.manifest().batch)) {
+    if (!model.has_split_step()) throw std::logic_error("a data-parallel run needs a model compiled for it");
+    // One buffer for every gradient, each starting on a 128-byte boundary
+    // (the pipelines' alignment), then the loss and the stop request.
+    size_t end = 0;
+    for (const ParameterSpec& p : model.manifest().params) {
+      offsets_.push_back(end);
+      end += (size_t(p.size()) + 31) / 32 * 32;
+    }
+    gradient_values_ = end;
+    reduced_.assign(end + kExtras, 0.0f);
+    for (size_t k = 0; k < offsets_.size(); ++k) {
+      grads_.push_back(reduced_.data() + offsets_[k]);
+      const_grads_.push_back(reduced_.data() + offsets_[k]);
+    }
+  }
+
+  int64_t steps_per_sync() const override { return 1; }
+  bool state_is_current() const override { return true; }
+
+  void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
+           const std::vector<std::vector<ImageShift>>& shifts) override {
+    const size_t local = size_t(model_.manifest().batch), first = size_t(world_.rank()) * local;
+    for (size_t s = 0; s < batches.size(); ++s) {
+      const std::vector<int32_t> slice(batches[s].begin() + first, batches[s].begin() + first + local);
+      const std::vector<ImageShift> shift_slice =
+          shifts.empty() ? std::vector<ImageShift>()
+                         : std::vector<ImageShift>(shifts[s].begin() + first, shifts[s].begin() + first + local);
+      gather_batch(data_.train_images, data_.train_labels, slice, images_.data(), labels_.data(), shift_slice);
+      float* extras = reduced_.data() + gradient_values_;
+      extras[kLoss] = model_.gradients(images_.data(), labels_.data(), state_.params.data(), grads_);
+      const int seen = stop_signal_ ? int(*stop_signal_) : 0;
+      extras[kStopping] = seen ? 1.0f : 0.0f;
+      extras[kSignals] = float(seen);
+      // The wait for the slowest rank, timed apart from the sum itself.
+      const auto arrived = Clock::now();
+      world_.barrier();
+      const auto start = Clock::now();
+      world_.sum(reduced_.data(), reduced_.size());
+      wait_seconds_ += std::chrono::duration<double>(start - arrived).count();
+      allreduce_seconds_ += seconds_since(start);
+      const float ranks = float(world_.size());
+      for (size_t i = 0; i < gradient_values_; ++i) reduced_[i] /= ranks;
+      losses_.push_back(extras[kLoss] / ranks);
+      agreed_stop_ = extras[kStopping] > 0 ? int(std::lround(extras[kSignals] / extras[kStopping])) : 0;
+      model_.update(scalars[s], state_.params.data(), slot_data(state_.slots), const_grads_,
+                    next_params_.mutable_data(), mutable_slot_data(next_slots_));
+      std::swap(state_.params, next_params_);
+      std::swap(state_.slots, next_slots_);
+    }
+  }
+
+  std::vector<float> take_losses() override { return std::exchange(losses_, {}); }
+  Evaluation evaluate_test_set() override { return evaluate_set(data_.test_images, data_.test_labels); }
+  Evaluation evaluate_validation_set() override {
+    return evaluate_set(data_.validation_images, data_.validation_labels);
+  }
+  void fetch(TrainingState&) override {}
+  // The ranks stop together, after the step whose sum first carried a request.
+  int stop_request(int) override { return agreed_stop_; }
+
+  double allreduce_seconds() const { return allreduce_seconds_; }
+  double wait_seconds() const { return wait_seconds_; }
+  int64_t allreduce_values() const { return int64_t(reduced_.size()); }
+
+ private:
+  // After the gradients: the rank's loss, whether it saw a stop request, and the signal.
+  enum Extra { kLoss, kStopping, kSignals, kExtras };
+
+  Evaluation evaluate_set(const IdxImages& images, const std::vector<uint8_t>& labels) {
+    EvalTally tally = evaluate_share(model_, state_.params, images, labels, world_.rank(), world_.size());
+    tally.sum(world_);
+    return tally.result();
+  }
+
+  CompiledModel& model_;
+  TrainingState& state_;
+  const Dataset& data_;
+  World& world_;
+  const volatile std::sig_atomic_t* stop_signal_;
+  Parameters next_params_;
+  OptimizerSlots next_slots_;
+  AlignedVector<float> images_;
+  AlignedVector<int32_t> labels_;
+  std::vector<size_t> offsets_;
+  size_t gradient_values_ = 0;
+  AlignedVector<float> reduced_;
+  std::vector<float*> grads_;
+  std::vector<const float*> const_grads_;
+  std::vector<float> losses_;
+  int agreed_stop_ = 0;
+  double allreduce_seconds_ = 0, wait_seconds_ = 0;
+};
+
 int64_t next_multiple(int64_t k, int64_t m) { return (k + m - 1) / m * m; }
 
 }  // namespace
@@ -307,9 +421,22 @@ Evaluation EvalTally::result() const {
   return e;
 }
 
+void EvalTally::sum(World& world) {
+  double totals[] = {loss_sum_, double(correct_), double(images_)};
+  world.sum(totals, 3);
+  loss_sum_ = totals[0];
+  correct_ = int64_t(totals[1]);
+  images_ = int64_t(totals[2]);
+}
+
 Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxImages& images,
                     const std::vector<uint8_t>& labels) {
   if (model.manifest().on_gpu()) return evaluate_on_device(model, params, images, labels);
+  return evaluate_share(model, params, images, labels, 0, 1).result();
+}
+
+EvalTally evaluate_share(CompiledModel& model, const Parameters& params, const IdxImages& images,
+                         const std::vector<uint8_t>& labels, int rank, int ranks) {
   const Manifest& m = model.manifest();
   const int64_t batch = m.batch;
   AlignedVector<float> image_buf(static_cast<size_t>(batch * m.image_size()));
@@ -317,13 +444,13 @@ Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxIma
   AlignedVector<float> logits(static_cast<size_t>(batch * m.classes)), losses(static_cast<size_t>(batch));
   const std::vector<int32_t> order = evaluation_order(images.count, batch);
   EvalTally tally;
-  for (int64_t start = 0; start < images.count; start += batch) {
+  for (int64_t start = int64_t(rank) * batch; start < images.count; start += int64_t(ranks) * batch) {
     std::vector<int32_t> idx(order.begin() + start, order.begin() + start + batch);
     gather_batch(images, labels, idx, image_buf.data(), label_buf.data());
     model.infer(image_buf.data(), label_buf.data(), params.data(), logits.data(), losses.data());
     tally.add(logits.data(), losses.data(), label_buf.data(), std::min(batch, images.count - start), m.classes);
   }
-  return tally.result();
+  return tally;
 }
 
 TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>& specs, UpdateRule rule) {
@@ -332,7 +459,9 @@ TrainingState initial_state(Parameters params, const std::vector<ParameterSpec>&
 
 TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& data, const TrainOptions& options) {
   const Manifest& m = model.manifest();
-  const int64_t batch = m.batch;
+  const bool data_parallel = options.world && options.world->size() > 1;
+  // The global batch; a rank's model takes its slice.
+  const int64_t batch = m.batch * (data_parallel ? options.world->size() : 1);
   if (state.step > options.iterations)
     throw std::invalid_argument(fmt::format("train: the state is at step {}, past the {} iterations", state.step,
                                             options.iterations));
@@ -342,7 +471,14 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   BatchOrder order(data.train_images.count, batch, options.shuffle, options.seed);
   if (!state.batch_order.empty()) order.restore(state.batch_order, state.step);
   std::unique_ptr<StepRunner> steps;
-  if (m.on_gpu())
+  DistributedSteps* distributed = nullptr;
+  if (data_parallel) {
+    if (m.on_gpu())
+      throw std::runtime_error("data-parallel training runs on the host only for now (docs/distributed.md)");
+    auto runner = std::make_unique<DistributedSteps>(model, state, data, *options.world, options.stop_signal);
+    distributed = runner.get();
+    steps = std::move(runner);
+  } else if (m.on_gpu())
     steps = std::make_unique<DeviceSteps>(model, state, data);
   else
     steps = std::make_unique<HostSteps>(model, state, data);
@@ -424,11 +560,14 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
       }
     }
     if (options.eval_every > 0 && last % options.eval_every == 0 && last != options.iterations) run_eval(last);
-    if (const int stop = options.stop_signal ? int(*options.stop_signal) : 0) {
+    if (const int stop = steps->stop_request(options.stop_signal ? int(*options.stop_signal) : 0)) {
       if (checkpoints.enabled())
         checkpoint_now();
       else
         metrics.flush();
+      // No rank ends before rank 0's files are whole: the launcher ends the
+      // job when the first rank exits.
+      if (data_parallel) options.world->barrier();
       throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), last,
                                         options.iterations,
                                         checkpoints.enabled()
@@ -444,6 +583,11 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   fetch_state();
   result.checkpoints = checkpoints.count();
   result.checkpoint_seconds = checkpoints.seconds();
+  if (distributed) {
+    result.allreduce_seconds = distributed->allreduce_seconds();
+    result.wait_seconds = distributed->wait_seconds();
+    result.allreduce_values = distributed->allreduce_values();
+  }
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "compiled_model.h"
 #include "dataset.h"
+#include "distributed.h"
 #include "lr_schedule.h"
 #include "parameters.h"
 
@@ -40,6 +41,12 @@ struct TrainOptions {
   // Set by a signal handler (to the signal's number): the current step
   // finishes, a checkpoint is written, and train() throws TrainingStopped.
   const volatile std::sig_atomic_t* stop_signal = nullptr;
+  // A data-parallel job of more than one rank (docs/distributed.md), whose
+  // model has the split step and a batch of the global batch / world->size():
+  // each rank trains on its slice of every batch and evaluates its share of
+  // the batches. Null: this process alone. Only what `options` names is
+  // written, so a caller leaves the files to rank 0.
+  World* world = nullptr;
 };
 
 struct Evaluation {
@@ -54,6 +61,12 @@ struct Evaluation {
 Evaluation evaluate(CompiledModel& model, const Parameters& params, const IdxImages& images,
                     const std::vector<uint8_t>& labels);
 
+// The same sums of rank `rank` of `ranks`, which evaluates the batches b with
+// b % ranks == rank; EvalTally::sum gives the whole set's.
+class EvalTally;
+EvalTally evaluate_share(CompiledModel& model, const Parameters& params, const IdxImages& images,
+                         const std::vector<uint8_t>& labels, int rank, int ranks);
+
 // The images of every evaluation batch of a set of `count`, in order: each
 // batch of `batch`, the last one padded with its last image.
 std::vector<int32_t> evaluation_order(int64_t count, int64_t batch);
@@ -65,6 +78,8 @@ class EvalTally {
   // losses and labels.
   void add(const float* logits, const float* losses, const int32_t* labels, int64_t real, int64_t classes);
   Evaluation result() const;
+  // The tallies of every rank added up, on every rank.
+  void sum(World& world);
 
  private:
   double loss_sum_ = 0;
@@ -77,6 +92,10 @@ struct TrainResult {
   double seconds = 0;  // of those steps, not counting evaluation or checkpoints
   int64_t checkpoints = 0;
   double checkpoint_seconds = 0;
+  // Of a data-parallel run: the time in the steps' MPI_Allreduce, the
+  // values each reduced, and the time waiting for the slowest rank before it.
+  double allreduce_seconds = 0, wait_seconds = 0;
+  int64_t allreduce_values = 0;
 };
 
 // A loss, parameter or optimizer state became NaN or Inf; no checkpoint was

@@ -13,6 +13,7 @@ packages=(
   ca-certificates
   clang libclang-rt-14-dev  # tools/fuzz.sh: libFuzzer and the sanitizer runtimes (not pulled in as a recommendation)
   dataset-fashion-mnist  # `dataset: fashion-mnist` where its mirror is unreachable
+  openmpi-bin libopenmpi-dev  # data-parallel training under mpirun (docs/distributed.md) and its tests
 )
 
 missing=()

@@ -24,6 +24,7 @@ Halide::Target target_for(const std::string& name, bool profile = false);
 struct ScheduledPipelines {
   LoweredPipeline train, inference;
   std::optional<LoweredPipeline> gather;  // the batch gatherer, on a GPU target
+  std::optional<LoweredPipeline> gradients, update;  // BuildOptions::data_parallel's
   bool autoscheduled = false;
 };
 

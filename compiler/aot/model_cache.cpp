@@ -32,12 +32,17 @@ Halide::Target target_for(const std::string& name, bool profile) {
 ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
   Scheduler scheduler(schedule_for(o.target, o.schedule_file), target);
   ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
-                       lower_inference(graph, o.batch, scheduler.variants()), std::nullopt,
-                       scheduler.file().autoscheduler.has_value()};
+                       lower_inference(graph, o.batch, scheduler.variants()), std::nullopt, std::nullopt,
+                       std::nullopt, scheduler.file().autoscheduler.has_value()};
   if (target.has_gpu_feature()) p.gather = lower_gather_batch(graph, o.batch);
+  if (o.data_parallel) {
+    p.gradients = lower_gradients(graph, o.batch, scheduler.variants());
+    p.update = lower_update_step(graph);
+  }
   scheduler.apply(p.train);
   scheduler.apply(p.inference);
-  if (p.gather) scheduler.apply(*p.gather);
+  for (std::optional<LoweredPipeline>* extra : {&p.gather, &p.gradients, &p.update})
+    if (*extra) scheduler.apply(**extra);
   scheduler.check_every_rule_used();
   return p;
 }
@@ -94,6 +99,7 @@ void run_once(const std::string& folder, const BuildOptions& o) {
   try {
     batch.train_step(model);
     batch.infer(model);
+    if (model.has_split_step()) batch.split_step(model);
   } catch (const std::runtime_error& e) {
     const std::string message = fmt::format("{}: the pipelines compile but cannot run: {}",
                                             o.schedule_file.empty() ? "the default schedule" : o.schedule_file,
@@ -161,10 +167,11 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     std::vector<std::string> objects = {folder + "/train_step.o", folder + "/inference.o"};
     compile_pipeline(p.train, objects[0], no_runtime, options, p.autoscheduled);
     compile_pipeline(p.inference, objects[1], no_runtime, options, p.autoscheduled);
-    if (p.gather) {
-      objects.push_back(folder + "/gather.o");
-      compile_pipeline(*p.gather, objects.back(), no_runtime, options, p.autoscheduled);
-    }
+    for (std::optional<LoweredPipeline>* extra : {&p.gather, &p.gradients, &p.update})
+      if (*extra) {
+        objects.push_back(folder + "/" + (*extra)->function_name + ".o");
+        compile_pipeline(**extra, objects.back(), no_runtime, options, p.autoscheduled);
+      }
     PeakProbe probe = lower_peak_probe(target);
     objects.push_back(folder + "/peak_probe.o");
     probe.pipeline.compile_to_object(objects.back(), probe.arguments, probe.function_name, no_runtime);
@@ -172,9 +179,13 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     Halide::compile_standalone_runtime(objects.back(), target);
     link_shared_library(objects, folder + "/model.so");
     for (const std::string& object : objects) fs::remove(object);
-    const Manifest manifest = manifest_of(graph, options, p.train.function_name, p.inference.function_name,
-                                          "model.so", file_sha256(folder + "/model.so", kMaxLibraryBytes), &probe,
-                                          p.gather ? p.gather->function_name : "");
+    Manifest manifest = manifest_of(graph, options, p.train.function_name, p.inference.function_name, "model.so",
+                                    file_sha256(folder + "/model.so", kMaxLibraryBytes), &probe,
+                                    p.gather ? p.gather->function_name : "");
+    if (options.data_parallel) {
+      manifest.gradients = p.gradients->function_name;
+      manifest.update_step = p.update->function_name;
+    }
     write_manifest(folder, manifest);
     if (!target.has_gpu_feature()) run_once(folder, options);
   } catch (...) {

@@ -201,30 +201,38 @@ ScalarParam update_scalar(const std::string& name) {
 
 std::string symbol(const Graph& graph, const std::string& what) { return "netc_" + graph.name + "_" + what; }
 
-}  // namespace
+// Which parameters have a gradient: those of a layer the output depends on
+// (GraphLowering::backward leaves the others undefined).
+std::vector<bool> params_with_gradients(const Graph& graph) {
+  std::vector<bool> feeds_output(graph.layers.size(), false);
+  feeds_output[graph.output] = true;
+  for (size_t li = graph.layers.size(); li-- > 0;)
+    if (feeds_output[li])
+      for (int in : graph.layers[li].inputs)
+        if (in != Layer::kGraphInput) feeds_output[in] = true;
+  std::vector<bool> has(graph.params.size());
+  for (size_t k = 0; k < graph.params.size(); ++k) has[k] = feeds_output[graph.params[k].layer];
+  return has;
+}
 
-LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants) {
-  GraphLowering g(graph, batch, variants);
-  g.forward();
-  CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
-  std::vector<Func> grads = g.backward(ce.grad_logits);
-
+// The optimizer's update of every parameter from `grads` (undefined: no
+// gradient, the parameter and its state left alone, as PyTorch's optimizers
+// do): appends the scalars, each parameter and its slots to p's arguments,
+// each updated parameter and its slots to its outputs.
+void add_update(const Graph& graph, const std::vector<ImageParam>& params, const std::vector<Func>& grads,
+                LoweredPipeline& p, StageTable& stages) {
   const UpdateRule rule = update_rule(graph.train.optimizer.type);
-  LoweredPipeline p;
-  p.function_name = symbol(graph, "train_step");
-  p.arguments = {g.images(), g.labels()};
   UpdateScalars scalars;
   for (const std::string& name : train_step_scalar_names(rule)) {
     ScalarParam scalar = update_scalar(name);
     scalars[name] = scalar.value;
     p.arguments.push_back(scalar.argument);
   }
-  p.outputs.push_back(ce.loss);
   const std::vector<std::string> slot_names = update_slots(rule);
   for (size_t k = 0; k < graph.params.size(); ++k) {
     const ParamSpec& spec = graph.params[k];
     std::vector<int64_t> extents = halide_extents(spec.shape);
-    p.arguments.push_back(g.params()[k]);
+    p.arguments.push_back(params[k]);
     std::vector<Func> slots;
     for (const std::string& slot : slot_names) {
       ImageParam buf = static_input(Halide::Float(32), slot + "_" + std::to_string(k), extents);
@@ -233,12 +241,12 @@ LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const Varian
     }
     ParamUpdate u;
     if (grads[k].defined()) {
-      u = lower_update(rule, spec.name, Func(g.params()[k]), grads[k], slots, scalars, extents, g.stages());
-    } else {  // no gradient: PyTorch's optimizers leave the parameter and its state alone
-      u.param = output_copy(Func(g.params()[k]), "param_" + std::to_string(k) + "_unchanged", extents, g.stages());
+      u = lower_update(rule, spec.name, Func(params[k]), grads[k], slots, scalars, extents, stages);
+    } else {
+      u.param = output_copy(Func(params[k]), "param_" + std::to_string(k) + "_unchanged", extents, stages);
       for (size_t s = 0; s < slots.size(); ++s)
-        u.slots.push_back(output_copy(slots[s], slot_names[s] + "_" + std::to_string(k) + "_unchanged", extents,
-                                      g.stages()));
+        u.slots.push_back(
+            output_copy(slots[s], slot_names[s] + "_" + std::to_string(k) + "_unchanged", extents, stages));
     }
     bound_output(u.param, extents);
     p.outputs.push_back(u.param);
@@ -247,8 +255,69 @@ LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const Varian
       p.outputs.push_back(slot);
     }
   }
+}
+
+}  // namespace
+
+LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants) {
+  GraphLowering g(graph, batch, variants);
+  g.forward();
+  CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
+  std::vector<Func> grads = g.backward(ce.grad_logits);
+
+  LoweredPipeline p;
+  p.function_name = symbol(graph, "train_step");
+  p.arguments = {g.images(), g.labels()};
+  p.outputs.push_back(ce.loss);
+  add_update(graph, g.params(), grads, p, g.stages());
   p.pipeline = Halide::Pipeline(p.outputs);
   p.stages = std::move(g.stages());
+  return p;
+}
+
+LoweredPipeline lower_gradients(const Graph& graph, int64_t batch, const VariantChooser& variants) {
+  GraphLowering g(graph, batch, variants);
+  g.forward();
+  CrossEntropy ce = lower_cross_entropy(g.logits(), Func(g.labels()), graph.num_classes(), batch, g.stages());
+  std::vector<Func> grads = g.backward(ce.grad_logits);
+
+  LoweredPipeline p;
+  p.function_name = symbol(graph, "gradients");
+  p.arguments = {g.images(), g.labels()};
+  for (const ImageParam& param : g.params()) p.arguments.push_back(param);
+  p.outputs.push_back(ce.loss);
+  for (size_t k = 0; k < graph.params.size(); ++k) {
+    const std::vector<int64_t> extents = halide_extents(graph.params[k].shape);
+    Func grad = grads[k];
+    if (!grad.defined()) {  // a parameter that does not influence the loss: zeros, which the update ignores
+      std::vector<Halide::Var> args(extents.size());
+      grad = Func("no_gradient_" + std::to_string(k));
+      grad(args) = 0.0f;
+    }
+    p.outputs.push_back(output_copy(grad, "grad_" + std::to_string(k), extents, g.stages()));
+    bound_output(p.outputs.back(), extents);
+  }
+  p.pipeline = Halide::Pipeline(p.outputs);
+  p.stages = std::move(g.stages());
+  return p;
+}
+
+LoweredPipeline lower_update_step(const Graph& graph) {
+  const std::vector<bool> has_gradient = params_with_gradients(graph);
+  LoweredPipeline p;
+  p.function_name = symbol(graph, "update");
+  std::vector<ImageParam> params, grad_inputs;
+  std::vector<Func> grads;
+  for (size_t k = 0; k < graph.params.size(); ++k) {
+    const std::vector<int64_t> extents = halide_extents(graph.params[k].shape);
+    params.push_back(static_input(Halide::Float(32), "param_" + std::to_string(k), extents));
+    grad_inputs.push_back(static_input(Halide::Float(32), "grad_" + std::to_string(k), extents));
+    grads.push_back(has_gradient[k] ? Func(grad_inputs.back()) : Func());
+  }
+  add_update(graph, params, grads, p, p.stages);
+  // The gradients follow the parameters and slots.
+  p.arguments.insert(p.arguments.end(), grad_inputs.begin(), grad_inputs.end());
+  p.pipeline = Halide::Pipeline(p.outputs);
   return p;
 }
 

@@ -27,6 +27,13 @@ struct LoweredPipeline {
 // the graph's optimizer (model_abi.h's update_rule of train.optimizer.type),
 // for a fixed batch size.
 LoweredPipeline lower_train_step(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
+// The train step's two halves for data-parallel training (model_abi.h's
+// gradients_arguments and update_arguments): the forward pass, loss and
+// adjoints with the mean loss and every parameter's gradient as outputs; and
+// the optimizer's update from gradients given as inputs, its stages named as
+// the train step's ("update.<param>") so that one schedule places both.
+LoweredPipeline lower_gradients(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
+LoweredPipeline lower_update_step(const Graph& graph);
 // Forward with logits and each image's loss, for a fixed batch size.
 LoweredPipeline lower_inference(const Graph& graph, int64_t batch, const VariantChooser& variants = {});
 

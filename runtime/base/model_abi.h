@@ -126,6 +126,23 @@ inline std::vector<std::string> train_step_scalar_names(UpdateRule rule) {
           "bias_correction2_sqrt", "eps"};
 }
 
+// The scalars of `rule` (train_step_scalar_names), appended to `args`.
+inline void append_scalars(UpdateRule rule, StepScalars& s, std::vector<void*>& args) {
+  if (rule == UpdateRule::Sgd)
+    args.insert(args.end(), {&s.lr, &s.momentum, &s.weight_decay, &s.nesterov});
+  else
+    args.insert(args.end(), {&s.weight_decay, &s.decay, &s.beta1, &s.one_minus_beta1, &s.beta2, &s.one_minus_beta2,
+                             &s.step_size, &s.bias_correction2_sqrt, &s.eps});
+}
+// Each parameter followed by its slots (slots[s][k]: slot s of parameter k).
+inline void append_with_slots(const std::vector<halide_buffer_t*>& params,
+                              const std::vector<std::vector<halide_buffer_t*>>& slots, std::vector<void*>& args) {
+  for (size_t k = 0; k < params.size(); ++k) {
+    args.push_back(params[k]);
+    for (const std::vector<halide_buffer_t*>& slot : slots) args.push_back(slot[k]);
+  }
+}
+
 // The train step of `rule`: images (x, y, c, n) f32, labels (n) i32, the
 // scalars (train_step_scalar_names), each parameter followed by its slots
 // (update_slots; slots[s][k] is slot s of parameter k, in the manifest's
@@ -138,25 +155,53 @@ inline std::vector<void*> train_step_arguments(UpdateRule rule, halide_buffer_t*
                                                halide_buffer_t* loss, const std::vector<halide_buffer_t*>& params_out,
                                                const std::vector<std::vector<halide_buffer_t*>>& slots_out) {
   std::vector<void*> args = {images, labels};
-  if (rule == UpdateRule::Sgd)
-    args.insert(args.end(), {&s.lr, &s.momentum, &s.weight_decay, &s.nesterov});
-  else
-    args.insert(args.end(), {&s.weight_decay, &s.decay, &s.beta1, &s.one_minus_beta1, &s.beta2, &s.one_minus_beta2,
-                             &s.step_size, &s.bias_correction2_sqrt, &s.eps});
-  for (size_t k = 0; k < params.size(); ++k) {
-    args.push_back(params[k]);
-    for (const std::vector<halide_buffer_t*>& slot : slots) args.push_back(slot[k]);
-  }
+  append_scalars(rule, s, args);
+  append_with_slots(params, slots, args);
   args.push_back(loss);
-  for (size_t k = 0; k < params_out.size(); ++k) {
-    args.push_back(params_out[k]);
-    for (const std::vector<halide_buffer_t*>& slot : slots_out) args.push_back(slot[k]);
-  }
+  append_with_slots(params_out, slots_out, args);
   return args;
 }
 inline size_t train_step_argument_count(UpdateRule rule, size_t params) {
   const size_t tensors = params * (1 + update_slots(rule).size());
   return 2 + train_step_scalar_names(rule).size() + tensors + 1 + tensors;
+}
+
+// Data-parallel training (docs/distributed.md) splits the train step in two
+// around the sum of the ranks' gradients; a model compiled for it
+// (BuildOptions::data_parallel) has both halves besides the fused step.
+// The gradients: images, labels, each parameter, then the outputs: the
+// batch's mean loss (0-dim f32) and each parameter's gradient of that mean
+// (zeros for a parameter that has none).
+inline std::vector<void*> gradients_arguments(halide_buffer_t* images, halide_buffer_t* labels,
+                                              const std::vector<halide_buffer_t*>& params, halide_buffer_t* loss,
+                                              const std::vector<halide_buffer_t*>& grads) {
+  std::vector<void*> args = {images, labels};
+  args.insert(args.end(), params.begin(), params.end());
+  args.push_back(loss);
+  args.insert(args.end(), grads.begin(), grads.end());
+  return args;
+}
+constexpr size_t gradients_argument_count(size_t params) { return 2 + params + 1 + params; }
+
+// The update of `rule` from given gradients: the scalars, each parameter
+// followed by its slots, each parameter's gradient, then the outputs: each
+// updated parameter followed by its updated slots; the train step's update
+// exactly, a parameter without a gradient left alone as there.
+inline std::vector<void*> update_arguments(UpdateRule rule, StepScalars& s, const std::vector<halide_buffer_t*>& params,
+                                           const std::vector<std::vector<halide_buffer_t*>>& slots,
+                                           const std::vector<halide_buffer_t*>& grads,
+                                           const std::vector<halide_buffer_t*>& params_out,
+                                           const std::vector<std::vector<halide_buffer_t*>>& slots_out) {
+  std::vector<void*> args;
+  append_scalars(rule, s, args);
+  append_with_slots(params, slots, args);
+  args.insert(args.end(), grads.begin(), grads.end());
+  append_with_slots(params_out, slots_out, args);
+  return args;
+}
+inline size_t update_argument_count(UpdateRule rule, size_t params) {
+  const size_t tensors = params * (1 + update_slots(rule).size());
+  return train_step_scalar_names(rule).size() + tensors + params + tensors;
 }
 
 // Inference: images, labels, each parameter, then the outputs: logits

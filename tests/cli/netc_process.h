@@ -33,14 +33,16 @@ struct Outcome {
 
 class NetcProcess {
  public:
-  // Starts `netc args...` with stdout and stderr going to files in `folder`.
+  // Starts `netc args...` with stdout and stderr going to files in `folder`;
+  // `launcher netc args...` when a launcher is given (mpirun and its flags).
   NetcProcess(const std::vector<std::string>& args, const std::string& folder, uint64_t memory_limit_bytes = 0,
-              uint64_t file_size_limit_bytes = 0) {
+              uint64_t file_size_limit_bytes = 0, const std::vector<std::string>& launcher = {}) {
     static std::atomic<int> counter{0};
     const int n = counter++;
     out_path_ = folder + "/stdout." + std::to_string(n);
     err_path_ = folder + "/stderr." + std::to_string(n);
-    std::vector<std::string> argv_strings = {NETC_BINARY};
+    std::vector<std::string> argv_strings = launcher;
+    argv_strings.push_back(NETC_BINARY);
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (std::string& a : argv_strings) argv.push_back(a.data());

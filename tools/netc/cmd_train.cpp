@@ -135,7 +135,7 @@ RunIdentity identify_run(const Graph& graph, const CompiledModel& model, const D
   // (Not the train section: the settings a checkpoint must match are checked
   // one by one, with clearer messages.)
   run.graph_fingerprint = graph_fingerprint(graph);
-  run.batch_size = m.batch;
+  run.batch_size = m.batch * (options.world ? options.world->size() : 1);  // the global batch
   run.shuffle = options.shuffle;
   run.seed = options.seed;
   run.optimizer = options.optimizer;
@@ -185,10 +185,40 @@ void hold_out(Dataset& data, int64_t count, int64_t batch, const TrainFlags& f) 
   hold_out_validation(data, count);
 }
 
+// Data parallelism over the ranks of `world` (docs/distributed.md): each
+// rank's model takes its slice of the batch and has the split step, threads
+// default to the cores over the ranks on this host, and rank 0 alone writes
+// files. Rank 0 compiles a model the cache lacks while the others wait, then
+// they find it there.
+std::unique_ptr<CompiledModel> load_data_parallel(const Graph& graph, PipelineOptions& pipelines,
+                                                  TrainOptions& options, World& world) {
+  if (world.size() > 1) {
+    pipelines.batch_size /= world.size();
+    pipelines.data_parallel = true;
+    if (!pipelines.threads)
+      pipelines.threads = int(std::max(1u, std::thread::hardware_concurrency() / unsigned(world.local_size())));
+    options.world = &world;
+  }
+  if (world.rank() > 0) {
+    options.metrics_file.clear();
+    options.checkpoint_file.clear();
+    options.save_best_file.clear();
+    world.barrier();
+  }
+  std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
+  if (world.rank() == 0) world.barrier();
+  return model;
+}
+
 void run_train(const TrainFlags& f) {
   Graph graph = load_graph(f.graph);
   PipelineOptions pipelines = f.pipelines;
   pipelines.batch_size = f.batch_size.value_or(graph.train.batch_size);
+  const Launch launch = launch_from_environment();
+  if (pipelines.batch_size % launch.ranks != 0)
+    throw InputError(fmt::format("the batch of {} images ({}) does not split evenly over the launcher's {} ranks",
+                                 pipelines.batch_size, f.batch_size ? "--batch-size" : "train.batch_size",
+                                 launch.ranks));
   TrainOptions options = train_options(graph, f);
   if (options.optimizer.nesterov && options.optimizer.momentum <= 0)
     throw InputError("nesterov momentum needs a momentum above 0");
@@ -205,7 +235,9 @@ void run_train(const TrainFlags& f) {
   hold_out(data, validation, pipelines.batch_size, f);
   std::optional<Parameters> init;
   if (!f.init.empty()) init = Parameters::load(parameter_specs(graph), f.init);
-  std::unique_ptr<CompiledModel> model = load_pipelines(graph, pipelines);
+  World& world = join_world(launch);
+  const int64_t batch = pipelines.batch_size;
+  std::unique_ptr<CompiledModel> model = load_data_parallel(graph, pipelines, options, world);
   const Manifest& m = model->manifest();
   if (!f.checkpoint.empty() || !f.resume.empty()) options.run = identify_run(graph, *model, data, options, pipelines);
   TrainingState state = starting_state(f, m, options, std::move(init));
@@ -215,15 +247,22 @@ void run_train(const TrainFlags& f) {
   const std::string schedule = options.lr_schedule.type == LrSchedule::Type::Constant && !options.lr_schedule.warmup
                                    ? ""
                                    : ", schedule " + options.lr_schedule.str();
-  std::fprintf(stderr, "netc: training %s: %lld steps of %lld images, %s, lr %g%s%s\n", graph.name.c_str(),
-               (long long)options.iterations, (long long)m.batch, optimizer_name(options.optimizer.type),
-               options.optimizer.lr, momentum.c_str(), schedule.c_str());
+  const std::string ranks = options.world ? fmt::format(", {} ranks of {} images and {} threads ({})", world.size(),
+                                                         m.batch, pipelines.threads, world.describe())
+                                          : "";
+  std::fprintf(stderr, "netc: training %s: %lld steps of %lld images, %s, lr %g%s%s%s\n", graph.name.c_str(),
+               (long long)options.iterations, (long long)batch, optimizer_name(options.optimizer.type),
+               options.optimizer.lr, momentum.c_str(), schedule.c_str(), ranks.c_str());
   TrainResult r;
   {
     StopOnSignals stop_on_signals;
     options.stop_signal = &stop_signal;
     r = train(*model, state, data, options);
   }
+  // Not after a stop: mpirun, which forwarded the signal, is ending the job
+  // and MPI_Finalize would wait for it.
+  world.leave();
+  if (world.rank() > 0) return;
   if (!f.save.empty()) state.params.save(f.save);
   if (state.best_val_accuracy) {
     const std::string where = f.save_best.empty() ? "" : ", its parameters in " + f.save_best;
@@ -232,6 +271,14 @@ void run_train(const TrainFlags& f) {
   if (r.checkpoints > 0)
     std::fprintf(stderr, "netc: %lld checkpoints written to %s, %.1f ms each\n", (long long)r.checkpoints,
                  f.checkpoint.c_str(), 1e3 * r.checkpoint_seconds / double(r.checkpoints));
+  if (r.allreduce_values > 0) {
+    const double steps = double(std::max<int64_t>(r.steps, 1));
+    std::fprintf(stderr,
+                 "netc: MPI_Allreduce of %lld values: %.1f us per step, %.2f%% of the training time; waiting for "
+                 "the slowest rank before it: %.1f us per step\n",
+                 (long long)r.allreduce_values, 1e6 * r.allreduce_seconds / steps,
+                 r.seconds > 0 ? 100 * r.allreduce_seconds / r.seconds : 0.0, 1e6 * r.wait_seconds / steps);
+  }
   std::printf("%s: test accuracy %.2f%%, test loss %.4f after %lld steps; %.1f s of training (%.1f steps/s)\n",
               graph.name.c_str(), r.final_eval.accuracy, r.final_eval.loss, (long long)options.iterations,
               r.seconds, r.seconds > 0 ? double(r.steps) / r.seconds : 0.0);

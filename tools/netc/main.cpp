@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "distributed.h"
 #include "front/graph.h"
 #include "suggest.h"
 #include "trainer.h"
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
   // netc reports, instead of the signal killing netc halfway through a file.
   std::signal(SIGXFSZ, SIG_IGN);
+  netc::quiet_unless_first_rank(netc::launch_from_environment());
   CLI::App app{"netc: a neural-network graph compiler and runtime on Halide", "netc"};
   app.require_subcommand(1);
   app.set_version_flag("--version", version_line(), "print netc's version, Halide's and the commit, and exit");

@@ -28,6 +28,7 @@ struct PipelineOptions {
   int64_t batch_size = 0;   // 0: the graph's
   bool profile = false;     // with Halide's sampling profiler (netc bench's stage times)
   double memory_limit_gb = 0;  // the memory budget of a training step; 0: this machine's memory
+  bool data_parallel = false;  // with the train step's halves (BuildOptions::data_parallel)
 };
 
 // Adds --target, --schedule and --memory-limit to `cmd`: what chooses the
