@@ -610,8 +610,8 @@ def parse_args(argv: List[str]):
     p = argparse.ArgumentParser(
         prog="compare.py", description="netc against PyTorch, side by side (see bench/README.md).")
     p.add_argument("--netc", default=str(DEFAULT_NETC), help="the netc binary (default: build/bin/netc)")
-    p.add_argument("--models", nargs="+", default=["a", "b", "c"], metavar="M",
-                   help="a, b, c, a graph name in graphs/, or a graph file (default: a b c)")
+    p.add_argument("--models", nargs="+", default=["a", "b", "c", "lenet5", "narrow"], metavar="M",
+                   help="a, b, c, a graph name in graphs/, or a graph file (default: a b c lenet5 narrow)")
     p.add_argument("--threads", nargs="+", type=positive_int, default=[1, 2], metavar="T",
                    help="thread counts (default: 1 2)")
     p.add_argument("--batch", type=positive_int, default=100, help="training batch (default 100)")
