@@ -103,6 +103,10 @@ std::string read_all(int fd) {
 }
 
 [[noreturn]] void run_as_child(int report_fd, const std::function<void()>& work) {
+  // What the work prints (a profiled model's report when its check run
+  // unloads it) goes to stderr: the parent's stdout carries its own output,
+  // such as bench --json's one object.
+  dup2(STDERR_FILENO, STDOUT_FILENO);
   ChildStatus status = ChildStatus::kDone;
   std::string message;
   try {

@@ -132,6 +132,44 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   return partial;
 }
 
+// The weight gradient g(kx, ky, ci, co) of a layer with too few output
+// channels to fill a vector (LeNet's 1 -> 6, a 4 -> 8 layer): vectors along
+// the output rows instead, as partial sums per lane (an rfactor over x, and
+// over `batch blocks` of images as in weight_gradient_tiles), each tile of
+// every kx tap times a block of output channels accumulated in registers over
+// its images, the lanes summed at the end. An input vector is loaded once per
+// tap and shared by the block's channels, a gradient vector once per channel
+// and shared by the taps. Parallel over image blocks, kernel rows and input
+// channels. Plain vectorized kx (5 lanes or fewer) and ran in scalar code.
+void schedule_weight_gradient_positions(const Stage& stage, const Machine& m) {
+  Func f = stage.func;
+  const std::vector<Halide::RVar> reduction = f.rvars(0);  // ro.x, ro.y, ro.z (images)
+  const std::vector<int64_t> extents = reduction_extents(f, 0);
+  const int lanes = largest_divisor_at_most(extents[0], m.vector_width);
+  if (lanes < 4) return schedule_plain(stage, m);
+  const int64_t taps = stage.extents[0], out_channels = stage.extents[3], batch = extents[2];
+  const int block = largest_divisor_at_most(out_channels, std::max<int64_t>(1, m.accumulators / taps));
+  const int64_t blocks = default_batch_blocks(batch);
+
+  std::vector<Var> v = f.args();  // kx, ky, ci, co
+  Var lane("lane"), b("image_block"), bo("co_block"), bi("co_in_block"), rows("ky_ci"), work("work");
+  Halide::RVar vectors("x_vectors"), in_vector("x_in_vector"), outer("image_blocks"), inner("images_in_block");
+  f.compute_root();
+  f.update().split(reduction[0], vectors, in_vector, lanes).split(reduction[2], outer, inner, int(batch / blocks));
+  Func partial = f.update().rfactor({{in_vector, lane}, {outer, b}});  // partial(kx, ky, ci, co, lane, b)
+
+  Func out = partial.in();
+  out.compute_root().split(v[3], bo, bi, block).reorder(lane, v[0], bi, bo, v[1], v[2], b).vectorize(lane);
+  out.fuse(v[1], v[2], rows).fuse(rows, b, work).parallel(work);
+  partial.compute_at(out, bo).reorder_storage(lane, v[0], v[3], v[1], v[2], b);
+  partial.vectorize(lane).unroll(v[0]).unroll(v[3]);
+  partial.update()
+      .reorder({lane, v[0], v[3], vectors, reduction[1], inner, v[1], v[2], b})
+      .vectorize(lane)
+      .unroll(v[0])
+      .unroll(v[3]);
+}
+
 // A sum over images gb(c) += g(ro.x, ro.y, c, ro.z) (a bias gradient): partial
 // sums per lane along the image rows, which are contiguous, then across the
 // lanes; parallel over channels. Plain vectorizes over the channels instead,
@@ -175,13 +213,19 @@ void channel_tiles(const RecipeCall& call) {
     schedule_position_tiles(stage, Recipe{"position_tiles", {}, call.recipe.loc}, m);
     return;
   }
-  if (!whole_vectors(stage, 2, m)) return schedule_plain(stage, m);  // the fallback
+  if (!whole_vectors(stage, 2, m)) {
+    // Too few channels to fill a vector (LeNet's 6 -> 16 input gradient):
+    // plain vectorized a 14-wide x in 16 lanes, that is not at all.
+    schedule_position_tiles(stage, Recipe{"position_tiles", {}, call.recipe.loc}, m);
+    return;
+  }
   schedule_channel_tiles(stage, call.recipe, m);
   repack_for(weight, stage.func, summed == 2 ? 3 : 2, m);
 }
 
 void weight_gradient_tiles(const RecipeCall& call) {
-  if (!whole_vectors(call.stage, 3, call.machine)) return schedule_plain(call.stage, call.machine);  // the fallback
+  if (!whole_vectors(call.stage, 3, call.machine))
+    return schedule_weight_gradient_positions(call.stage, call.machine);  // few output channels
   Func reader = schedule_weight_gradient_tiles(call.stage, call.recipe, call.machine);
   repack_for(*sibling(call.table, call.stage, "grad_output"), reader, 2, call.machine);
 }

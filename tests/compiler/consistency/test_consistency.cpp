@@ -31,7 +31,9 @@ struct OpCase {
 // One row per op at least. Convolutions have 16 channels on both sides, so
 // that their register tiles take the tiled path with 8 lanes (AVX2) and 16
 // (AVX-512) alike; a first layer (one input channel) takes position tiles,
-// and the strided one has no bias. Widths of 20 leave vector tails.
+// and the strided one has no bias; the narrow one's channels (6 -> 20) fill
+// no whole vectors, so its input and weight gradients take the recipes'
+// position-vector fallbacks. Widths of 20 leave vector tails.
 const std::vector<OpCase> kCases = {
     {"conv2d", "{op: conv2d, out_channels: 16, kernel_size: 3, padding: 1}", {{16, 6, 8}}, 2},
     {"conv2d first layer", "{op: conv2d, out_channels: 16, kernel_size: 5, padding: 2}", {{1, 8, 8}}, 2},
@@ -39,6 +41,7 @@ const std::vector<OpCase> kCases = {
      "{op: conv2d, out_channels: 16, kernel_size: 3, stride: 2, padding: 1, bias: false}",
      {{16, 9, 9}},
      2},
+    {"conv2d narrow", "{op: conv2d, out_channels: 20, kernel_size: 3, padding: 1}", {{6, 6, 10}}, 4},
     {"maxpool2d", "{op: maxpool2d, kernel_size: 2}", {{4, 8, 8}}, 2},
     {"avgpool2d", "{op: avgpool2d, kernel_size: 3, stride: 2, padding: 1}", {{4, 9, 9}}, 2},
     {"relu", "{op: relu}", {{3, 5, 20}}, 2},
