@@ -5,11 +5,13 @@
 // SIGINT, 143 for SIGTERM, as a shell reports a killed program). And what
 // the whole command line shares: --version, the usage of a bare `netc`, and
 // messages for mistyped commands and flags that suggest the one meant.
+#include <chrono>
 #include <csignal>
 #include <exception>
 #include <iostream>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -93,28 +95,11 @@ std::string version_line() {
   return fmt::format("netc {} (Halide {}, commit {})", NETC_VERSION, NETC_HALIDE_VERSION, NETC_GIT_COMMIT);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
-  // netc reports, instead of the signal killing netc halfway through a file.
-  std::signal(SIGXFSZ, SIG_IGN);
-  netc::quiet_unless_first_rank(netc::launch_from_environment());
-  CLI::App app{"netc: a neural-network graph compiler and runtime on Halide", "netc"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", version_line(), "print netc's version, Halide's and the commit, and exit");
-  for (auto add : {netc::add_summary_command, netc::add_describe_command, netc::add_train_command,
-                   netc::add_eval_command, netc::add_predict_command, netc::add_bench_command,
-                   netc::add_compile_command, netc::add_tune_command, netc::add_plot_command,
-                   netc::add_export_command, netc::add_import_command, netc::add_onnx_test_command})
-    add(app);
-
-  if (argc < 2) {
-    std::cerr << "netc: error: a command is required\n\n" << app.help();
-    return 2;
-  }
+// Runs the command line's command (the callback of the one it names); its
+// exit code.
+int run(CLI::App& app, int argc, char** argv) {
   try {
-    app.parse(argc, argv);  // runs the chosen command's callback, too
+    app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and friends are "errors" with exit code 0.
     if (e.get_exit_code() == 0) return app.exit(e);
@@ -132,4 +117,33 @@ int main(int argc, char** argv) {
     return report("unexpected failure", 1);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
+  // netc reports, instead of the signal killing netc halfway through a file.
+  std::signal(SIGXFSZ, SIG_IGN);
+  const netc::Launch launch = netc::launch_from_environment();
+  netc::quiet_unless_first_rank(launch);
+  CLI::App app{"netc: a neural-network graph compiler and runtime on Halide", "netc"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", version_line(), "print netc's version, Halide's and the commit, and exit");
+  for (auto add : {netc::add_summary_command, netc::add_describe_command, netc::add_train_command,
+                   netc::add_eval_command, netc::add_predict_command, netc::add_bench_command,
+                   netc::add_compile_command, netc::add_tune_command, netc::add_plot_command,
+                   netc::add_export_command, netc::add_import_command, netc::add_onnx_test_command})
+    add(app);
+
+  if (argc < 2) {
+    std::cerr << "netc: error: a command is required\n\n" << app.help();
+    return 2;
+  }
+  const int code = run(app, argc, argv);
+  // Under a launcher every rank finds the same bad input but only rank 0 says
+  // so, and the launcher ends the whole job as soon as any rank exits with an
+  // error: the others give rank 0 time to print its message first.
+  if (code != 0 && launch.launched && launch.rank > 0) std::this_thread::sleep_for(std::chrono::seconds(2));
+  return code;
 }
