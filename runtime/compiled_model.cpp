@@ -102,6 +102,28 @@ class ParameterViews {
   std::vector<halide_buffer_t*> raw_;
 };
 
+// The views of every optimizer slot's values, read and written, for the
+// update rule of `m` (`what` names the caller in the error for a wrong count).
+class SlotViews {
+ public:
+  SlotViews(const Manifest& m, const std::vector<std::vector<const float*>>& slots,
+            const std::vector<std::vector<float*>>& slots_out, const char* what) {
+    if (slots.size() != update_slots(m.update).size() || slots_out.size() != slots.size())
+      throw std::logic_error(fmt::format("{}: {} slots per parameter passed, the {} update takes {}", what,
+                                         slots.size(), update_rule_name(m.update), update_slots(m.update).size()));
+    for (size_t s = 0; s < slots.size(); ++s) {
+      views_.push_back(std::make_unique<ParameterViews>(m, slots[s]));
+      in.push_back(views_.back()->raw());
+      views_.push_back(std::make_unique<ParameterViews>(m, slots_out[s]));
+      out.push_back(views_.back()->raw());
+    }
+  }
+  std::vector<std::vector<halide_buffer_t*>> in, out;
+
+ private:
+  std::vector<std::unique_ptr<ParameterViews>> views_;  // never move: raw() points into them
+};
+
 void* pool_malloc(void*, size_t size) { return buffer_pool().allocate(size); }
 void pool_free(void*, void* p) { buffer_pool().release(p); }
 
@@ -342,27 +364,16 @@ float CompiledModel::train_step(const float* images, const int32_t* labels, cons
                                 const std::vector<std::vector<float*>>& slots_out) {
   const Manifest& m = manifest_;
   require_host_model();
-  if (slots.size() != update_slots(m.update).size() || slots_out.size() != slots.size())
-    throw std::logic_error(fmt::format("train_step: {} slots per parameter passed, the {} update takes {}",
-                                       slots.size(), update_rule_name(m.update), update_slots(m.update).size()));
   FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
   alignas(kBufferAlignment) float loss = 0;
   FloatBuffer loss_buf = FloatBuffer::make_scalar(&loss);
   ParameterViews param_bufs(m, params), param_out_bufs(m, params_out);
-  // Views never move: raw() points into them.
-  std::vector<std::unique_ptr<ParameterViews>> slot_views;
-  std::vector<std::vector<halide_buffer_t*>> slot_bufs, slot_out_bufs;
-  for (size_t s = 0; s < slots.size(); ++s) {
-    slot_views.push_back(std::make_unique<ParameterViews>(m, slots[s]));
-    slot_bufs.push_back(slot_views.back()->raw());
-    slot_views.push_back(std::make_unique<ParameterViews>(m, slots_out[s]));
-    slot_out_bufs.push_back(slot_views.back()->raw());
-  }
+  const SlotViews slot_bufs(m, slots, slots_out, "train_step");
   StepScalars s = scalars;
   std::vector<void*> args = train_step_arguments(m.update, image_buf.raw_buffer(), label_buf.raw_buffer(), s,
-                                                 param_bufs.raw(), slot_bufs, loss_buf.raw_buffer(),
-                                                 param_out_bufs.raw(), slot_out_bufs);
+                                                 param_bufs.raw(), slot_bufs.in, loss_buf.raw_buffer(),
+                                                 param_out_bufs.raw(), slot_bufs.out);
   call(Pipeline::TrainStep, args);
   return loss;
 }
@@ -387,21 +398,11 @@ void CompiledModel::update(const StepScalars& scalars, const std::vector<const f
                            const std::vector<float*>& params_out, const std::vector<std::vector<float*>>& slots_out) {
   const Manifest& m = manifest_;
   require_host_model();
-  if (slots.size() != update_slots(m.update).size() || slots_out.size() != slots.size())
-    throw std::logic_error(fmt::format("update: {} slots per parameter passed, the {} update takes {}", slots.size(),
-                                       update_rule_name(m.update), update_slots(m.update).size()));
   ParameterViews param_bufs(m, params), grad_bufs(m, grads), param_out_bufs(m, params_out);
-  std::vector<std::unique_ptr<ParameterViews>> slot_views;  // views never move: raw() points into them
-  std::vector<std::vector<halide_buffer_t*>> slot_bufs, slot_out_bufs;
-  for (size_t s = 0; s < slots.size(); ++s) {
-    slot_views.push_back(std::make_unique<ParameterViews>(m, slots[s]));
-    slot_bufs.push_back(slot_views.back()->raw());
-    slot_views.push_back(std::make_unique<ParameterViews>(m, slots_out[s]));
-    slot_out_bufs.push_back(slot_views.back()->raw());
-  }
+  const SlotViews slot_bufs(m, slots, slots_out, "update");
   StepScalars s = scalars;
-  std::vector<void*> args = update_arguments(m.update, s, param_bufs.raw(), slot_bufs, grad_bufs.raw(),
-                                             param_out_bufs.raw(), slot_out_bufs);
+  std::vector<void*> args = update_arguments(m.update, s, param_bufs.raw(), slot_bufs.in, grad_bufs.raw(),
+                                             param_out_bufs.raw(), slot_bufs.out);
   call(Pipeline::Update, args);
 }
 
