@@ -565,15 +565,18 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
         checkpoint_now();
       else
         metrics.flush();
-      // No rank ends before rank 0's files are whole: the launcher ends the
-      // job when the first rank exits.
-      if (data_parallel) options.world->barrier();
-      throw TrainingStopped(fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), last,
-                                        options.iterations,
-                                        checkpoints.enabled()
-                                            ? fmt::format("continue with --resume {}", options.checkpoint_file)
-                                            : std::string("no checkpoint written (see --checkpoint)")),
-                            stop);
+      const std::string why = fmt::format("stopped by {} after step {} of {}; {}", signal_name(stop), last,
+                                          options.iterations,
+                                          checkpoints.enabled()
+                                              ? fmt::format("continue with --resume {}", options.checkpoint_file)
+                                              : std::string("no checkpoint written (see --checkpoint)"));
+      if (!data_parallel) throw TrainingStopped(why, stop);
+      // The launcher ends the job when the first rank exits, and kills the
+      // ranks soon after forwarding a signal: rank 0 says why before any
+      // rank can exit, and no rank ends before rank 0's files are whole.
+      if (options.world->rank() == 0) progress.message("netc: " + why);
+      options.world->barrier();
+      throw TrainingStopped(why, stop, /*reported=*/true);
     }
     if (checkpoints.due(last)) checkpoint_now();
     first = last + 1;

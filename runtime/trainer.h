@@ -109,8 +109,10 @@ class TrainingDiverged : public std::runtime_error {
 // any) written.
 class TrainingStopped : public std::runtime_error {
  public:
-  TrainingStopped(const std::string& message, int signal) : std::runtime_error(message), signal(signal) {}
+  TrainingStopped(const std::string& message, int signal, bool reported = false)
+      : std::runtime_error(message), signal(signal), reported(reported) {}
   int signal;
+  bool reported;  // already printed (by rank 0 of a data-parallel run, before the ranks end)
 };
 
 // The state before the first step: `params`, the optimizer's slots all zero.

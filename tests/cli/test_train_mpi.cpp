@@ -1,6 +1,6 @@
 // netc train under mpirun (docs/distributed.md): two ranks train Model A as
 // one process does with the same global batch; a batch that does not split
-// is refused; a killed rank ends the job; SIGTERM stops both ranks after the
+// is refused; a killed rank ends the job; SIGTERM to a rank stops all after the
 // same step with a checkpoint, and the resumed job ends bit-identical to an
 // uninterrupted one. Runs as root too (CI), on more ranks than cores.
 #include <catch2/catch.hpp>
@@ -147,11 +147,15 @@ TEST_CASE("mpirun -np 2: a killed rank ends the whole job with an error, not a h
   CHECK(ranks_running(runs.metrics("killed"), 0).empty());
 }
 
-TEST_CASE("mpirun -np 2: SIGTERM stops both ranks after one step with a checkpoint and the resumed run is bit-identical",
+// The signal goes to rank 1 alone, which cannot write the checkpoint: rank 0
+// learns of it through the step's sum. (Signalled itself, mpirun sends the
+// ranks SIGTERM only odls_base_sigkill_timeout seconds later, and SIGKILL as
+// long after that: a test of its timing, not of netc, on a loaded machine.)
+TEST_CASE("mpirun -np 2: SIGTERM to one rank stops both after the same step with a checkpoint and the resumed run is "
+          "bit-identical",
           "[mpi]") {
   MpiRuns runs;
-  // Long enough (a few seconds) that the signal, which mpirun forwards, lands
-  // well before the end, on a loaded machine too.
+  // Long enough (a few seconds) that the signal lands well before the end.
   constexpr int64_t kSteps = 300;
   const std::string reference_checkpoint = runs.dir / "reference.ckpt", checkpoint = runs.dir / "run.ckpt";
   Outcome reference = runs.run_mpi(runs.args("reference", kSteps, {"--checkpoint", reference_checkpoint}));
@@ -166,11 +170,14 @@ TEST_CASE("mpirun -np 2: SIGTERM stops both ranks after one step with a checkpoi
       text << in.rdbuf();
       return text.str().find("test_loss") != std::string::npos;
     }));
-    job.send(SIGTERM);
+    const std::vector<pid_t> rank1 = ranks_running(runs.metrics("run"), 1);
+    REQUIRE(rank1.size() == 1);
+    kill(rank1[0], SIGTERM);
     Outcome stopped = job.wait();
     INFO(stopped.err);
     CHECK(stopped.exit_code != 0);
     CHECK_THAT(stopped.err, Contains("stopped by SIGTERM after step"));
+    CHECK(stopped.err.find("stopped by") == stopped.err.rfind("stopped by"));  // said once
   }
   REQUIRE(std::filesystem::exists(checkpoint));
   std::map<std::string, std::string> metadata;

@@ -167,9 +167,6 @@ TrainingState starting_state(const TrainFlags& f, const Manifest& m, const Train
   return state;
 }
 
-// While StopOnSignals lives, SIGINT and SIGTERM ask training to stop after
-// the current step (train() then checkpoints and throws TrainingStopped).
-
 // The validation set: the last `count` training images (none for 0), refused
 // (naming the key or flag that asked for it) unless a batch of training
 // images is left.

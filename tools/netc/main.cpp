@@ -105,7 +105,7 @@ int run(CLI::App& app, int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return report(parse_error_message(app, e, argc, argv), 2);
   } catch (const netc::TrainingStopped& e) {
-    std::cerr << "netc: " << e.what() << "\n";
+    if (!e.reported) std::cerr << "netc: " << e.what() << "\n";
     return 128 + e.signal;
   } catch (const netc::InputError& e) {
     return report(e.what(), 2);
