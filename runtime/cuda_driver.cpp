@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -29,6 +30,12 @@ F symbol(void* library, const char* name) {
   return f;
 }
 
+// The GPU the Halide runtime will use: HL_GPU_DEVICE's, else the first.
+int chosen_device() {
+  const char* text = std::getenv("HL_GPU_DEVICE");
+  return text && *text ? std::atoi(text) : 0;
+}
+
 std::string check_device() {
   // RTLD_GLOBAL: the Halide runtime looks the driver's functions up in the
   // whole process before it tries to open "libcuda.so", which a machine with
@@ -51,9 +58,13 @@ std::string check_device() {
   if (int err = symbol<CuDeviceGetCount>(library, "cuDeviceGetCount")(&count))
     throw std::runtime_error(fmt::format("--target cuda: cannot count the GPUs ({})", error_text(err)));
   if (count == 0) throw std::runtime_error("--target cuda: the CUDA driver sees no GPU");
+  const int ordinal = chosen_device();
+  if (ordinal < 0 || ordinal >= count)
+    throw std::runtime_error(fmt::format("--target cuda: HL_GPU_DEVICE is {}, but the CUDA driver sees GPUs 0 to {}",
+                                         std::getenv("HL_GPU_DEVICE"), count - 1));
   int device = 0, major = 0, minor = 0, driver = 0;
   char name[256] = {};
-  symbol<CuDeviceGet>(library, "cuDeviceGet")(&device, 0);
+  symbol<CuDeviceGet>(library, "cuDeviceGet")(&device, ordinal);
   symbol<CuDeviceGetName>(library, "cuDeviceGetName")(name, int(sizeof name) - 1, device);
   symbol<CuDeviceGetAttribute>(library, "cuDeviceGetAttribute")(&major, kComputeCapabilityMajor, device);
   symbol<CuDeviceGetAttribute>(library, "cuDeviceGetAttribute")(&minor, kComputeCapabilityMinor, device);
@@ -62,8 +73,8 @@ std::string check_device() {
     throw std::runtime_error(fmt::format("--target cuda: {} has compute capability {}.{}; netc compiles for {}.{} "
                                          "and newer",
                                          name, major, minor, kCudaCapability / 10, kCudaCapability % 10));
-  return fmt::format("{}, compute capability {}.{}, driver {}.{}", name, major, minor, driver / 1000,
-                     driver % 1000 / 10);
+  return fmt::format("GPU {}: {}, compute capability {}.{}, driver {}.{}", ordinal, name, major, minor,
+                     driver / 1000, driver % 1000 / 10);
 }
 
 }  // namespace
@@ -71,6 +82,12 @@ std::string check_device() {
 const std::string& require_cuda_device() {
   static const std::string description = check_device();
   return description;
+}
+
+void use_gpu_of_local_rank(int local_rank) {
+  // Halide's runtime reads HL_GPU_DEVICE when it first creates a context,
+  // after this; without it, it would give every rank the same GPU.
+  if (!std::getenv("HL_GPU_DEVICE")) setenv("HL_GPU_DEVICE", std::to_string(local_rank).c_str(), 1);
 }
 
 }  // namespace netc

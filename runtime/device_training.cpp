@@ -124,15 +124,16 @@ DeviceTraining::DeviceTraining(CompiledModel& model, const Parameters& params, c
   images_ = std::move(batch.images);
   labels_ = std::move(batch.labels);
   losses_ = device_.allocate(kFloat32, {int(kMaxSteps)});
+  if (model.has_split_step()) grads_ = upload_all(device_, m, zeros.data());
 }
 
-void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
-                         const std::vector<std::vector<ImageShift>>& shifts) {
+void DeviceTraining::upload_batches(const std::vector<std::vector<int32_t>>& batches,
+                                    const std::vector<std::vector<ImageShift>>& shifts) {
   const Manifest& m = model_.manifest();
   if (pending_losses_ + int64_t(batches.size()) > kMaxSteps)
-    throw std::logic_error("DeviceTraining::run: more steps than kMaxSteps before take_losses");
+    throw std::logic_error("DeviceTraining: more steps than kMaxSteps before take_losses");
   if (!shifts.empty() && shifts.size() != batches.size())
-    throw std::logic_error("DeviceTraining::run: shifts for some batches but not all");
+    throw std::logic_error("DeviceTraining: shifts for some batches but not all");
   std::vector<int32_t> order(size_t(m.batch * kMaxSteps), 0);
   std::vector<int32_t> shift_values(2 * order.size(), 0);  // (dx, dy) per image of `order`
   for (size_t s = 0; s < batches.size(); ++s) {
@@ -144,6 +145,12 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches, const
   }
   device_.upload(*order_, order.data());
   device_.upload(*shifts_, shift_values.data());
+}
+
+void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
+                         const std::vector<std::vector<ImageShift>>& shifts) {
+  const Manifest& m = model_.manifest();
+  upload_batches(batches, shifts);
   Batch batch{std::move(images_), std::move(labels_)};
   for (size_t s = 0; s < batches.size(); ++s) {
     gather(model_, train_, *order_, *shifts_, int32_t(s * m.batch), batch);
@@ -160,6 +167,35 @@ void DeviceTraining::run(const std::vector<std::vector<int32_t>>& batches, const
   }
   images_ = std::move(batch.images);
   labels_ = std::move(batch.labels);
+}
+
+float DeviceTraining::gradients(const std::vector<int32_t>& batch, const std::vector<ImageShift>& shifts,
+                                const std::vector<float*>& grads) {
+  if (grads_.empty()) throw std::logic_error("DeviceTraining::gradients: the model has no split step");
+  upload_batches({batch}, shifts.empty() ? std::vector<std::vector<ImageShift>>()
+                                         : std::vector<std::vector<ImageShift>>{shifts});
+  Batch on_device{std::move(images_), std::move(labels_)};
+  gather(model_, train_, *order_, *shifts_, 0, on_device);
+  const int slot = int(pending_losses_++);
+  std::unique_ptr<DeviceBuffer> loss = device_.element(*losses_, slot, &host_losses_[size_t(slot)]);
+  std::vector<void*> args = gradients_arguments(on_device.images->raw(), on_device.labels->raw(), raw(params_[0]),
+                                                loss->raw(), raw(grads_));
+  model_.call(CompiledModel::Pipeline::Gradients, args);
+  loss_on_host_[size_t(slot)] = loss->raw()->host_dirty();
+  images_ = std::move(on_device.images);
+  labels_ = std::move(on_device.labels);
+  for (size_t k = 0; k < grads_.size(); ++k) device_.download(*grads_[k], grads[k]);
+  return take_losses().back();
+}
+
+void DeviceTraining::update(const StepScalars& scalars, const std::vector<const float*>& grads) {
+  for (size_t k = 0; k < grads_.size(); ++k) device_.upload(*grads_[k], grads[k]);
+  StepScalars step = scalars;
+  std::vector<void*> args = update_arguments(model_.manifest().update, step, raw(params_[0]), raw(slots_[0]),
+                                             raw(grads_), raw(params_[1]), raw(slots_[1]));
+  model_.call(CompiledModel::Pipeline::Update, args);
+  std::swap(params_[0], params_[1]);
+  std::swap(slots_[0], slots_[1]);
 }
 
 std::vector<float> DeviceTraining::take_losses() {

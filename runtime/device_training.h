@@ -52,7 +52,21 @@ class DeviceTraining {
   // The current parameters and optimizer slots, copied to the host.
   void download(Parameters& params, OptimizerSlots& slots);
 
+  // A data-parallel rank's step in two halves, for a model compiled with
+  // them (has_split_step), the gradients staged through the host for the
+  // allreduce: the gradients of `batch` (each image translated by its shift,
+  // `shifts` empty for none), copied to grads[k] on the host, and the batch's
+  // loss; then the update by `grads`, summed over the ranks, with `scalars`.
+  float gradients(const std::vector<int32_t>& batch, const std::vector<ImageShift>& shifts,
+                  const std::vector<float*>& grads);
+  void update(const StepScalars& scalars, const std::vector<const float*>& grads);
+
  private:
+  // Uploads the order and shifts of `batches` (at most kMaxSteps with the
+  // losses not yet taken).
+  void upload_batches(const std::vector<std::vector<int32_t>>& batches,
+                      const std::vector<std::vector<ImageShift>>& shifts);
+
   CompiledModel& model_;
   Device device_;
   DeviceImageSet train_, test_, validation_;
@@ -63,6 +77,8 @@ class DeviceTraining {
   std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> slots_[2];
   // The images of the batches of run(), and their shifts (dx, dy each).
   std::unique_ptr<DeviceBuffer> order_, shifts_, images_, labels_;
+  // The gradients of gradients(), per parameter (data-parallel models only).
+  std::vector<std::unique_ptr<DeviceBuffer>> grads_;
   // Step k's loss: element k of losses_ on the device, or host_losses_[k]
   // where the schedule computes it on the host.
   std::unique_ptr<DeviceBuffer> losses_;

@@ -34,6 +34,11 @@ Launch launch_from_environment() {
                    : pmix_rank >= 0                                 ? pmix_rank
                                                                     : environment_number("PMI_RANK");
   l.rank = rank > 0 ? rank : 0;
+  const int local_rank = environment_number("OMPI_COMM_WORLD_LOCAL_RANK") >= 0
+                             ? environment_number("OMPI_COMM_WORLD_LOCAL_RANK")
+                         : environment_number("MPI_LOCALRANKID") >= 0 ? environment_number("MPI_LOCALRANKID")
+                                                                      : environment_number("SLURM_LOCALID");
+  l.local_rank = local_rank > 0 ? local_rank : 0;
   // A PMIx launcher says nothing of the size, but a rank above 0 means more than one.
   if (l.ranks <= l.rank) l.ranks = l.rank + 1;
   return l;

@@ -16,6 +16,7 @@ struct Launch {
   bool launched = false;  // OMPI_COMM_WORLD_SIZE, PMIX_RANK or PMI_SIZE is set
   int ranks = 1;          // how many ranks it reports (1 when it does not say)
   int rank = 0;           // this process's rank as it reports it
+  int local_rank = 0;     // its rank among the ranks on this host
 };
 Launch launch_from_environment();
 

@@ -277,6 +277,92 @@ class DeviceSteps : public StepRunner {
   DeviceTraining training_;
 };
 
+// Where a data-parallel rank computes the gradients of its slice of a batch
+// and applies the gradients summed over the ranks: the host's memory or a GPU
+// (which stages them through the host for the allreduce).
+class RankDevice {
+ public:
+  virtual ~RankDevice() = default;
+  // The gradients of `slice` (images of the training set, each translated by
+  // its shift; `shifts` empty: none) into grads[k]; the slice's mean loss.
+  virtual float gradients(const std::vector<int32_t>& slice, const std::vector<ImageShift>& shifts,
+                          const std::vector<float*>& grads) = 0;
+  virtual void update(const StepScalars& scalars, const std::vector<const float*>& grads) = 0;
+  // On every rank, the same evaluation of the same parameters.
+  virtual Evaluation evaluate(bool validation) = 0;
+  virtual bool state_is_current() const = 0;
+  virtual void fetch(TrainingState& state) = 0;
+};
+
+// The host's: the state is updated in place; evaluation is shared out over
+// the ranks and summed.
+class HostRank : public RankDevice {
+ public:
+  HostRank(CompiledModel& model, TrainingState& state, const Dataset& data, World& world)
+      : model_(model),
+        state_(state),
+        data_(data),
+        world_(world),
+        next_params_(Parameters::zeros(model.manifest().params)),
+        next_slots_(zero_slots(model.manifest().update, model.manifest().params)),
+        images_(size_t(model.manifest().batch * model.manifest().image_size())),
+        labels_(size_t(model.manifest().batch)) {}
+
+  float gradients(const std::vector<int32_t>& slice, const std::vector<ImageShift>& shifts,
+                  const std::vector<float*>& grads) override {
+    gather_batch(data_.train_images, data_.train_labels, slice, images_.data(), labels_.data(), shifts);
+    return model_.gradients(images_.data(), labels_.data(), state_.params.data(), grads);
+  }
+  void update(const StepScalars& scalars, const std::vector<const float*>& grads) override {
+    model_.update(scalars, state_.params.data(), slot_data(state_.slots), grads, next_params_.mutable_data(),
+                  mutable_slot_data(next_slots_));
+    std::swap(state_.params, next_params_);
+    std::swap(state_.slots, next_slots_);
+  }
+  Evaluation evaluate(bool validation) override {
+    const IdxImages& images = validation ? data_.validation_images : data_.test_images;
+    const std::vector<uint8_t>& labels = validation ? data_.validation_labels : data_.test_labels;
+    EvalTally tally = evaluate_share(model_, state_.params, images, labels, world_.rank(), world_.size());
+    tally.sum(world_);
+    return tally.result();
+  }
+  bool state_is_current() const override { return true; }
+  void fetch(TrainingState&) override {}
+
+ private:
+  CompiledModel& model_;
+  TrainingState& state_;
+  const Dataset& data_;
+  World& world_;
+  Parameters next_params_;
+  OptimizerSlots next_slots_;
+  AlignedVector<float> images_;
+  AlignedVector<int32_t> labels_;
+};
+
+// A GPU's, one per rank: parameters and slots stay there; each rank
+// evaluates the whole set itself (the same parameters give the same result).
+class GpuRank : public RankDevice {
+ public:
+  GpuRank(CompiledModel& model, const TrainingState& state, const Dataset& data)
+      : training_(model, state.params, state.slots, data) {}
+  float gradients(const std::vector<int32_t>& slice, const std::vector<ImageShift>& shifts,
+                  const std::vector<float*>& grads) override {
+    return training_.gradients(slice, shifts, grads);
+  }
+  void update(const StepScalars& scalars, const std::vector<const float*>& grads) override {
+    training_.update(scalars, grads);
+  }
+  Evaluation evaluate(bool validation) override {
+    return validation ? training_.evaluate_validation_set() : training_.evaluate_test_set();
+  }
+  bool state_is_current() const override { return false; }
+  void fetch(TrainingState& state) override { training_.download(state.params, state.slots); }
+
+ private:
+  DeviceTraining training_;
+};
+
 // One rank of a data-parallel job: the gradients of its slice of each batch,
 // summed over the ranks in one MPI_Allreduce together with the loss and the
 // ranks' stop requests, then the update, the same on every rank. The mean
@@ -286,16 +372,12 @@ class DistributedSteps : public StepRunner {
  public:
   DistributedSteps(CompiledModel& model, TrainingState& state, const Dataset& data, World& world,
                    const volatile std::sig_atomic_t* stop_signal)
-      : model_(model),
-        state_(state),
-        data_(data),
-        world_(world),
-        stop_signal_(stop_signal),
-        next_params_(Parameters::zeros(model.manifest().params)),
-        next_slots_(zero_slots(model.manifest().update, model.manifest().params)),
-        images_(size_t(model.manifest().batch * model.manifest().image_size())),
-        labels_(size_t(model.manifest().batch)) {
+      : batch_(size_t(model.manifest().batch)), world_(world), stop_signal_(stop_signal) {
     if (!model.has_split_step()) throw std::logic_error("a data-parallel run needs a model compiled for it");
+    if (model.manifest().on_gpu())
+      rank_ = std::make_unique<GpuRank>(model, state, data);
+    else
+      rank_ = std::make_unique<HostRank>(model, state, data, world);
     // One buffer for every gradient, each starting on a 128-byte boundary
     // (the pipelines' alignment), then the loss and the stop request.
     size_t end = 0;
@@ -312,19 +394,18 @@ class DistributedSteps : public StepRunner {
   }
 
   int64_t steps_per_sync() const override { return 1; }
-  bool state_is_current() const override { return true; }
+  bool state_is_current() const override { return rank_->state_is_current(); }
 
   void run(const std::vector<std::vector<int32_t>>& batches, const std::vector<StepScalars>& scalars,
            const std::vector<std::vector<ImageShift>>& shifts) override {
-    const size_t local = size_t(model_.manifest().batch), first = size_t(world_.rank()) * local;
+    const size_t first = size_t(world_.rank()) * batch_;
     for (size_t s = 0; s < batches.size(); ++s) {
-      const std::vector<int32_t> slice(batches[s].begin() + first, batches[s].begin() + first + local);
+      const std::vector<int32_t> slice(batches[s].begin() + first, batches[s].begin() + first + batch_);
       const std::vector<ImageShift> shift_slice =
           shifts.empty() ? std::vector<ImageShift>()
-                         : std::vector<ImageShift>(shifts[s].begin() + first, shifts[s].begin() + first + local);
-      gather_batch(data_.train_images, data_.train_labels, slice, images_.data(), labels_.data(), shift_slice);
+                         : std::vector<ImageShift>(shifts[s].begin() + first, shifts[s].begin() + first + batch_);
       float* extras = reduced_.data() + gradient_values_;
-      extras[kLoss] = model_.gradients(images_.data(), labels_.data(), state_.params.data(), grads_);
+      extras[kLoss] = rank_->gradients(slice, shift_slice, grads_);
       const int seen = stop_signal_ ? int(*stop_signal_) : 0;
       extras[kStopping] = seen ? 1.0f : 0.0f;
       extras[kSignals] = float(seen);
@@ -339,19 +420,14 @@ class DistributedSteps : public StepRunner {
       for (size_t i = 0; i < gradient_values_; ++i) reduced_[i] /= ranks;
       losses_.push_back(extras[kLoss] / ranks);
       agreed_stop_ = extras[kStopping] > 0 ? int(std::lround(extras[kSignals] / extras[kStopping])) : 0;
-      model_.update(scalars[s], state_.params.data(), slot_data(state_.slots), const_grads_,
-                    next_params_.mutable_data(), mutable_slot_data(next_slots_));
-      std::swap(state_.params, next_params_);
-      std::swap(state_.slots, next_slots_);
+      rank_->update(scalars[s], const_grads_);
     }
   }
 
   std::vector<float> take_losses() override { return std::exchange(losses_, {}); }
-  Evaluation evaluate_test_set() override { return evaluate_set(data_.test_images, data_.test_labels); }
-  Evaluation evaluate_validation_set() override {
-    return evaluate_set(data_.validation_images, data_.validation_labels);
-  }
-  void fetch(TrainingState&) override {}
+  Evaluation evaluate_test_set() override { return rank_->evaluate(false); }
+  Evaluation evaluate_validation_set() override { return rank_->evaluate(true); }
+  void fetch(TrainingState& state) override { rank_->fetch(state); }
   // The ranks stop together, after the step whose sum first carried a request.
   int stop_request(int) override { return agreed_stop_; }
 
@@ -363,21 +439,10 @@ class DistributedSteps : public StepRunner {
   // After the gradients: the rank's loss, whether it saw a stop request, and the signal.
   enum Extra { kLoss, kStopping, kSignals, kExtras };
 
-  Evaluation evaluate_set(const IdxImages& images, const std::vector<uint8_t>& labels) {
-    EvalTally tally = evaluate_share(model_, state_.params, images, labels, world_.rank(), world_.size());
-    tally.sum(world_);
-    return tally.result();
-  }
-
-  CompiledModel& model_;
-  TrainingState& state_;
-  const Dataset& data_;
+  const size_t batch_;  // the rank's slice of each batch
   World& world_;
   const volatile std::sig_atomic_t* stop_signal_;
-  Parameters next_params_;
-  OptimizerSlots next_slots_;
-  AlignedVector<float> images_;
-  AlignedVector<int32_t> labels_;
+  std::unique_ptr<RankDevice> rank_;
   std::vector<size_t> offsets_;
   size_t gradient_values_ = 0;
   AlignedVector<float> reduced_;
@@ -473,8 +538,6 @@ TrainResult train(CompiledModel& model, TrainingState& state, const Dataset& dat
   std::unique_ptr<StepRunner> steps;
   DistributedSteps* distributed = nullptr;
   if (data_parallel) {
-    if (m.on_gpu())
-      throw std::runtime_error("data-parallel training runs on the host only for now (docs/distributed.md)");
     auto runner = std::make_unique<DistributedSteps>(model, state, data, *options.world, options.stop_signal);
     distributed = runner.get();
     steps = std::move(runner);

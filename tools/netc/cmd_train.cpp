@@ -13,6 +13,7 @@
 
 #include "checkpoint.h"
 #include "commands.h"
+#include "cuda_driver.h"
 #include "model_session.h"
 #include "outputs.h"
 #include "stop_signals.h"
@@ -226,6 +227,7 @@ void run_train(const TrainFlags& f) {
                 {{"--save", f.save}, {"--metrics", f.metrics}, {"--checkpoint", f.checkpoint, Output::Kind::kFile, "--resume"},
                  {"--save-best", f.save_best}});
   // The options and the data are checked before compiling.
+  if (pipelines.target == "cuda" && launch.ranks > 1) use_gpu_of_local_rank(launch.local_rank);
   check_pipeline_options(graph, pipelines);
   Dataset data = load_dataset(dataset_spec(graph, f.data), graph.num_classes(), graph.input.c, graph.input.h,
                               graph.input.w);

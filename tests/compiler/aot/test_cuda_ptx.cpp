@@ -17,10 +17,11 @@ using netc::test::ptxas;
 using netc::test::ScratchDir;
 
 // Compiles `graph` for CUDA with `schedule` (empty: the default) and its
-// optimizer of type `optimizer` and runs ptxas on every PTX module for both
-// architectures.
+// optimizer of type `optimizer` (with the gradients and update pipelines of a
+// data-parallel rank if `data_parallel`) and runs ptxas on every PTX module
+// for both architectures.
 void check_ptx(const std::string& graph_name, const std::string& schedule = "",
-               netc::OptimizerType optimizer = netc::OptimizerType::Sgd) {
+               netc::OptimizerType optimizer = netc::OptimizerType::Sgd, bool data_parallel = false) {
   INFO("ptxas: " << ptxas() << " (NETC_PTXAS overrides; it comes with CUDA 13 in /usr/local/cuda)");
   REQUIRE(access(ptxas().c_str(), X_OK) == 0);
   ScratchDir dir("netc-ptx-");
@@ -29,6 +30,7 @@ void check_ptx(const std::string& graph_name, const std::string& schedule = "",
   netc::BuildOptions options;
   options.target = "cuda";
   options.schedule_file = schedule;
+  options.data_parallel = data_parallel;
   netc::compile_model(graph, options, dir / "model");
 
   std::ifstream manifest_file(dir / "model/manifest.json");
@@ -38,7 +40,10 @@ void check_ptx(const std::string& graph_name, const std::string& schedule = "",
   CHECK(manifest.at("update") == netc::update_rule_name(netc::update_rule(optimizer)));
 
   std::vector<std::string> modules = netc::test::ptx_modules(dir / "model/model.so");
-  REQUIRE(modules.size() == 3);  // train step, inference, batch gatherer
+  CHECK(manifest.contains("gradients") == data_parallel);
+  CHECK(manifest.contains("update_step") == data_parallel);
+  // train step, inference, batch gatherer (and gradients, update)
+  REQUIRE(modules.size() == (data_parallel ? 5u : 3u));
   for (size_t k = 0; k < modules.size(); ++k) {
     CHECK(modules[k].find(".target sm_80") != std::string::npos);
     for (const char* arch : {"sm_90", "sm_80"}) {
@@ -62,4 +67,7 @@ TEST_CASE("cuda: ptxas accepts Model A scheduled by Li2018") {
 }
 TEST_CASE("cuda: ptxas accepts Model A's pipelines with Adam's update (a parameter's three stages in one kernel)") {
   check_ptx("model_a", "", netc::OptimizerType::Adam);
+}
+TEST_CASE("cuda: ptxas accepts a data-parallel rank's gradients and Adam update pipelines of Model A") {
+  check_ptx("model_a", "", netc::OptimizerType::Adam, /*data_parallel=*/true);
 }
