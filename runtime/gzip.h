@@ -28,6 +28,11 @@ class DecompressingReader {
   // Up to `size` bytes into `out`; fewer only at the end of the data.
   size_t read(void* out, size_t size);
   bool compressed() const { return compressed_; }
+  // How many more bytes read() is likely to return, to size a buffer, never
+  // a limit: the rest of a raw file (unless it grows meanwhile); for gzip,
+  // what a data set's typical inflation (about 5 times) leaves to come,
+  // generously rounded up.
+  uint64_t expected_remaining() const;
   const std::string& path() const { return path_; }
 
  private:
@@ -43,6 +48,7 @@ class DecompressingReader {
   z_stream z_{};  // next_in/avail_in are the unread part of in_, in both modes
   bool compressed_ = false, member_done_ = false;
   uint64_t file_bytes_ = 0, inflated_bytes_ = 0;  // read from the file, and inflated from them
+  uint64_t file_size_ = 0;                         // when it was opened
 };
 
 // `bytes` as a gzip file's contents.

@@ -54,9 +54,13 @@ std::vector<uint64_t> read_header(DecompressingReader& in, uint32_t magic, int d
 
 // Up to `limit` bytes. The buffer at most doubles per round and only after
 // the previous round filled it, so memory follows the data that is really
-// there: a tiny file whose header claims gigabytes costs a megabyte.
+// there: a tiny file whose header claims gigabytes costs a megabyte. Room
+// for what the file is expected to hold is reserved at once, so that a data
+// set is read in place rather than copied as the buffer grows (reserved
+// pages cost no memory until they are filled).
 std::vector<uint8_t> read_up_to(DecompressingReader& in, uint64_t limit) {
   std::vector<uint8_t> data;
+  data.reserve(size_t(std::min(limit, in.expected_remaining())));
   while (data.size() < limit) {
     const size_t old = data.size();
     const size_t chunk = size_t(std::min<uint64_t>(limit - old, std::max(old, kFirstChunk)));

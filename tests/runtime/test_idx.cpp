@@ -1,6 +1,9 @@
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <random>
 
 #include <catch2/catch.hpp>
 
@@ -33,7 +36,49 @@ long peak_memory() {
   return ru.ru_maxrss * 1024L;
 }
 
+// How much more memory than its `bytes` of pixels reading `path` peaks at,
+// measured in a child process of its own (whose peak starts at its size).
+double peak_over_data(const std::string& path, uint64_t bytes) {
+  int out[2];
+  REQUIRE(pipe(out) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const long before = peak_memory();
+    const IdxImages images = read_idx_images(path);
+    const double ratio = double(peak_memory() - before) / double(bytes);
+    _exit(write(out[1], &ratio, sizeof ratio) == sizeof ratio && images.pixels.size() == bytes ? 0 : 1);
+  }
+  close(out[1]);
+  double ratio = 0;
+  const bool got = read(out[0], &ratio, sizeof ratio) == sizeof ratio;
+  close(out[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  REQUIRE((got && WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  return ratio;
+}
+
 }  // namespace
+
+TEST_CASE("idx: a data set is read in place, its memory at most 1.1 times its size, raw and gzip", "[idx]") {
+  test::TempDir dir;
+  // MNIST's training images in size (47 MB) and about in compressibility:
+  // four pixels in five blank, the others random (gzip: 5 times smaller).
+  IdxImages im{60000, 28, 28, std::vector<uint8_t>(size_t(60000) * 28 * 28)};
+  std::mt19937 random(7);
+  for (uint8_t& pixel : im.pixels) pixel = random() % 5 == 0 ? uint8_t(random()) : 0;
+  for (bool gzip : {false, true}) {
+    write_idx_images(dir / "images", im, gzip);
+    const double ratio = peak_over_data(dir / "images", im.pixels.size());
+    INFO((gzip ? "gzip" : "raw") << ": the peak grew by " << ratio << " times the pixels' size");
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK(ratio < 1.1 + 0.125);  // AddressSanitizer's shadow: an eighth of the memory touched
+#else
+    CHECK(ratio < 1.1);
+#endif
+  }
+}
 
 TEST_CASE("idx: images and labels round trip, raw and gzip", "[idx]") {
   test::TempDir dir;
