@@ -52,6 +52,10 @@ const std::vector<RecipeSpec>& recipe_specs() {
       // summed apart (default: default_batch_blocks in schedule/recipes.h).
       {"weight_gradient_tiles", kHost, {"conv2d.grad_weight"}, {"co_vectors", "batch_blocks"}},
       {"row_sums", kHost, {"conv2d.grad_bias"}, {}},
+      // x_tile: output positions per register tile (default: what the
+      // accumulators hold next to the input channels' vectors).
+      {"scatter_tiles", kHost, {"conv2d.grad_input"}, {"x_tile"}, "scatter",
+       {"grad_columns", "scattered_grad_input"}},
       {"gpu", {"cuda"}, {}, {}},
   };
   return specs;
@@ -91,13 +95,18 @@ const DirectiveSpec* find_directive(const std::string& name) { return find_named
 
 std::vector<std::string> directive_names() { return names_of(directive_specs()); }
 
-// A convolution as a matrix product over unrolled patches: the forward pass
-// multiplies them by the weight matrix, the weight gradient by the output
-// gradient's; both passes of a layer share its patches.
+// im2col: a convolution as a matrix product over unrolled patches: the
+// forward pass multiplies them by the weight matrix, the weight gradient by
+// the output gradient's; both passes of a layer share its patches.
+// scatter: the input gradient as Caffe's col2im: each output position's
+// gradient times the weights (its columns), added into the input positions
+// its window covers, so that no work lands in the padding of a valid
+// convolution's output gradient.
 const std::vector<LoweringVariant>& lowering_variants() {
   static const std::vector<LoweringVariant> variants = {
       {"conv2d.forward", "im2col", {"patches", "weight_matrix"}},
       {"conv2d.grad_weight", "im2col", {"patches", "grad_weight_matrix"}},
+      {"conv2d.grad_input", "scatter", {"grad_columns", "scattered_grad_input"}},
   };
   return variants;
 }

@@ -21,6 +21,10 @@ struct RecipeSpec {
   std::vector<std::string> targets;  // the schedule targets it is for: "host", "cuda"
   std::vector<std::string> kinds;    // the stage kinds it schedules; empty: any stage
   std::vector<std::string> options;  // its integer options; each has a default that fits the stage
+  std::string lowering = "direct";   // the lowering of a stage of its kinds it schedules
+  // The layer's other stages that lowering adds and this recipe schedules
+  // with the stage (their own rules do not apply): "grad_columns".
+  std::vector<std::string> scheduled_passes = {};
 
   bool for_target(const std::string& target) const;
   bool fits_kind(const std::string& kind) const;

@@ -27,9 +27,10 @@ void require_kind(const RecipeSpec& spec, const Recipe& r, const StageRule& rule
   if (!spec.fits_kind(stage.kind))
     fail_at(r.loc, fmt::format("recipe '{}' schedules {} stages, not {} ({})", r.name, fmt::join(spec.kinds, " and "),
                                stage.name, stage.kind));
-  if (rule.lowering.value_or(kDirectLowering) != kDirectLowering)
-    fail_at(r.loc, fmt::format("recipe '{}' schedules the direct lowering of {}, not {}", r.name, stage.name,
-                               *rule.lowering));
+  const std::string lowering = rule.lowering.value_or(kDirectLowering);
+  if (lowering != spec.lowering)
+    fail_at(r.loc, fmt::format("recipe '{}' schedules the {} lowering of {}, not {}", r.name, spec.lowering,
+                               stage.name, lowering));
 }
 
 }  // namespace

@@ -65,10 +65,25 @@ void Scheduler::apply(LoweredPipeline& p) {
   }
 }
 
+// The stages a recipe schedules with the stage it is on (its scheduled
+// passes), whose own rules do not apply: Halide cannot undo their splits.
+std::set<std::string> Scheduler::scheduled_with_others(const LoweredPipeline& p) const {
+  std::set<std::string> names;
+  for (const Stage& stage : p.stages.stages()) {
+    const StageRule rule = file_.merged_rule(stage.name, stage.kind);
+    const RecipeSpec* spec = rule.recipe ? find_recipe(rule.recipe->name) : nullptr;
+    if (!spec || stage.reference) continue;
+    const std::string layer = stage.name.substr(0, stage.name.rfind('.'));
+    for (const std::string& pass : spec->scheduled_passes) names.insert(layer + "." + pass);
+  }
+  return names;
+}
+
 void Scheduler::apply_rules(LoweredPipeline& p) {
   const Machine m = machine_of(target_);
+  const std::set<std::string> skipped = scheduled_with_others(p);
   for (const Stage& stage : p.stages.stages()) {
-    if (stage.reference) continue;
+    if (stage.reference || skipped.count(stage.name)) continue;
     StageRule rule = file_.merged_rule(stage.name, stage.kind);
     try {
       if (rule.recipe) apply_recipe(*rule.recipe, rule, stage, p.stages, m);

@@ -28,6 +28,7 @@ class Scheduler {
   const ScheduleFile& file() const { return file_; }
 
  private:
+  std::set<std::string> scheduled_with_others(const LoweredPipeline& p) const;
   void apply_rules(LoweredPipeline& p);
   void autoschedule(LoweredPipeline& p);
 

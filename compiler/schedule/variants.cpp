@@ -57,8 +57,8 @@ Directive split(const std::string& var, int64_t extent, int64_t factor) {
 // recipe_specs() fits the stage's kind and target. Missing: root (the
 // directive variants start from it), position_tiles (channel_tiles takes it
 // where it is faster) and gpu (CUDA schedules are not tuned).
-const std::vector<std::string> kTriedRecipes = {"channel_tiles", "weight_gradient_tiles", "row_sums", "plain",
-                                                "inline"};
+const std::vector<std::string> kTriedRecipes = {"channel_tiles", "scatter_tiles", "weight_gradient_tiles",
+                                                "row_sums",      "plain",         "inline"};
 
 }  // namespace
 
@@ -177,7 +177,10 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
                                            std::vector<Variant>& out) const {
   const std::string target = target_.has_gpu_feature() ? "cuda" : "host";
   auto add = [&](const std::string& label, Recipe r) {
-    out.push_back({stage.name, label, with_rule(base, stage, rule_for(stage.name, std::move(r)))});
+    const std::string& lowering = find_recipe(r.name)->lowering;
+    StageRule rule = rule_for(stage.name, std::move(r));
+    if (lowering != kDirectLowering) rule.lowering = lowering;  // the recipe schedules that lowering only
+    out.push_back({stage.name, label, with_rule(base, stage, std::move(rule))});
   };
   for (const std::string& name : kTriedRecipes) {
     const RecipeSpec& spec = *find_recipe(name);

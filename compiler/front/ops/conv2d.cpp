@@ -10,8 +10,9 @@ bool has_bias(const Layer& layer) { return layer.bool_attr("bias", true); }
 class Conv2d : public OpSpec {
  public:
   std::vector<std::string> passes() const override {
-    return {"padded_input", "forward",  "grad_bias",     "grad_weight",       "padded_grad_output",
-            "grad_input",   "patches", "weight_matrix", "grad_weight_matrix"};
+    return {"padded_input",       "forward",    "grad_bias", "grad_weight",        "padded_grad_output",
+            "grad_input",         "patches",    "weight_matrix", "grad_weight_matrix", "grad_columns",
+            "scattered_grad_input"};
   }
 
   std::vector<AttrSpec> attributes() const override {

@@ -72,11 +72,20 @@ class Conv2d : public OpLowering {
     l.grad_params["weight"] = gw;
 
     if (!l.needs_grad_input(0)) return;
-    // The input gradient is a convolution of the zero-padded output gradient
-    // with the flipped kernel, evaluated on the unpadded input only. With a
-    // stride, only the kernel taps that land on an output position count.
+    l.grad_inputs[0] = l.variant("grad_input") == "scatter" ? scattered_grad_input(l, win) : gathered_grad_input(l, win);
+  }
+
+ private:
+  // The input gradient as a gather: a convolution of the zero-padded output
+  // gradient with the flipped kernel, evaluated on the unpadded input only.
+  // The default on GPUs, where a thread per input position needs no atomics.
+  static Func gathered_grad_input(LayerLowering& l, const Window& win) {
+    const auto& v = kVars;
+    const Shape& out = l.out_shape;
+    const int sx = int(win.stride.w), sy = int(win.stride.h), px = int(win.padding.w), py = int(win.padding.h);
+    // With a stride, only the kernel taps that land on an output position count.
     Func gpad = l.stage("padded_grad_output", extents_of(out, l.batch));
-    define_padded(gpad, g, out.w, out.h, l.constant(0));
+    define_padded(gpad, l.grad_output, out.w, out.h, l.constant(0));
     const Func& w = l.param("weight");
     RDom rk(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(out.c), "rk");
     Expr ox = v.x + px - rk.x, oy = v.y + py - rk.y;
@@ -89,10 +98,39 @@ class Conv2d : public OpLowering {
     Func gi = l.input_stage("grad_input", 0);
     gi(v.x, v.y, v.c, v.n) = l.constant(0);
     gi(v.x, v.y, v.c, v.n) += term;
-    l.grad_inputs[0] = gi;
+    return gi;
   }
 
- private:
+  // The input gradient as a scatter (Caffe's col2im): the columns
+  // columns(ci, ox, kx, ky, oy, n), each output position's gradient times the
+  // weights of every tap, added into the input positions the taps cover. The
+  // sums run over x from the left edge of the padding (the rows are trimmed
+  // to the input instead), so that no tap is tested; the input gradient is
+  // their unpadded part.
+  static Func scattered_grad_input(LayerLowering& l, const Window& win) {
+    const auto& v = kVars;
+    const Shape& in = l.in_shapes[0];
+    const Shape& out = l.out_shape;
+    const int sx = int(win.stride.w), sy = int(win.stride.h), px = int(win.padding.w), py = int(win.padding.h);
+    const Func& w = l.param("weight");
+    Func columns = l.stage("grad_columns", {in.c, out.w, win.kernel.w, win.kernel.h, out.h, l.batch});
+    RDom rc(0, int(out.c), "rc");
+    columns(v.ci, v.x, v.kx, v.ky, v.y, v.n) = l.constant(0);
+    columns(v.ci, v.x, v.kx, v.ky, v.y, v.n) += w(v.kx, v.ky, v.ci, rc) * l.grad_output(v.x, v.y, rc, v.n);
+
+    const int64_t padded_width = (out.w - 1) * sx + win.kernel.w;
+    Func sums = l.stage("scattered_grad_input", {padded_width, in.h, in.c, l.batch});
+    RDom r(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(out.w), 0, int(out.h), "rs");  // kx, ky, ox, oy
+    const Expr y = r.w * sy + r.y - py;
+    r.where(y >= 0 && y < int(in.h));
+    sums(v.x, v.y, v.c, v.n) = l.constant(0);
+    sums(r.z * sx + r.x, y, v.c, v.n) += columns(v.c, r.z, r.x, r.y, r.w, v.n);
+
+    Func gi = l.input_stage("grad_input", 0);
+    gi(v.x, v.y, v.c, v.n) = sums(v.x + px, v.y, v.c, v.n);
+    return gi;
+  }
+
   // The unrolled patches of the padded input, patches(p, k, n): position
   // p = x + y * out_w, element k = kx + kw * (ky + kh * ci). Made once per
   // layer, shared by the forward pass and the weight gradient.

@@ -63,6 +63,16 @@ std::vector<int64_t> reduction_extents(const Func& f, int u) {
   return extents;
 }
 
+std::vector<bool> pure_in_update(const Func& f, int u) {
+  const std::vector<Halide::Expr>& args = f.update_args(u);
+  std::vector<bool> pure;
+  for (size_t d = 0; d < args.size(); ++d) {
+    const auto* v = args[d].as<Halide::Internal::Variable>();
+    pure.push_back(v && v->name == f.args()[d].name());
+  }
+  return pure;
+}
+
 int largest_divisor_at_most(int64_t n, int64_t limit) {
   for (int64_t d = std::min(n, limit); d > 1; --d)
     if (n % d == 0) return int(d);
@@ -83,13 +93,18 @@ void schedule_plain(const Stage& stage, const Machine& m) {
   if (vectorize) f.vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
   if (parallel) f.parallel(vars.back());
   for (int u = 0; u < f.num_update_definitions(); ++u) {
+    // An update's loops are its reduction and the variables it writes at
+    // themselves (a scatter writes x at the reduction's positions).
+    const std::vector<bool> loops = pure_in_update(f, u);
+    const bool vector_loop = vectorize && loops[0];
     std::vector<VarOrRVar> order;
-    if (vectorize) order.push_back(vars[0]);
+    if (vector_loop) order.push_back(vars[0]);
     for (const Halide::RVar& r : f.rvars(u)) order.push_back(r);
-    for (size_t d = vectorize ? 1 : 0; d < vars.size(); ++d) order.push_back(vars[d]);
+    for (size_t d = vector_loop ? 1 : 0; d < vars.size(); ++d)
+      if (loops[d]) order.push_back(vars[d]);
     f.update(u).reorder(order);
-    if (vectorize) f.update(u).vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
-    if (parallel) f.update(u).parallel(vars.back());
+    if (vector_loop) f.update(u).vectorize(vars[0], lanes, TailStrategy::GuardWithIf);
+    if (parallel && loops.back()) f.update(u).parallel(vars.back());
   }
 }
 

@@ -92,6 +92,51 @@ void schedule_position_tiles(const Stage& stage, const Recipe& r, const Machine&
   f.update().vectorize(xi).unroll(cb).parallel(v[3]);
 }
 
+// The stage of the same layer called `<layer>.<pass>`.
+const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
+  return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
+}
+
+// The input gradient lowered as a scatter (`lowering: scatter`), one image
+// at a time: for each output row, tap and tile of `x_tile` output positions,
+// the columns of the tile (every input channel in vectors, times its
+// positions) accumulate over the output channels in registers and are then
+// added into the image's scattered sums, stored channel-innermost and small
+// enough to stay in cache; the input gradient copies them out in its own
+// layout. The weights are repacked input-channel-innermost. Model C's
+// second layer (valid padding): 1.5 ms against 3.1 ms gathered, one thread.
+void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTable& table, const Machine& m) {
+  const Stage* columns = sibling(table, stage, "grad_columns");
+  const Stage* sums = sibling(table, stage, "scattered_grad_input");
+  if (!columns || !sums) fail_at(r.loc, fmt::format("scatter_tiles needs {} lowered as a scatter", stage.name));
+  const int64_t channels = stage.extents[2], out_width = columns->extents[1];
+  Machine tile_machine = m;  // vectors of input channels: whole ones, or all of a few
+  tile_machine.vector_width = channels % m.vector_width == 0 ? m.vector_width
+                                                              : largest_divisor_at_most(channels, m.vector_width);
+  const int vectors = int(channels / tile_machine.vector_width);
+  const int64_t tile = option(r, "x_tile", largest_divisor_at_most(out_width, std::max(1, m.accumulators / vectors)));
+  if (out_width % tile != 0)
+    fail_at(r.loc, fmt::format("x_tile {} does not divide the {} output positions of a row", tile, out_width));
+
+  Func gi = stage.func, sum = sums->func, col = columns->func;
+  std::vector<Var> v = gi.args();  // x, y, c, n
+  for (size_t d = 0; d < v.size(); ++d) gi.bound(v[d], 0, int(stage.extents[d]));  // constant tile extents
+  gi.compute_root().vectorize(v[0], 4, Halide::TailStrategy::GuardWithIf).parallel(v[3]);
+
+  const std::vector<Halide::RVar> rs = sum.rvars(0);  // kx, ky, ox, oy
+  Halide::RVar tiles("x_tiles"), in_tile("x_in_tile");
+  sum.compute_at(gi, v[3]).reorder_storage(v[2], v[0], v[1], v[3]).vectorize(v[2], tile_machine.vector_width);
+  sum.update()
+      .split(rs[2], tiles, in_tile, int(tile))
+      .reorder(v[2], in_tile, rs[0], tiles, rs[1], rs[3], v[3])
+      .vectorize(v[2], tile_machine.vector_width);
+
+  std::vector<Var> c = col.args();  // ci, ox, kx, ky, oy, n
+  col.compute_at(sum, rs[0]).reorder_storage(c);
+  accumulate_in_registers(col, c[0], c[1], {c[2], c[3], c[4], c[5]}, col.rvars(0), tile_machine);
+  repack_for(*sibling(table, stage, "weight"), col, 2, m);
+}
+
 // The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): partial
 // sums over `batch_blocks` blocks of images (an rfactor), summed at the end;
 // each in tiles of every kx times a block of `co_vectors` vectors of output
@@ -190,10 +235,6 @@ void schedule_row_sums(const Stage& stage, const Machine& m) {
   partial.update().reorder(lane, rows, r[1], r[2], c).vectorize(lane).parallel(c);
 }
 
-// The stage of the same layer called `<layer>.<pass>`.
-const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
-  return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
-}
 
 // Whether the channel dimension `dim` of `stage` fills whole vectors.
 bool whole_vectors(const Stage& stage, int dim, const Machine& m) {
@@ -242,6 +283,7 @@ RecipeFunctions conv2d_cpu_recipes() {
       {"position_tiles", [](const RecipeCall& c) { schedule_position_tiles(c.stage, c.recipe, c.machine); }},
       {"weight_gradient_tiles", weight_gradient_tiles},
       {"row_sums", [](const RecipeCall& c) { schedule_row_sums(c.stage, c.machine); }},
+      {"scatter_tiles", [](const RecipeCall& c) { schedule_scatter_tiles(c.stage, c.recipe, c.table, c.machine); }},
   };
 }
 

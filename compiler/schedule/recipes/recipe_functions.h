@@ -34,5 +34,8 @@ void schedule_plain(const Stage& stage, const Machine& m);
 // one that is not constant.
 std::vector<int64_t> reduction_extents(const Halide::Func& f, int u);
 int largest_divisor_at_most(int64_t n, int64_t limit);
+// For each pure variable of f, whether update `u` writes at the variable
+// itself (and so has a loop over it).
+std::vector<bool> pure_in_update(const Halide::Func& f, int u);
 
 }  // namespace netc

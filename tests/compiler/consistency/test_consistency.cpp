@@ -43,6 +43,10 @@ const std::vector<OpCase> kCases = {
      2},
     {"conv2d narrow", "{op: conv2d, out_channels: 20, kernel_size: 3, padding: 1}", {{6, 6, 10}}, 4},
     {"conv2d valid", "{op: conv2d, out_channels: 16, kernel_size: 5, padding: valid}", {{16, 8, 8}}, 2},
+    // Its windows leave the last input row and column uncovered (gradient 0).
+    {"conv2d strided past the edge", "{op: conv2d, out_channels: 16, kernel_size: 3, stride: 2, padding: 0}",
+     {{16, 10, 10}},
+     2},
     {"maxpool2d", "{op: maxpool2d, kernel_size: 2}", {{4, 8, 8}}, 2},
     {"avgpool2d", "{op: avgpool2d, kernel_size: 3, stride: 2, padding: 1}", {{4, 9, 9}}, 2},
     {"relu", "{op: relu}", {{3, 5, 20}}, 2},
@@ -263,6 +267,13 @@ TEST_CASE("consistency: convolutions get their register-tiling recipes", "[consi
   CHECK(fits("conv2d.grad_bias", "row_sums"));
   CHECK_FALSE(fits("conv2d.forward", "weight_gradient_tiles"));
   CHECK(other_lowerings(conv, host).at("im2col") == std::vector<std::string>{"conv2d.forward", "conv2d.grad_weight"});
+  // The scattered input gradient has its own recipe, which fits no other lowering.
+  CHECK(other_lowerings(conv, host).at("scatter") == std::vector<std::string>{"conv2d.grad_input"});
+  CHECK_FALSE(fits("conv2d.grad_input", "scatter_tiles"));
+  const std::vector<std::string> scattered =
+      recipes_for(conv, "scatter", {"conv2d.grad_input"}, "conv2d.grad_input", host);
+  CHECK(std::find(scattered.begin(), scattered.end(), "scatter_tiles") != scattered.end());
+  CHECK(std::find(scattered.begin(), scattered.end(), "channel_tiles") == scattered.end());
 }
 
 // Every op under every fitting recipe, scheduled and run for `target`,

@@ -93,6 +93,18 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
     for (const StageRule& r : v.file.rules) CHECK(r.selector != "cnn2.patches");
   }
 
+  // A recipe of another lowering brings it along; from there, the direct
+  // recipes go back to the direct lowering.
+  const StageInfo& grad_input = stage_named(stages, "cnn2.grad_input");
+  l = labels(variants.stage_variants(root, grad_input));
+  const auto scatter_at = std::find(l.begin(), l.end(), "scatter_tiles");
+  REQUIRE(scatter_at != l.end());
+  const Variant scatter = variants.stage_variants(root, grad_input)[scatter_at - l.begin()];
+  CHECK(scatter.file.merged_rule("cnn2.grad_input", "conv2d.grad_input").lowering == "scatter");
+  for (const Variant& v : variants.stage_variants(scatter.file, grad_input))
+    if (v.label == "channel_tiles")
+      CHECK(v.file.merged_rule("cnn2.grad_input", "conv2d.grad_input").lowering.value_or("direct") == "direct");
+
   // Weight gradients summed over other numbers of image blocks, each dividing
   // the batch (8 here; the recipe's own choice is 4).
   l = labels(variants.stage_variants(root, stage_named(stages, "cnn2.grad_weight")));
