@@ -31,8 +31,9 @@ class Conv2d : public OpLowering {
       out(v.x, v.y, v.c, v.n) += wmat(r, v.c) * patches(l, win)(v.x + v.y * int(l.out_shape.w), r, v.n);
     } else {
       RDom r(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(in.c), "r");
-      out(v.x, v.y, v.c, v.n) += w(r.x, r.y, r.z, v.c) * input(v.x * int(win.stride.w) + r.x - int(win.padding.w),
-                                                               v.y * int(win.stride.h) + r.y - int(win.padding.h),
+      const Expr y = v.y * int(win.stride.h) + r.y - int(win.padding.h);
+      r.where(inside_rows(y, in));
+      out(v.x, v.y, v.c, v.n) += w(r.x, r.y, r.z, v.c) * input(v.x * int(win.stride.w) + r.x - int(win.padding.w), y,
                                                                r.z, v.n);
     }
     l.output = out;
@@ -65,9 +66,11 @@ class Conv2d : public OpLowering {
       gw(v.kx, v.ky, v.ci, v.co) = gwm(v.kx + kw * (v.ky + kh * v.ci), v.co);
     } else {
       const Func input = l.stage_of("padded_input");  // what the forward pass read
+      RDom rw(0, int(out.w), 0, int(out.h), 0, int(l.batch), "ro");
+      const Expr y = rw.y * sy + v.ky - py;
+      rw.where(inside_rows(y, in));
       gw(v.kx, v.ky, v.ci, v.co) = l.constant(0);
-      gw(v.kx, v.ky, v.ci, v.co) +=
-          g(ro.x, ro.y, v.co, ro.z) * input(ro.x * sx + v.kx - px, ro.y * sy + v.ky - py, v.ci, ro.z);
+      gw(v.kx, v.ky, v.ci, v.co) += g(rw.x, rw.y, v.co, rw.z) * input(rw.x * sx + v.kx - px, y, v.ci, rw.z);
     }
     l.grad_params["weight"] = gw;
 
@@ -76,6 +79,12 @@ class Conv2d : public OpLowering {
   }
 
  private:
+  // Whether input row y is inside the image, not in its padding: a reduction
+  // over kernel rows restricted by it leaves out the rows of zeros (Halide
+  // trims the row loop per output row instead of testing each tap). Model A's
+  // 14-row layers with 2 rows of padding: 8.6% of the taps.
+  static Expr inside_rows(const Expr& y, const Shape& in) { return y >= 0 && y < int(in.h); }
+
   // The input gradient as a gather: a convolution of the zero-padded output
   // gradient with the flipped kernel, evaluated on the unpadded input only.
   // The default on GPUs, where a thread per input position needs no atomics.
@@ -122,7 +131,7 @@ class Conv2d : public OpLowering {
     Func sums = l.stage("scattered_grad_input", {padded_width, in.h, in.c, l.batch});
     RDom r(0, int(win.kernel.w), 0, int(win.kernel.h), 0, int(out.w), 0, int(out.h), "rs");  // kx, ky, ox, oy
     const Expr y = r.w * sy + r.y - py;
-    r.where(y >= 0 && y < int(in.h));
+    r.where(inside_rows(y, in));
     sums(v.x, v.y, v.c, v.n) = l.constant(0);
     sums(r.z * sx + r.x, y, v.c, v.n) += columns(v.c, r.z, r.x, r.y, r.w, v.n);
 
