@@ -65,15 +65,13 @@ void Scheduler::apply(LoweredPipeline& p) {
   }
 }
 
-// The stages a recipe schedules with the stage it is on (its scheduled
-// passes), whose own rules do not apply: Halide cannot undo their splits.
-std::set<std::string> Scheduler::scheduled_with_others(const LoweredPipeline& p) const {
+std::set<std::string> scheduled_with_others(const ScheduleFile& file, const std::vector<NamedStage>& stages) {
   std::set<std::string> names;
-  for (const Stage& stage : p.stages.stages()) {
-    const StageRule rule = file_.merged_rule(stage.name, stage.kind);
+  for (const auto& [name, kind] : stages) {
+    const StageRule rule = file.merged_rule(name, kind);
     const RecipeSpec* spec = rule.recipe ? find_recipe(rule.recipe->name) : nullptr;
-    if (!spec || stage.reference) continue;
-    const std::string layer = stage.name.substr(0, stage.name.rfind('.'));
+    if (!spec) continue;
+    const std::string layer = name.substr(0, name.rfind('.'));
     for (const std::string& pass : spec->scheduled_passes) names.insert(layer + "." + pass);
   }
   return names;
@@ -81,7 +79,10 @@ std::set<std::string> Scheduler::scheduled_with_others(const LoweredPipeline& p)
 
 void Scheduler::apply_rules(LoweredPipeline& p) {
   const Machine m = machine_of(target_);
-  const std::set<std::string> skipped = scheduled_with_others(p);
+  std::vector<NamedStage> computed;
+  for (const Stage& stage : p.stages.stages())
+    if (!stage.reference) computed.push_back({stage.name, stage.kind});
+  const std::set<std::string> skipped = scheduled_with_others(file_, computed);
   for (const Stage& stage : p.stages.stages()) {
     if (stage.reference || skipped.count(stage.name)) continue;
     StageRule rule = file_.merged_rule(stage.name, stage.kind);

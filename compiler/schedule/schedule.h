@@ -5,11 +5,22 @@
 #pragma once
 
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "lower/pipeline.h"
 #include "front/schedule_file.h"
 
 namespace netc {
+
+using NamedStage = std::pair<std::string, std::string>;  // name, kind
+
+// The stages that a recipe schedules along with the stage it is on (its
+// row's scheduled passes, as scatter_tiles schedules the columns and sums of
+// a scattered input gradient): their own rules do not apply, since Halide
+// cannot undo what those rules would split, and tuning them changes nothing.
+std::set<std::string> scheduled_with_others(const ScheduleFile& file, const std::vector<NamedStage>& stages);
 
 // Applies one schedule file to the pipelines of one graph. Problems are
 // InputErrors at the file's FILE:LINE:COLUMN where they have one.
@@ -28,7 +39,6 @@ class Scheduler {
   const ScheduleFile& file() const { return file_; }
 
  private:
-  std::set<std::string> scheduled_with_others(const LoweredPipeline& p) const;
   void apply_rules(LoweredPipeline& p);
   void autoschedule(LoweredPipeline& p);
 

@@ -165,6 +165,9 @@ std::vector<Variant> ScheduleVariants::pipeline_variants(const ScheduleFile& bas
 std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, const StageInfo& stage) const {
   std::vector<Variant> out;
   if (base.autoscheduler) return out;
+  std::vector<NamedStage> named;
+  for (const StageInfo& s : stages(base)) named.push_back({s.name, s.kind});
+  if (scheduled_with_others(base, named).count(stage.name)) return out;
   add_recipe_variants(base, stage, out);
   add_lowering_variants(base, stage, out);
   add_fusion_variant(base, stage, out);

@@ -104,6 +104,10 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
   for (const Variant& v : variants.stage_variants(scatter.file, grad_input))
     if (v.label == "channel_tiles")
       CHECK(v.file.merged_rule("cnn2.grad_input", "conv2d.grad_input").lowering.value_or("direct") == "direct");
+  // The stages scatter_tiles schedules itself have no variants of their own.
+  const std::vector<StageInfo> scattered = variants.stages(scatter.file);
+  CHECK(variants.stage_variants(scatter.file, stage_named(scattered, "cnn2.grad_columns")).empty());
+  CHECK(variants.stage_variants(scatter.file, stage_named(scattered, "cnn2.scattered_grad_input")).empty());
 
   // Weight gradients summed over other numbers of image blocks, each dividing
   // the batch (8 here; the recipe's own choice is 4).
