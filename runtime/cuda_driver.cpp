@@ -2,12 +2,15 @@
 
 #include <dlfcn.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include <fmt/format.h>
 
 #include "host_target.h"
+#include "input_error.h"
 
 namespace netc {
 namespace {
@@ -31,12 +34,21 @@ F symbol(void* library, const char* name) {
 }
 
 // The GPU the Halide runtime will use: HL_GPU_DEVICE's, else the first.
+// Halide reads the variable with atoi, which takes "abc" for GPU 0: netc
+// holds it to a plain non-negative number first.
 int chosen_device() {
   const char* text = std::getenv("HL_GPU_DEVICE");
-  return text && *text ? std::atoi(text) : 0;
+  if (!text || !*text) return 0;
+  const std::string value = text;
+  int ordinal = -1;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), ordinal);
+  if (error != std::errc() || end != value.data() + value.size() || ordinal < 0)
+    throw InputError(fmt::format("HL_GPU_DEVICE must be a GPU number (0, 1, ...), not '{}'", value.substr(0, 64)));
+  return ordinal;
 }
 
 std::string check_device() {
+  const int ordinal = chosen_device();  // bad input before a missing driver
   // RTLD_GLOBAL: the Halide runtime looks the driver's functions up in the
   // whole process before it tries to open "libcuda.so", which a machine with
   // only the driver (libcuda.so.1) lacks.
@@ -58,10 +70,9 @@ std::string check_device() {
   if (int err = symbol<CuDeviceGetCount>(library, "cuDeviceGetCount")(&count))
     throw std::runtime_error(fmt::format("--target cuda: cannot count the GPUs ({})", error_text(err)));
   if (count == 0) throw std::runtime_error("--target cuda: the CUDA driver sees no GPU");
-  const int ordinal = chosen_device();
-  if (ordinal < 0 || ordinal >= count)
+  if (ordinal >= count)
     throw std::runtime_error(fmt::format("--target cuda: HL_GPU_DEVICE is {}, but the CUDA driver sees GPUs 0 to {}",
-                                         std::getenv("HL_GPU_DEVICE"), count - 1));
+                                         ordinal, count - 1));
   int device = 0, major = 0, minor = 0, driver = 0;
   char name[256] = {};
   symbol<CuDeviceGet>(library, "cuDeviceGet")(&device, ordinal);

@@ -203,6 +203,20 @@ TEST_CASE("cli: --target cuda without a GPU fails with exit 1 and says why, befo
   CHECK_FALSE(std::filesystem::exists(s.path("cache/models")));
 }
 
+TEST_CASE("cli: an HL_GPU_DEVICE that is no GPU number is bad input, before any driver is looked for") {
+  Scratch s;
+  for (const char* value : {"abc", "-1", "1x", "99999999999999999999"}) {
+    std::vector<std::string> args = s.train_args();
+    args.push_back("--target");
+    args.push_back("cuda");
+    Result r = s.netc(args, "HL_GPU_DEVICE=" + shell_quote(value));
+    INFO("HL_GPU_DEVICE=" << value);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Contains("netc: error: HL_GPU_DEVICE must be a GPU number"));
+    CHECK_FALSE(mentions(r.err, "netc: compiling"));
+  }
+}
+
 TEST_CASE("cli: labels, weights, the validation split and outputs are checked before compiling") {
   Scratch s;
   // Five classes, and labels up to 9.
