@@ -43,12 +43,12 @@ Machine machine_of(const Halide::Target& target) {
 }
 
 void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, const StageTable& table,
-                  const Machine& m) {
+                  const Machine& m, const std::set<std::string>& channel_innermost) {
   const RecipeSpec* spec = find_recipe(r.name);
   auto function = recipe_functions().find(r.name);
   if (!spec || function == recipe_functions().end()) fail_at(r.loc, fmt::format("unknown recipe '{}'", r.name));
   require_kind(*spec, r, rule, stage);
-  function->second({r, stage, table, m});
+  function->second({r, stage, table, m, channel_innermost});
 }
 
 std::vector<std::string> recipe_function_names() {

@@ -6,6 +6,9 @@
 // function in schedule/recipes/, grouped by target and op.
 #pragma once
 
+#include <set>
+#include <string>
+
 #include "lower/lowering.h"
 #include "front/schedule_file.h"
 
@@ -27,7 +30,7 @@ int64_t default_batch_blocks(int64_t batch);
 // kinds schedule the direct lowering only). Fails at the recipe's location
 // when the recipe does not fit the stage.
 void apply_recipe(const Recipe& recipe, const StageRule& rule, const Stage& stage, const StageTable& table,
-                  const Machine& m);
+                  const Machine& m, const std::set<std::string>& channel_innermost);
 
 // The recipes that have a function, sorted: one for every row of
 // recipe_specs() (tests check both ways).

@@ -4,6 +4,7 @@
 
 #include "front/schedule_specs.h"
 #include "schedule/directives.h"
+#include "schedule/layouts.h"
 #include "schedule/recipes.h"
 
 namespace netc {
@@ -83,11 +84,18 @@ void Scheduler::apply_rules(LoweredPipeline& p) {
   for (const Stage& stage : p.stages.stages())
     if (!stage.reference) computed.push_back({stage.name, stage.kind});
   const std::set<std::string> skipped = scheduled_with_others(file_, computed);
+  const std::set<std::string> channel_innermost = channel_innermost_stages(
+      p.stages,
+      [&](const Stage& s) {
+        const StageRule rule = file_.merged_rule(s.name, s.kind);
+        return rule.recipe && !skipped.count(s.name) ? rule.recipe->name : std::string();
+      },
+      m);
   for (const Stage& stage : p.stages.stages()) {
     if (stage.reference || skipped.count(stage.name)) continue;
     StageRule rule = file_.merged_rule(stage.name, stage.kind);
     try {
-      if (rule.recipe) apply_recipe(*rule.recipe, rule, stage, p.stages, m);
+      if (rule.recipe) apply_recipe(*rule.recipe, rule, stage, p.stages, m, channel_innermost);
     } catch (const Halide::Error& e) {
       fail_at(rule.recipe->loc, fmt::format("Halide rejects recipe '{}' on {}: {}", rule.recipe->name, stage.name,
                                             e.what()));

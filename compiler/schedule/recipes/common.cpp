@@ -85,14 +85,20 @@ int largest_divisor_at_most(int64_t n, int64_t limit) {
 // Every stage at root, vectorized along its innermost dimension (vector_lanes),
 // parallel over its outermost when there is work enough, reductions with the
 // vector dimension innermost: sound for any stage, fast for none in particular.
-void schedule_plain(const Stage& stage, const Machine& m) {
+void schedule_plain(const Stage& stage, const Machine& m, bool channel_innermost) {
   Func f = stage.func;
   f.compute_root();
   if (stage.extents.empty()) return;
   std::vector<Var> vars = f.args();
+  const bool parallel = vars.size() > 1 && work_of(f, stage.extents) >= kParallelWork;
+  if (channel_innermost) {  // an image (x, y, c, n) without update, whole vectors of channels
+    f.reorder_storage(vars[2], vars[0], vars[1], vars[3]).reorder(vars[2], vars[0], vars[1], vars[3]);
+    f.vectorize(vars[2], m.vector_width);
+    if (parallel) f.parallel(vars[3]);
+    return;
+  }
   const int lanes = vector_lanes(f, stage.extents[0], m);
   const bool vectorize = lanes > 1;
-  const bool parallel = vars.size() > 1 && work_of(f, stage.extents) >= kParallelWork;
   // A pointwise stage recomputes a few overlapping lanes at the end of a
   // row rather than guard them: guarded lanes load one by one (a 14-wide
   // row in 8 lanes, a 28-wide one in 16, each half guarded). Its lanes never
@@ -120,7 +126,10 @@ RecipeFunctions common_recipes() {
   return {
       {"root", schedule_root},
       {"inline", schedule_inline},
-      {"plain", [](const RecipeCall& call) { schedule_plain(call.stage, call.machine); }},
+      {"plain",
+       [](const RecipeCall& call) {
+         schedule_plain(call.stage, call.machine, call.stores_channel_innermost(call.stage.func));
+       }},
   };
 }
 

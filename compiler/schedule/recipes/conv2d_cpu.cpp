@@ -52,8 +52,9 @@ void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, cons
 
 // An image stage f(x, y, c, n) += weight(...) * input(...): computed in
 // register tiles of every channel (vectorized) times `x_tile` x positions,
-// accumulated over the whole reduction before they are stored.
-void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& m) {
+// accumulated over the whole reduction before they are stored, x innermost
+// or, `channel_innermost`, as computed.
+void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& m, bool channel_innermost) {
   Func f = stage.func;
   const int64_t width = stage.extents[0], channels = stage.extents[2];
   const int vectors = int(channels / m.vector_width);
@@ -64,7 +65,11 @@ void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& 
   Var xo("xo"), xi("xi");
 
   Func out = f.in();
-  out.compute_root().split(v[0], xo, xi, int(tile)).reorder(xi, v[2], xo, v[1], v[3]).parallel(v[3]).vectorize(xi);
+  out.compute_root().split(v[0], xo, xi, int(tile)).parallel(v[3]);
+  if (channel_innermost)
+    out.reorder_storage(v[2], v[0], v[1], v[3]).reorder(v[2], xi, xo, v[1], v[3]).vectorize(v[2], m.vector_width);
+  else
+    out.reorder(xi, v[2], xo, v[1], v[3]).vectorize(xi);
   f.compute_at(out, xo).reorder_storage(v[2], v[0], v[1], v[3]);
   accumulate_in_registers(f, v[2], v[0], {v[1], v[3]}, f.rvars(0), m);
 }
@@ -272,34 +277,45 @@ bool whole_vectors(const Stage& stage, int dim, const Machine& m) {
 void channel_tiles(const RecipeCall& call) {
   const Stage& stage = call.stage;
   const Machine& m = call.machine;
-  const Stage& weight = *sibling(call.table, stage, "weight");
-  // The channels the reduction runs over: forward reads weight(kx, ky, ci, co)
-  // along co and sums over ci; grad_input the other way round.
+  if (!tiles_channels(stage, call.table, m)) {
+    schedule_position_tiles(stage, Recipe{"position_tiles", {}, call.recipe.loc}, m);
+    return;
+  }
+  schedule_channel_tiles(stage, call.recipe, m, call.stores_channel_innermost(stage.func));
   const int summed = stage.kind == "conv2d.forward" ? 2 : 3;
-  if (weight.extents[summed] < m.vector_width) {
-    // Channel tiles of a short reduction spent their time moving the tile
-    // (Model A's first layer: 9.4 ms against 0.65 ms with position tiles).
-    schedule_position_tiles(stage, Recipe{"position_tiles", {}, call.recipe.loc}, m);
-    return;
-  }
-  if (!whole_vectors(stage, 2, m)) {
-    // Too few channels to fill a vector (LeNet's 6 -> 16 input gradient):
-    // plain vectorized a 14-wide x in 16 lanes, that is not at all.
-    schedule_position_tiles(stage, Recipe{"position_tiles", {}, call.recipe.loc}, m);
-    return;
-  }
-  schedule_channel_tiles(stage, call.recipe, m);
-  repack_for(weight, stage.func, summed == 2 ? 3 : 2, m);
+  repack_for(*sibling(call.table, stage, "weight"), stage.func, summed == 2 ? 3 : 2, m);
 }
 
 void weight_gradient_tiles(const RecipeCall& call) {
   if (!whole_vectors(call.stage, 3, call.machine))
     return schedule_weight_gradient_positions(call.stage, call.machine);  // few output channels
   Func reader = schedule_weight_gradient_tiles(call.stage, call.recipe, call.machine);
-  repack_for(*sibling(call.table, call.stage, "grad_output"), reader, 2, call.machine);
+  const Stage& grad_output = *sibling(call.table, call.stage, "grad_output");
+  if (!call.stores_channel_innermost(grad_output.func)) repack_for(grad_output, reader, 2, call.machine);
+}
+
+// The bias gradient of an output gradient stored channel-innermost sums
+// whole vectors of channels (plain); rows are no longer contiguous.
+void row_sums(const RecipeCall& call) {
+  const Stage* grad_output = sibling(call.table, call.stage, "grad_output");
+  if (grad_output && call.stores_channel_innermost(grad_output->func)) return schedule_plain(call.stage, call.machine);
+  schedule_row_sums(call.stage, call.machine);
 }
 
 }  // namespace
+
+bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& m) {
+  const Stage* weight = sibling(table, stage, "weight");
+  if (!weight) return false;
+  // The channels the reduction runs over: forward reads weight(kx, ky, ci, co)
+  // along co and sums over ci; grad_input the other way round. Channel tiles
+  // of a short reduction spent their time moving the tile (Model A's first
+  // layer: 9.4 ms against 0.65 ms with position tiles); a stage whose own
+  // channels fill no vector (LeNet's 6 -> 16 input gradient, which has 6)
+  // would leave lanes empty.
+  const int summed = stage.kind == "conv2d.forward" ? 2 : 3;
+  return weight->extents[summed] >= m.vector_width && whole_vectors(stage, 2, m);
+}
 
 // Enough blocks to give two threads each their own images, few enough that
 // summing the partial sums stays cheap.
@@ -310,7 +326,7 @@ RecipeFunctions conv2d_cpu_recipes() {
       {"channel_tiles", channel_tiles},
       {"position_tiles", [](const RecipeCall& c) { schedule_position_tiles(c.stage, c.recipe, c.machine); }},
       {"weight_gradient_tiles", weight_gradient_tiles},
-      {"row_sums", [](const RecipeCall& c) { schedule_row_sums(c.stage, c.machine); }},
+      {"row_sums", row_sums},
       {"scatter_tiles", [](const RecipeCall& c) { schedule_scatter_tiles(c.stage, c.recipe, c.table, c.machine); }},
   };
 }

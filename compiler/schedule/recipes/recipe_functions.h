@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "schedule/recipes.h"
@@ -19,6 +20,10 @@ struct RecipeCall {
   const Stage& stage;
   const StageTable& table;
   const Machine& machine;
+  // The Halide names of the image stages stored channel-innermost
+  // (schedule/layouts.h).
+  const std::set<std::string>& channel_innermost;
+  bool stores_channel_innermost(const Halide::Func& f) const { return channel_innermost.count(f.name()) != 0; }
 };
 
 using RecipeFunction = void (*)(const RecipeCall&);
@@ -28,8 +33,9 @@ RecipeFunctions common_recipes();      // recipes/common.cpp: root, inline, plai
 RecipeFunctions conv2d_cpu_recipes();  // recipes/conv2d_cpu.cpp: the register tiles of convolutions
 RecipeFunctions gpu_recipes();         // recipes/gpu.cpp: gpu
 
-// Shared with the op-specific recipes (recipes/common.cpp).
-void schedule_plain(const Stage& stage, const Machine& m);
+// Shared with the op-specific recipes (recipes/common.cpp). `channel_innermost`:
+// an image stage stored and vectorized channels innermost.
+void schedule_plain(const Stage& stage, const Machine& m, bool channel_innermost = false);
 // The constant extents of the reduction variables of update `u` of f, 0 for
 // one that is not constant.
 std::vector<int64_t> reduction_extents(const Halide::Func& f, int u);
@@ -37,5 +43,8 @@ int largest_divisor_at_most(int64_t n, int64_t limit);
 // For each pure variable of f, whether update `u` writes at the variable
 // itself (and so has a loop over it).
 std::vector<bool> pure_in_update(const Halide::Func& f, int u);
+// Whether channel_tiles computes the convolution stage `stage` in channel
+// tiles (recipes/conv2d_cpu.cpp); it falls back to position tiles otherwise.
+bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& m);
 
 }  // namespace netc

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "aot/model_cache.h"
@@ -54,6 +55,22 @@ TEST_CASE("every shipped CPU schedule computes what the reference schedule compu
       }
     }
   }
+}
+
+TEST_CASE("the default schedule for an AVX2 target computes what the reference schedule computes",
+          "[schedule][equivalence]") {
+  // The recipes size their tiles and choose their layouts by the target's
+  // vectors (8 floats here); an AVX-512 machine runs this code too.
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  Graph graph = load_graph(std::string(NETC_SOURCE_DIR) + "/graphs/model_a.yaml");
+  StepOutputs reference = run_step(graph, kSchedules + "root.yaml");
+  setenv("NETC_HOST_TARGET", "x86-64-linux-avx-avx2-f16c-fma-sse41", 1);
+  StepOutputs avx2 = run_step(graph, kSchedules + "default.yaml");
+  unsetenv("NETC_HOST_TARGET");
+  StepComparison c = compare_step_outputs(avx2, reference);
+  INFO("largest relative error in " << c.worst);
+  CHECK(c.problem.empty());
+  CHECK(c.max_relative_error <= 1e-5);
 }
 
 }  // namespace netc
