@@ -75,10 +75,12 @@ void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& 
 }
 
 // An image stage f(x, y, c, n) += weight(...) * input(...) whose reduction
-// is short in channels (a first layer reading one input channel): vectors
-// along x times a block of channels, unrolled, each accumulator a register
-// for the whole reduction; the input vector is loaded once per tap and
-// shared by the block, the weights broadcast.
+// is short in channels (a first layer reading one input channel): tiles of
+// a vector along x times a block of channels, each accumulator a register
+// for the whole reduction (then copied out); the input vector is loaded once
+// per tap and shared by the block, the weights broadcast. Accumulated in
+// the stage's own rows instead, every tap loaded and stored each of them
+// (Model A's first layer: 1.0-1.2 ms one thread, AVX-512).
 void schedule_position_tiles(const Stage& stage, const Recipe& r, const Machine& m) {
   Func f = stage.func;
   const int64_t width = stage.extents[0], channels = stage.extents[2];
@@ -89,12 +91,17 @@ void schedule_position_tiles(const Stage& stage, const Recipe& r, const Machine&
     fail_at(r.loc, fmt::format("channel_block {} does not divide the {} channels", block, channels));
   std::vector<Var> v = f.args();  // x, y, c, n
   Var xo("xo"), xi("xi"), co("co_block"), cb("c_in_block");
-  f.compute_root().vectorize(v[0], int(lanes)).parallel(v[3]);
-  std::vector<VarOrRVar> order = {xi, cb};
-  for (const Halide::RVar& rv : f.rvars(0)) order.push_back(rv);
-  order.insert(order.end(), {xo, co, v[1], v[3]});
-  f.update().split(v[0], xo, xi, int(lanes)).split(v[2], co, cb, int(block)).reorder(order);
-  f.update().vectorize(xi).unroll(cb).parallel(v[3]);
+  Func out = f.in();
+  out.compute_root()
+      .split(v[0], xo, xi, int(lanes))
+      .split(v[2], co, cb, int(block))
+      .reorder(xi, cb, xo, co, v[1], v[3])
+      .vectorize(xi)
+      .parallel(v[3]);
+  f.compute_at(out, xo);
+  Machine tile_machine = m;  // one vector of `lanes` along x
+  tile_machine.vector_width = int(lanes);
+  accumulate_in_registers(f, v[0], v[2], {v[1], v[3]}, f.rvars(0), tile_machine);
 }
 
 // The stage of the same layer called `<layer>.<pass>`.
