@@ -41,8 +41,9 @@ const std::vector<RecipeSpec>& recipe_specs() {
       {"root", kAnyTarget, {}, {}},
       {"inline", kAnyTarget, {}, {}},  // a stage without update definitions
       {"plain", kAnyTarget, {}, {}},
-      // x_tile: output positions per register tile (default: what the
-      // accumulators hold next to every channel's vectors).
+      // x_tile: output positions per register tile, at most a row (default:
+      // of what the accumulators hold next to every channel's vectors, the
+      // tile a row issues fewest instructions for).
       {"channel_tiles", kHost, kImageReductions, {"x_tile"}},
       // x_vector: lanes along x (default: a machine vector); channel_block:
       // output channels per tile (default: what the accumulators hold).

@@ -21,6 +21,10 @@ struct Machine {
 
 Machine machine_of(const Halide::Target& target);
 
+// The x positions channel_tiles gives a register tile of `vectors` vectors
+// of channels on rows `width` wide when its x_tile option is not given.
+int64_t channel_tile_positions(int vectors, int64_t width, int accumulators);
+
 // The blocks of images whose weight gradients weight_gradient_tiles sums
 // separately when its batch_blocks option is not given.
 int64_t default_batch_blocks(int64_t batch);

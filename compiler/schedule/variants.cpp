@@ -27,12 +27,6 @@ std::vector<int64_t> divisors_below(int64_t n, int64_t below) {
   return d;
 }
 
-int64_t largest_divisor_at_most(int64_t n, int64_t limit) {
-  for (int64_t d = std::min(n, limit); d > 1; --d)
-    if (n % d == 0) return d;
-  return 1;
-}
-
 Directive directive(const std::string& name, std::vector<std::string> args = {}) { return {name, std::move(args), {}}; }
 
 Recipe recipe(const std::string& name, std::map<std::string, int64_t> options = {}) {
@@ -195,17 +189,19 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
   }
 }
 
-// The register tiles, first as the recipe sizes them, then smaller: where
-// the channels fill whole vectors (else the recipe falls back to plain).
+// The register tiles, first as the recipe sizes them, then the two widest
+// others that divide the rows: where the channels fill whole vectors (else
+// the recipe falls back to position tiles).
 void ScheduleVariants::add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const {
   const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
   if (stage.extents[2] % lanes != 0) return;
   const int64_t width = stage.extents[0], vectors = stage.extents[2] / lanes;
-  const int64_t fitting = largest_divisor_at_most(width, std::max<int64_t>(1, registers / vectors));
+  const int64_t chosen = channel_tile_positions(int(vectors), width, int(registers));
   add("channel_tiles", recipe("channel_tiles"));
-  std::vector<int64_t> smaller = divisors_below(width, fitting);
-  for (size_t k = 0; k < smaller.size() && k < 2 && smaller[k] > 1; ++k)
-    add(fmt::format("channel_tiles x_tile={}", smaller[k]), recipe("channel_tiles", {{"x_tile", smaller[k]}}));
+  int others = 0;
+  for (int64_t t : divisors_below(width, std::max<int64_t>(1, registers / vectors) + 1))
+    if (t != chosen && t > 1 && others++ < 2)
+      add(fmt::format("channel_tiles x_tile={}", t), recipe("channel_tiles", {{"x_tile", t}}));
 }
 
 void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const {

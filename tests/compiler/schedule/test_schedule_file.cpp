@@ -140,7 +140,7 @@ TEST_CASE("stages, kinds and variables that do not exist are errors at their lin
         "s.yaml:4:16: recipe 'channel_tiles' schedules conv2d.forward and conv2d.grad_input stages, not "
         "fc1.forward (linear.forward)");
   CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn2.forward: {recipe: {name: channel_tiles, "
-                    "x_tile: 3}}\n") == "s.yaml:4:26: x_tile 3 does not divide the width 8");
+                    "x_tile: 9}}\n") == "s.yaml:4:26: x_tile 9 is wider than the 8 positions of a row");
   CHECK(apply_error("target: cuda\nstages: {\"*\": plain}\n") == "s.yaml:1:9: this schedule is for target cuda, not host");
 }
 
