@@ -57,6 +57,7 @@ const std::vector<RecipeSpec>& recipe_specs() {
       // accumulators hold next to the input channels' vectors).
       {"scatter_tiles", kHost, {"conv2d.grad_input"}, {"x_tile"}, "scatter",
        {"grad_columns", "scattered_grad_input"}},
+      {"matrix_tiles", kHost, {"linear.forward", "linear.grad_input", "linear.grad_weight"}, {}},
       {"gpu", {"cuda"}, {}, {}},
   };
   return specs;

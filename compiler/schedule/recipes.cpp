@@ -14,7 +14,7 @@ namespace {
 const RecipeFunctions& recipe_functions() {
   static const RecipeFunctions table = [] {
     RecipeFunctions all;
-    for (const RecipeFunctions& group : {common_recipes(), conv2d_cpu_recipes(), gpu_recipes()})
+    for (const RecipeFunctions& group : {common_recipes(), conv2d_cpu_recipes(), linear_cpu_recipes(), gpu_recipes()})
       all.insert(group.begin(), group.end());
     return all;
   }();

@@ -51,7 +51,7 @@ Directive split(const std::string& var, int64_t extent, int64_t factor) {
 // recipe_specs() fits the stage's kind and target. Missing: root (the
 // directive variants start from it), position_tiles (channel_tiles takes it
 // where it is faster) and gpu (CUDA schedules are not tuned).
-const std::vector<std::string> kTriedRecipes = {"channel_tiles", "scatter_tiles", "weight_gradient_tiles",
+const std::vector<std::string> kTriedRecipes = {"channel_tiles", "scatter_tiles", "weight_gradient_tiles", "matrix_tiles",
                                                 "row_sums",      "plain",         "inline"};
 
 }  // namespace

@@ -40,10 +40,6 @@ int64_t work_of(const Func& f, const std::vector<int64_t>& extents) {
   return points * reduction;
 }
 
-// Below this much work a stage runs on one thread: waking the others costs
-// more than they save (a step has dozens of small stages: updates, biases, the loss).
-constexpr int64_t kParallelWork = 1 << 16;
-
 // Every stage at root, serially, nothing else: the reference schedule.
 void schedule_root(const RecipeCall& call) { Func(call.stage.func).compute_root(); }
 

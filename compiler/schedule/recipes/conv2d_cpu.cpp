@@ -14,42 +14,6 @@ using Halide::Func;
 using Halide::Var;
 using Halide::VarOrRVar;
 
-int64_t option(const Recipe& r, const std::string& name, int64_t fallback) {
-  auto it = r.options.find(name);
-  return it == r.options.end() ? fallback : it->second;
-}
-
-// A copy of `producer` for `consumer` alone, computed once per call and
-// stored with dimension `inner` innermost, so that the consumer's vector
-// loads along that dimension are dense.
-void repack_for(const Stage& producer, const Func& consumer, int inner, const Machine& m) {
-  Func w = Func(producer.func).in(consumer);
-  std::vector<Var> vars = w.args();
-  std::vector<Var> order = {vars[inner]};
-  for (size_t d = 0; d < vars.size(); ++d)
-    if (int(d) != inner) order.push_back(vars[d]);
-  w.compute_root().reorder_storage(order).reorder(std::vector<VarOrRVar>(order.begin(), order.end()));
-  if (producer.extents[inner] % m.vector_width == 0) w.vectorize(vars[inner], m.vector_width);
-  w.parallel(order.back());
-}
-
-// The register tile of f (computed at a tile of its wrapper): `lanes` in
-// whole vectors and `unrolled` fully unrolled, in the pure definition and in
-// the update, whose reduction runs outside them so that every accumulator
-// stays in a register for the whole reduction; `outer` are f's other
-// dimensions (extent 1 inside the tile).
-void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
-                             const std::vector<Halide::RVar>& reduction, const Machine& m) {
-  Var vectors("vectors"), lane("lane");
-  f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
-  f.vectorize(lane).unroll(unrolled).unroll(vectors);
-  std::vector<VarOrRVar> order = {lane, unrolled, vectors};
-  order.insert(order.end(), reduction.begin(), reduction.end());
-  order.insert(order.end(), outer.begin(), outer.end());
-  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
-  f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
-}
-
 // An image stage f(x, y, c, n) += weight(...) * input(...): computed in
 // register tiles of every channel (vectorized) times `x_tile` x positions
 // (a last tile that would cross the row's end is shifted back into it),
@@ -104,10 +68,6 @@ void schedule_position_tiles(const Stage& stage, const Recipe& r, const Machine&
   accumulate_in_registers(f, v[0], v[2], {v[1], v[3]}, f.rvars(0), tile_machine);
 }
 
-// The stage of the same layer called `<layer>.<pass>`.
-const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
-  return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
-}
 
 // The register tile of a scattered input gradient: `vectors` vectors of
 // input channels times `positions` output positions, the largest that fits
@@ -324,8 +284,8 @@ bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& 
   return weight->extents[summed] >= m.vector_width && whole_vectors(stage, 2, m);
 }
 
-// Of the channel tiles that fit the accumulators (recipes.h), the one that fit the accumulators, the one a row issues fewest
-// instructions for, counting a multiply-add per accumulator and a load per
+// Of the channel tiles that fit the accumulators (recipes.h), the one a row
+// issues fewest instructions for, counting a multiply-add per accumulator and a load per
 // weight vector and input position at every tap, and the positions a last,
 // shifted tile computes twice. A tile need not divide the row: AVX2, Model
 // A's 32 channels in 4 vectors on 14-wide rows, 3 positions (12

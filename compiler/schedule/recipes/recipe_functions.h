@@ -31,7 +31,12 @@ using RecipeFunctions = std::map<std::string, RecipeFunction>;
 
 RecipeFunctions common_recipes();      // recipes/common.cpp: root, inline, plain
 RecipeFunctions conv2d_cpu_recipes();  // recipes/conv2d_cpu.cpp: the register tiles of convolutions
+RecipeFunctions linear_cpu_recipes();  // recipes/linear_cpu.cpp: the register tiles of matrix products
 RecipeFunctions gpu_recipes();         // recipes/gpu.cpp: gpu
+
+// Below this much work a stage runs on one thread: waking the others costs
+// more than they save (a step has dozens of small stages: updates, biases, the loss).
+constexpr int64_t kParallelWork = 1 << 16;
 
 // Shared with the op-specific recipes (recipes/common.cpp). `channel_innermost`:
 // an image stage stored and vectorized channels innermost.
@@ -43,6 +48,24 @@ int largest_divisor_at_most(int64_t n, int64_t limit);
 // For each pure variable of f, whether update `u` writes at the variable
 // itself (and so has a loop over it).
 std::vector<bool> pure_in_update(const Halide::Func& f, int u);
+// The register tiles' helpers (recipes/tiles.cpp).
+// A recipe option's value, or `fallback` where the file does not give it.
+int64_t option(const Recipe& r, const std::string& name, int64_t fallback);
+// The stage of the same layer called `<layer>.<pass>` (nullptr if none).
+const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass);
+// A copy of `producer` for `consumer` alone, computed once per call and
+// stored with dimension `inner` innermost, so that the consumer's vector
+// loads along that dimension are dense.
+void repack_for(const Stage& producer, const Halide::Func& consumer, int inner, const Machine& m);
+// The register tile of f (computed at a tile of its wrapper): `lanes` in
+// whole vectors of m.vector_width and `unrolled` fully unrolled, in the pure
+// definition and in the update, whose reduction runs outside them so that
+// every accumulator stays in a register for the whole reduction; `outer` are
+// f's other dimensions (extent 1 inside the tile).
+void accumulate_in_registers(Halide::Func f, const Halide::Var& lanes, const Halide::Var& unrolled,
+                             const std::vector<Halide::Var>& outer, const std::vector<Halide::RVar>& reduction,
+                             const Machine& m);
+
 // Whether channel_tiles computes the convolution stage `stage` in channel
 // tiles (recipes/conv2d_cpu.cpp); it falls back to position tiles otherwise.
 bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& m);

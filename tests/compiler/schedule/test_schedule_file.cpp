@@ -63,7 +63,7 @@ stages:
 TEST_CASE("schedule file problems are reported at FILE:LINE:COLUMN", "[schedule][errors]") {
   CHECK(parse_error("target: host\nstages:\n  cnn1.forward: fast\n") ==
         "s.yaml:3:17: unknown recipe 'fast'; expected one of root, inline, plain, channel_tiles, "
-        "position_tiles, weight_gradient_tiles, row_sums, scatter_tiles, gpu");
+        "position_tiles, weight_gradient_tiles, row_sums, scatter_tiles, matrix_tiles, gpu");
   CHECK(parse_error("target: gpu\nstages: {}\n") == "s.yaml:1:9: unknown target 'gpu'; expected one of host, cuda");
   CHECK(parse_error("stages: {}\n") == "s.yaml:1:1: missing `target` (host or cuda)");
   CHECK(parse_error("target: host\nstage: {}\n") ==

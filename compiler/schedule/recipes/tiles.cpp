@@ -1,0 +1,43 @@
+// What the register-tiling recipes share (conv2d_cpu.cpp, linear_cpu.cpp):
+// options, sibling stages, repacked operands and tiles of accumulators.
+#include "schedule/recipes/recipe_functions.h"
+
+namespace netc {
+
+using Halide::Func;
+using Halide::Var;
+using Halide::VarOrRVar;
+
+int64_t option(const Recipe& r, const std::string& name, int64_t fallback) {
+  auto it = r.options.find(name);
+  return it == r.options.end() ? fallback : it->second;
+}
+
+void repack_for(const Stage& producer, const Func& consumer, int inner, const Machine& m) {
+  Func w = Func(producer.func).in(consumer);
+  std::vector<Var> vars = w.args();
+  std::vector<Var> order = {vars[inner]};
+  for (size_t d = 0; d < vars.size(); ++d)
+    if (int(d) != inner) order.push_back(vars[d]);
+  w.compute_root().reorder_storage(order).reorder(std::vector<VarOrRVar>(order.begin(), order.end()));
+  if (producer.extents[inner] % m.vector_width == 0) w.vectorize(vars[inner], m.vector_width);
+  w.parallel(order.back());
+}
+
+void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
+                             const std::vector<Halide::RVar>& reduction, const Machine& m) {
+  Var vectors("vectors"), lane("lane");
+  f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
+  f.vectorize(lane).unroll(unrolled).unroll(vectors);
+  std::vector<VarOrRVar> order = {lane, unrolled, vectors};
+  order.insert(order.end(), reduction.begin(), reduction.end());
+  order.insert(order.end(), outer.begin(), outer.end());
+  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
+  f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
+}
+
+const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
+  return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
+}
+
+}  // namespace netc
