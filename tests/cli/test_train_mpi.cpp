@@ -103,9 +103,13 @@ TEST_CASE("mpirun -np 2: the losses and parameters of one process with the same 
   const std::vector<double> a = losses_of(runs.metrics("one")), b = losses_of(runs.metrics("two"));
   REQUIRE(a.size() == 20);
   REQUIRE(b.size() == 20);
+  // The sums run in another order (two halves of 50 images added, against
+  // one sum of 100), and by step 13 momentum has driven these 100 images'
+  // loss from 2.3 to 0.02 and below, where the same float rounding is a
+  // larger part of the value: relative 1e-4, or 1e-5 absolute.
   for (size_t k = 0; k < a.size(); ++k) {
     INFO("step " << k + 1 << ": " << a[k] << " vs " << b[k]);
-    CHECK(std::abs(a[k] - b[k]) <= 1e-4 * std::abs(a[k]));
+    CHECK(std::abs(a[k] - b[k]) <= 1e-4 * std::abs(a[k]) + 1e-5);
   }
   CHECK(a.back() < a.front());  // it learned something, so the comparison means something
   const auto p = tensors_of(runs.weights("one")), q = tensors_of(runs.weights("two"));
