@@ -40,6 +40,9 @@ int64_t work_of(const Func& f, const std::vector<int64_t>& extents) {
   return points * reduction;
 }
 
+// Below this much work a stage runs on one thread (worth_parallel).
+constexpr int64_t kParallelWork = 1 << 16;
+
 // Every stage at root, serially, nothing else: the reference schedule.
 void schedule_root(const RecipeCall& call) { Func(call.stage.func).compute_root(); }
 
@@ -72,6 +75,10 @@ std::vector<bool> pure_in_update(const Func& f, int u) {
   return pure;
 }
 
+bool worth_parallel(const Func& f, const std::vector<int64_t>& extents) {
+  return work_of(f, extents) >= kParallelWork;
+}
+
 int largest_divisor_at_most(int64_t n, int64_t limit) {
   for (int64_t d = std::min(n, limit); d > 1; --d)
     if (n % d == 0) return int(d);
@@ -86,7 +93,7 @@ void schedule_plain(const Stage& stage, const Machine& m, bool channel_innermost
   f.compute_root();
   if (stage.extents.empty()) return;
   std::vector<Var> vars = f.args();
-  const bool parallel = vars.size() > 1 && work_of(f, stage.extents) >= kParallelWork;
+  const bool parallel = vars.size() > 1 && worth_parallel(f, stage.extents);
   if (channel_innermost) {  // an image (x, y, c, n) without update, whole vectors of channels
     f.reorder_storage(vars[2], vars[0], vars[1], vars[3]).reorder(vars[2], vars[0], vars[1], vars[3]);
     f.vectorize(vars[2], m.vector_width);

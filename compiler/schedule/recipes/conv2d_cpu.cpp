@@ -68,33 +68,6 @@ void schedule_position_tiles(const Stage& stage, const Recipe& r, const Machine&
   accumulate_in_registers(f, v[0], v[2], {v[1], v[3]}, f.rvars(0), tile_machine);
 }
 
-
-// The register tile of a scattered input gradient: `vectors` vectors of
-// input channels times `positions` output positions, the largest that fits
-// the accumulators, and of those the one with the fewest loads (a weight
-// vector per channel vector, a broadcast per position) per multiply-add.
-// AVX2, one thread: Model A's 16 channels in 2 vectors times 2 of its 14
-// positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
-// of 8 positions 1.6 ms, 1 times 8 1.9 ms.
-struct ScatterTile {
-  int vectors;
-  int64_t positions;
-  int64_t size() const { return vectors * positions; }
-  double loads_per_multiply_add() const { return double(vectors + positions) / double(size()); }
-};
-
-ScatterTile scatter_tile(int64_t channel_vectors, int64_t out_width, int accumulators) {
-  ScatterTile best{1, 1};
-  for (int64_t v = 1; v <= channel_vectors && v <= accumulators; ++v) {
-    if (channel_vectors % v != 0) continue;
-    const ScatterTile t{int(v), largest_divisor_at_most(out_width, accumulators / v)};
-    if (t.size() > best.size() ||
-        (t.size() == best.size() && t.loads_per_multiply_add() < best.loads_per_multiply_add()))
-      best = t;
-  }
-  return best;
-}
-
 // The input gradient lowered as a scatter (`lowering: scatter`), one image
 // at a time: for each output row, tap and tile of `x_tile` output positions
 // times a block of input channels, the tile's columns accumulate over the
@@ -111,10 +84,14 @@ void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTabl
   Machine tile_machine = m;  // vectors of input channels: whole ones, or all of a few
   tile_machine.vector_width = channels % m.vector_width == 0 ? m.vector_width
                                                               : largest_divisor_at_most(channels, m.vector_width);
-  ScatterTile tile = scatter_tile(channels / tile_machine.vector_width, out_width, m.accumulators);
-  tile.positions = option(r, "x_tile", tile.positions);
-  if (out_width % tile.positions != 0)
-    fail_at(r.loc, fmt::format("x_tile {} does not divide the {} output positions of a row", tile.positions, out_width));
+  // Blocks of whole channel vectors times positions (register_tile). AVX2,
+  // one thread: Model A's 16 channels in 2 vectors times 2 of its 14
+  // positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
+  // of 8 positions 1.6 ms, 1 times 8 1.9 ms.
+  RegisterTile tile = register_tile(channels / tile_machine.vector_width, out_width, m.accumulators, true);
+  tile.columns = option(r, "x_tile", tile.columns);
+  if (out_width % tile.columns != 0)
+    fail_at(r.loc, fmt::format("x_tile {} does not divide the {} output positions of a row", tile.columns, out_width));
 
   Func gi = stage.func, sum = sums->func, col = columns->func;
   std::vector<Var> v = gi.args();  // x, y, c, n
@@ -126,8 +103,8 @@ void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTabl
   Var blocks("c_blocks"), in_block("c_in_block");
   sum.compute_at(gi, v[3]).reorder_storage(v[2], v[0], v[1], v[3]).vectorize(v[2], tile_machine.vector_width);
   sum.update()
-      .split(rs[2], tiles, in_tile, int(tile.positions))
-      .split(v[2], blocks, in_block, tile_machine.vector_width * tile.vectors)
+      .split(rs[2], tiles, in_tile, int(tile.columns))
+      .split(v[2], blocks, in_block, int(tile_machine.vector_width * tile.vectors))
       .reorder(in_block, in_tile, rs[0], blocks, tiles, rs[1], rs[3], v[3])
       .vectorize(in_block, tile_machine.vector_width);
 
@@ -249,8 +226,9 @@ void channel_tiles(const RecipeCall& call) {
     return;
   }
   schedule_channel_tiles(stage, call.recipe, m, call.stores_channel_innermost(stage.func));
-  const int summed = stage.kind == "conv2d.forward" ? 2 : 3;
-  repack_for(*sibling(call.table, stage, "weight"), stage.func, summed == 2 ? 3 : 2, m);
+  // The weights weight(kx, ky, ci, co) along the stage's own channels: co
+  // forward, ci for the input gradient.
+  repack_for(*sibling(call.table, stage, "weight"), stage.func, stage.kind == "conv2d.forward" ? 3 : 2, m);
 }
 
 void weight_gradient_tiles(const RecipeCall& call) {
@@ -285,9 +263,9 @@ bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& 
 }
 
 // Of the channel tiles that fit the accumulators (recipes.h), the one a row
-// issues fewest instructions for, counting a multiply-add per accumulator and a load per
-// weight vector and input position at every tap, and the positions a last,
-// shifted tile computes twice. A tile need not divide the row: AVX2, Model
+// issues fewest instructions for, counting a multiply-add per accumulator
+// and a load per weight vector and input position at every tap, and the
+// positions a last, shifted tile computes twice. A tile need not divide the row: AVX2, Model
 // A's 32 channels in 4 vectors on 14-wide rows, 3 positions (12
 // accumulators; the last tile recomputes one) ran cnn2.forward in 4.3 ms,
 // the dividing 2 (8 accumulators, too few to hide the multiply-adds'

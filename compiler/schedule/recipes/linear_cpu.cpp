@@ -12,27 +12,6 @@ using Halide::Func;
 using Halide::TailStrategy;
 using Halide::Var;
 
-// A register tile: `vectors` vectors along a times `columns` along b.
-struct MatrixTile {
-  int64_t vectors, columns;
-  int64_t size() const { return vectors * columns; }
-  // A vector load per vector and a broadcast per column, per multiply-add.
-  double loads_per_multiply_add() const { return double(vectors + columns) / double(size()); }
-};
-
-// Of the tiles that fit the accumulators (whole vectors along a, a divisor
-// of b's extent), the largest, then the one with the fewest loads.
-MatrixTile matrix_tile(int64_t row_vectors, int64_t columns, int accumulators) {
-  MatrixTile best{1, 1};
-  for (int64_t v = 1; v <= std::min<int64_t>(row_vectors, accumulators); ++v) {
-    const MatrixTile t{v, largest_divisor_at_most(columns, accumulators / v)};
-    if (t.size() > best.size() ||
-        (t.size() == best.size() && t.loads_per_multiply_add() < best.loads_per_multiply_add()))
-      best = t;
-  }
-  return best;
-}
-
 // f(a, b) in register tiles of a few vectors along a times a few b, each
 // accumulated over the whole reduction and then copied out; a last tile
 // along a that would cross the end is shifted back into it (LeNet-5's 120
@@ -47,7 +26,7 @@ void schedule_matrix_tiles(const RecipeCall& call) {
   const int64_t rows = stage.extents[0], columns = stage.extents[1];
   const int lanes = rows >= m.vector_width ? m.vector_width : largest_divisor_at_most(rows, m.vector_width);
   if (lanes < 4) return schedule_plain(stage, m);  // a 1-, 2- or 3-wide product: no vectors to fill
-  const MatrixTile tile = matrix_tile(rows / lanes, columns, m.accumulators);
+  const RegisterTile tile = register_tile(rows / lanes, columns, m.accumulators, false);
 
   std::vector<Var> v = f.args();  // a, b
   Var ao("ao"), ai("ai"), bo("bo"), bi("bi");
@@ -57,9 +36,7 @@ void schedule_matrix_tiles(const RecipeCall& call) {
       .split(v[1], bo, bi, int(tile.columns))
       .reorder(ai, bi, ao, bo)
       .vectorize(ai, lanes);
-  int64_t work = rows * columns;
-  for (int64_t e : reduction_extents(f, 0)) work *= std::max<int64_t>(1, e);
-  if (work >= kParallelWork && columns / tile.columns > 1) out.parallel(bo);
+  if (worth_parallel(f, stage.extents) && columns / tile.columns > 1) out.parallel(bo);
   f.compute_at(out, ao);
   Machine tile_machine = m;
   tile_machine.vector_width = lanes;

@@ -34,10 +34,6 @@ RecipeFunctions conv2d_cpu_recipes();  // recipes/conv2d_cpu.cpp: the register t
 RecipeFunctions linear_cpu_recipes();  // recipes/linear_cpu.cpp: the register tiles of matrix products
 RecipeFunctions gpu_recipes();         // recipes/gpu.cpp: gpu
 
-// Below this much work a stage runs on one thread: waking the others costs
-// more than they save (a step has dozens of small stages: updates, biases, the loss).
-constexpr int64_t kParallelWork = 1 << 16;
-
 // Shared with the op-specific recipes (recipes/common.cpp). `channel_innermost`:
 // an image stage stored and vectorized channels innermost.
 void schedule_plain(const Stage& stage, const Machine& m, bool channel_innermost = false);
@@ -45,6 +41,10 @@ void schedule_plain(const Stage& stage, const Machine& m, bool channel_innermost
 // one that is not constant.
 std::vector<int64_t> reduction_extents(const Halide::Func& f, int u);
 int largest_divisor_at_most(int64_t n, int64_t limit);
+// Whether f over `extents` has work enough to run in parallel: waking the
+// other threads costs more than they save below 65,536 operations (a step
+// has dozens of small stages: updates, biases, the loss).
+bool worth_parallel(const Halide::Func& f, const std::vector<int64_t>& extents);
 // For each pure variable of f, whether update `u` writes at the variable
 // itself (and so has a loop over it).
 std::vector<bool> pure_in_update(const Halide::Func& f, int u);
@@ -65,6 +65,18 @@ void repack_for(const Stage& producer, const Halide::Func& consumer, int inner, 
 void accumulate_in_registers(Halide::Func f, const Halide::Var& lanes, const Halide::Var& unrolled,
                              const std::vector<Halide::Var>& outer, const std::vector<Halide::RVar>& reduction,
                              const Machine& m);
+
+// A register tile of `vectors` vectors (of a row) times `columns` (numbers
+// broadcast along another dimension): of those that fit the accumulators,
+// with a divisor of the columns (and of the vectors, `dividing_vectors`),
+// the largest, then the one with the fewest loads, a vector per vector and
+// a broadcast per column, per multiply-add.
+struct RegisterTile {
+  int64_t vectors, columns;
+  int64_t size() const { return vectors * columns; }
+  double loads_per_multiply_add() const { return double(vectors + columns) / double(size()); }
+};
+RegisterTile register_tile(int64_t vectors, int64_t columns, int accumulators, bool dividing_vectors);
 
 // Whether channel_tiles computes the convolution stage `stage` in channel
 // tiles (recipes/conv2d_cpu.cpp); it falls back to position tiles otherwise.

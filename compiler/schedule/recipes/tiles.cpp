@@ -36,6 +36,18 @@ void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, cons
   f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
 }
 
+RegisterTile register_tile(int64_t vectors, int64_t columns, int accumulators, bool dividing_vectors) {
+  RegisterTile best{1, 1};
+  for (int64_t v = 1; v <= std::min<int64_t>(vectors, accumulators); ++v) {
+    if (dividing_vectors && vectors % v != 0) continue;
+    const RegisterTile t{v, largest_divisor_at_most(columns, accumulators / v)};
+    if (t.size() > best.size() ||
+        (t.size() == best.size() && t.loads_per_multiply_add() < best.loads_per_multiply_add()))
+      best = t;
+  }
+  return best;
+}
+
 const Stage* sibling(const StageTable& table, const Stage& stage, const std::string& pass) {
   return table.find(stage.name.substr(0, stage.name.rfind('.')) + "." + pass);
 }
