@@ -413,13 +413,7 @@ class Tuner {
     r.start_ms = r.best_ms = start_->trial.train_step_ms;
     if (best.text == start_->text) return retimed_start(r);
     r.candidate = best.label;
-    TrialRequest comparison = request(TrialRequest::Mode::kCheckAndTime, best.text);
-    comparison.baseline = schedule_path(start_->text);
-    comparison.timing_s = kClosingSeconds;
-    comparison.min_rounds = kClosingRounds;
-    // Past the budget if need be: nothing is written unconfirmed.
-    TrialResult timed = run_trial_process(comparison, std::max(remaining_s(), 0.0) + closing_s() + 120);
-    check_stop();
+    TrialResult timed = closing_timing(best.text, schedule_path(start_->text));
     if (!timed.correct || timed.rounds_ms.empty()) {
       say("the closing comparison of the best candidate with the start failed ({}); keeping the start\n", timed.error);
       return r;
@@ -439,16 +433,25 @@ class Tuner {
     return r;
   }
 
+  // The schedule `text` timed for the closing, alternately with `baseline`
+  // (a schedule file) if one is given: about kClosingSeconds, at least
+  // kClosingRounds rounds. Past the budget if need be: nothing is written
+  // unconfirmed.
+  TrialResult closing_timing(const std::string& text, const std::string& baseline) {
+    TrialRequest timing = request(TrialRequest::Mode::kCheckAndTime, text);
+    timing.baseline = baseline;
+    timing.timing_s = kClosingSeconds;
+    timing.min_rounds = kClosingRounds;
+    TrialResult timed = run_trial_process(timing, std::max(remaining_s(), 0.0) + closing_s() + 120);
+    check_stop();
+    return timed;
+  }
+
   // Without a candidate, the start alone timed again as a candidate would
   // be: its first trial is one reading, which a busy moment of the machine
   // had made 19% slower than every later trial of the same schedule.
   TuningResult retimed_start(TuningResult r) {
-    TrialRequest again = request(TrialRequest::Mode::kCheckAndTime, start_->text);
-    again.baseline.clear();
-    again.timing_s = kClosingSeconds;
-    again.min_rounds = kClosingRounds;
-    TrialResult timed = run_trial_process(again, std::max(remaining_s(), 0.0) + closing_s() + 120);
-    check_stop();
+    TrialResult timed = closing_timing(start_->text, "");
     if (!timed.correct || timed.rounds_ms.empty()) return r;  // the first reading stands
     r.start_ms = r.best_ms = timed.train_step_ms;
     r.start_rounds_ms = timed.rounds_ms;
