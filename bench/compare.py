@@ -502,7 +502,9 @@ def table_lines(rows: List[Row]) -> List[List[str]]:
         netc_gflops = torch_gflops = ""
         if row.task == "train" and row.netc_report:
             r = row.netc_report
-            share = f" ({100 * row.netc_gflops / r['peak_gflops']:.0f}%)" if r["peak_gflops"] > 0 else ""
+            # A peak below the step's own GFLOP/s was probed on a busy machine.
+            peak = r["peak_gflops"] or 0
+            share = f" ({100 * row.netc_gflops / peak:.0f}%)" if peak >= row.netc_gflops else " (peak not measured)"
             netc_gflops = f"{row.netc_gflops:.1f}{share}"
             torch_gflops = f"{r['train_step_gflop'] / (row.torch_ms / 1e3):.1f}"
         lines.append([row.model, row.task, str(row.batch), str(row.threads), f"{row.netc_ms:.2f}",

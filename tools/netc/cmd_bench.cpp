@@ -4,6 +4,7 @@
 // from a second, profiled build of the same pipelines. On a GPU it times
 // what netc train and eval run there: steps with everything on the device.
 // With --compare, two schedules' training steps timed in alternation instead.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -106,6 +107,9 @@ void print_text(const nlohmann::json& r) {
               r["images_per_s"].get<double>(), r["gflops"].get<double>());
   if (r["peak_gflops"].is_null())
     std::printf("\n");
+  else if (r["peak_fraction"].is_null())
+    std::printf("  no share of the peak: the FMA probe read %.1f GFLOP/s, less than the step (the machine was busy)\n",
+                r["peak_gflops"].get<double>());
   else
     std::printf("  %5.1f%% of peak (%.1f GFLOP/s)\n", r["peak_fraction"].get<double>() * 100,
                 r["peak_gflops"].get<double>());
@@ -185,6 +189,19 @@ void run_comparison(const Graph& graph, PipelineOptions a, const BenchFlags& f) 
               ratio.low, ratio.high, verdict.c_str());
 }
 
+// The machine's FMA peak, probed again (up to 4 times in all) while it reads
+// below `step_gflops`, which no step can exceed: a neighbour that took the
+// core during the probe once made a step read 694% of the peak. The best
+// probe is returned; a caller shows no share of a peak still below the step.
+double measured_peak_gflops(CompiledModel& model, double step_gflops) {
+  double peak = model.measure_peak_gflops();
+  for (int retry = 0; retry < 3 && peak < step_gflops; ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    peak = std::max(peak, model.measure_peak_gflops());
+  }
+  return peak;
+}
+
 void run_bench(const BenchFlags& f) {
   Graph graph = load_graph(f.graph);
   PipelineOptions o = f.pipelines;
@@ -198,8 +215,9 @@ void run_bench(const BenchFlags& f) {
   const double gflops = double(m.train_step_flops) / step_ms * 1e-6;
   nlohmann::json peak, peak_fraction;  // null on a GPU: the peak probe measures the CPU
   if (!m.on_gpu()) {
-    peak = model->measure_peak_gflops();
-    peak_fraction = gflops / peak.get<double>();
+    const double measured = measured_peak_gflops(*model, gflops);
+    peak = measured;
+    if (gflops <= measured) peak_fraction = gflops / measured;
   }
   nlohmann::json r = {{"graph", graph.name},
                       {"target", o.target},
