@@ -53,9 +53,10 @@ const std::vector<RecipeSpec>& recipe_specs() {
       // summed apart (default: default_batch_blocks in schedule/recipes.h).
       {"weight_gradient_tiles", kHost, {"conv2d.grad_weight"}, {"co_vectors", "batch_blocks"}},
       {"row_sums", kHost, {"conv2d.grad_bias"}, {}},
-      // x_tile: output positions per register tile (default: what the
-      // accumulators hold next to the input channels' vectors).
-      {"scatter_tiles", kHost, {"conv2d.grad_input"}, {"x_tile"}, "scatter",
+      // x_tile, kx_taps: output positions and kx taps per register tile
+      // (default: what the accumulators hold next to the input channels'
+      // vectors, with the fewest loads).
+      {"scatter_tiles", kHost, {"conv2d.grad_input"}, {"x_tile", "kx_taps"}, "scatter",
        {"grad_columns", "scattered_grad_input"}},
       {"matrix_tiles", kHost, {"linear.forward", "linear.grad_input", "linear.grad_weight"}, {}},
       {"gpu", {"cuda"}, {}, {}},

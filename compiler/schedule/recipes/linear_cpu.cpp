@@ -40,7 +40,7 @@ void schedule_matrix_tiles(const RecipeCall& call) {
   f.compute_at(out, ao);
   Machine tile_machine = m;
   tile_machine.vector_width = lanes;
-  accumulate_in_registers(f, v[0], v[1], {}, f.rvars(0), tile_machine);
+  accumulate_in_registers(f, v[0], {v[1]}, {}, f.rvars(0), tile_machine);
   if (stage.kind == "linear.forward") repack_for(*sibling(call.table, stage, "weight"), f, 1, m);
 }
 

@@ -58,11 +58,12 @@ const Stage* sibling(const StageTable& table, const Stage& stage, const std::str
 // loads along that dimension are dense.
 void repack_for(const Stage& producer, const Halide::Func& consumer, int inner, const Machine& m);
 // The register tile of f (computed at a tile of its wrapper): `lanes` in
-// whole vectors of m.vector_width and `unrolled` fully unrolled, in the pure
-// definition and in the update, whose reduction runs outside them so that
-// every accumulator stays in a register for the whole reduction; `outer` are
-// f's other dimensions (extent 1 inside the tile).
-void accumulate_in_registers(Halide::Func f, const Halide::Var& lanes, const Halide::Var& unrolled,
+// whole vectors of m.vector_width and the dimensions `unrolled` fully
+// unrolled (the first innermost), in the pure definition and in the update,
+// whose reduction runs outside them so that every accumulator stays in a
+// register for the whole reduction; `outer` are f's other dimensions (extent
+// 1 inside the tile).
+void accumulate_in_registers(Halide::Func f, const Halide::Var& lanes, const std::vector<Halide::Var>& unrolled,
                              const std::vector<Halide::Var>& outer, const std::vector<Halide::RVar>& reduction,
                              const Machine& m);
 

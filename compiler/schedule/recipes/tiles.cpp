@@ -24,16 +24,21 @@ void repack_for(const Stage& producer, const Func& consumer, int inner, const Ma
   w.parallel(order.back());
 }
 
-void accumulate_in_registers(Func f, const Var& lanes, const Var& unrolled, const std::vector<Var>& outer,
+void accumulate_in_registers(Func f, const Var& lanes, const std::vector<Var>& unrolled, const std::vector<Var>& outer,
                              const std::vector<Halide::RVar>& reduction, const Machine& m) {
   Var vectors("vectors"), lane("lane");
-  f.split(lanes, vectors, lane, m.vector_width).reorder(lane, unrolled, vectors);
-  f.vectorize(lane).unroll(unrolled).unroll(vectors);
-  std::vector<VarOrRVar> order = {lane, unrolled, vectors};
+  std::vector<VarOrRVar> tile = {lane};
+  tile.insert(tile.end(), unrolled.begin(), unrolled.end());
+  tile.push_back(vectors);
+  std::vector<VarOrRVar> order = tile;
   order.insert(order.end(), reduction.begin(), reduction.end());
   order.insert(order.end(), outer.begin(), outer.end());
-  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order);
-  f.update().vectorize(lane).unroll(unrolled).unroll(vectors);
+  f.split(lanes, vectors, lane, m.vector_width).reorder(tile).vectorize(lane).unroll(vectors);
+  f.update().split(lanes, vectors, lane, m.vector_width).reorder(order).vectorize(lane).unroll(vectors);
+  for (const Var& u : unrolled) {
+    f.unroll(u);
+    f.update().unroll(u);
+  }
 }
 
 RegisterTile register_tile(int64_t vectors, int64_t columns, int accumulators, bool dividing_vectors) {
