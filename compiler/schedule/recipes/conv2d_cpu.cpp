@@ -3,8 +3,6 @@
 // (weight_gradient_tiles) and the bias gradient (row_sums). Each reads the
 // layer's other stages by their passes: the weights ("weight") and the
 // output gradient ("grad_output").
-#include <optional>
-
 #include <fmt/format.h>
 
 #include "schedule/recipes/recipe_functions.h"
@@ -82,29 +80,34 @@ struct ScatterTile {
   }
 };
 
-// The tile of one tap that fits the accumulators (register_tile); where it
-// loads more than it multiplies and the channels fill whole vectors, the
-// tile across a divisor of the kernel row's taps with the most
-// accumulators, then the fewest loads per multiply-add. `taps` (not 0)
-// fixes the taps. One thread: AVX2, Model A's second layer 1 vector x 2
-// positions x 5 taps (10 accumulators, 7 loads) instead of 1 x 7 x 1 (7
-// accumulators, 8 loads), 3-6% faster per step; AVX-512 (1 x 14 x 1
-// before) and Model C's on AVX-512 the same speed. Model C's AVX2 tile (2
-// x 4, 6 loads) and LeNet-5's 6 channels stay at one tap: across taps, 3%
-// and 3-7% slower.
+// `taps` taps (not 0), or: the tile of one tap that fits the accumulators
+// (register_tile; AVX2, Model A's 16 channels in 2 vectors times 2 of its 14
+// positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
+// of 8 positions 1.6 ms, 1 times 8 1.9 ms), unless it loads more than it
+// multiplies and the channels fill whole vectors: then the tile across a
+// divisor of the kernel row's taps with the most accumulators, then the
+// fewest loads per multiply-add, then the fewest taps. One thread: AVX2,
+// Model A's second layer 1 vector x 2 positions x 5 taps (10 accumulators,
+// 7 loads) instead of 1 x 7 x 1 (7 accumulators, 8 loads), 3-6% faster per
+// step; AVX-512 (1 x 14 x 1 before) and Model C's on AVX-512 the same speed.
+// Model C's AVX2 tile (2 x 4, 6 loads) and LeNet-5's 6 channels stay at one
+// tap: across taps, 3% and 3-7% slower.
 ScatterTile scatter_tile(int64_t vectors, int64_t out_width, int64_t kernel_width, int accumulators,
                          bool whole_vectors, int64_t taps) {
-  const ScatterTile one_tap{register_tile(vectors, out_width, accumulators, true), 1};
-  if (taps == 0 && (!whole_vectors || one_tap.loads_per_multiply_add() <= 1)) return one_tap;
-  std::optional<ScatterTile> best;
-  for (int64_t t = 1; t <= kernel_width; ++t) {
-    if (kernel_width % t != 0 || (taps != 0 && t != taps)) continue;
-    const ScatterTile tile{register_tile(vectors, out_width, std::max<int>(1, int(accumulators / t)), true), t};
-    if (!best || tile.size() > best->size() ||
-        (tile.size() == best->size() && tile.loads_per_multiply_add() < best->loads_per_multiply_add()))
+  auto tile_of = [&](int64_t t) {
+    return ScatterTile{register_tile(vectors, out_width, std::max<int>(1, int(accumulators / t)), true), t};
+  };
+  if (taps != 0) return tile_of(taps);
+  ScatterTile best = tile_of(1);
+  if (!whole_vectors || best.loads_per_multiply_add() <= 1) return best;
+  for (int64_t t = 2; t <= kernel_width; ++t) {
+    if (kernel_width % t != 0) continue;
+    const ScatterTile tile = tile_of(t);
+    if (tile.size() > best.size() ||
+        (tile.size() == best.size() && tile.loads_per_multiply_add() < best.loads_per_multiply_add()))
       best = tile;
   }
-  return *best;
+  return best;
 }
 
 // The input gradient lowered as a scatter (`lowering: scatter`), one image
@@ -123,9 +126,6 @@ void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTabl
   Machine tile_machine = m;  // vectors of input channels: whole ones, or all of a few
   tile_machine.vector_width = channels % m.vector_width == 0 ? m.vector_width
                                                               : largest_divisor_at_most(channels, m.vector_width);
-  // AVX2, one thread: Model A's 16 channels in 2 vectors times 2 of its 14
-  // positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
-  // of 8 positions 1.6 ms, 1 times 8 1.9 ms.
   const int64_t taps = option(r, "kx_taps", 0);
   if (taps > 0 && kernel_width % taps != 0)
     fail_at(r.loc, fmt::format("kx_taps {} does not divide the kernel's {} taps along x", taps, kernel_width));
@@ -309,9 +309,9 @@ bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& 
 // Of the channel tiles that fit the accumulators (recipes.h), the one a row
 // issues fewest instructions for, counting a multiply-add per accumulator
 // and a load per weight vector and input position at every tap, and the
-// positions a last, shifted tile computes twice. A tile need not divide the row: AVX2, Model
-// A's 32 channels in 4 vectors on 14-wide rows, 3 positions (12
-// accumulators; the last tile recomputes one) ran cnn2.forward in 4.3 ms,
+// positions a last, shifted tile computes twice. A tile need not divide the
+// row: AVX2, Model A's 32 channels in 4 vectors on 14-wide rows, 3
+// positions (12 accumulators; the last tile recomputes one) ran cnn2.forward in 4.3 ms,
 // the dividing 2 (8 accumulators, too few to hide the multiply-adds'
 // latency) in 4.5-4.9 (netc bench --compare: 19.0 against 19.4 ms per
 // step). AVX-512, 2 vectors: 7.
