@@ -26,6 +26,7 @@ struct StageInfo {
   bool update_is_pure = false;  // the first update writes f(x, y, ...) at the pure variables: directives may use them
   bool output = false;          // an output of the training step or inference: never inlined
   std::vector<std::string> consumers;  // the stages that read it, in either pipeline
+  std::vector<int64_t> weight_extents;  // its layer's weights (kx, ky, ci, co for a convolution), if any
 };
 
 struct Variant {
@@ -69,6 +70,7 @@ class ScheduleVariants {
   // The options worth timing depend on the stage's extents and the machine.
   void add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const;
   void add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const;
+  void add_scatter_tiles(const StageInfo& stage, const AddRecipe& add) const;
   void add_lowering_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
   void add_directive_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
   void add_fusion_variant(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;

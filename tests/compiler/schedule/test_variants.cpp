@@ -99,6 +99,10 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
   l = labels(variants.stage_variants(root, grad_input));
   const auto scatter_at = std::find(l.begin(), l.end(), "scatter_tiles");
   REQUIRE(scatter_at != l.end());
+  // Tiles across each divisor of the kernel row's 5 taps.
+  CHECK(grad_input.weight_extents == std::vector<int64_t>{5, 5, 16, 32});
+  for (int taps : {1, 5}) CHECK(std::count(l.begin(), l.end(), fmt::format("scatter_tiles kx_taps={}", taps)) == 1);
+  CHECK(std::count_if(l.begin(), l.end(), [](const std::string& s) { return s.find("kx_taps=") != s.npos; }) == 2);
   const Variant scatter = variants.stage_variants(root, grad_input)[scatter_at - l.begin()];
   CHECK(scatter.file.merged_rule("cnn2.grad_input", "conv2d.grad_input").lowering == "scatter");
   for (const Variant& v : variants.stage_variants(scatter.file, grad_input))
