@@ -10,7 +10,9 @@ machine:
 
 - the training step at batch --batch (100): forward, cross-entropy, backward
   and the SGD update of the graph's optimizer (lr 0.01 for Models A, B, C);
-- inference (forward only) at each of --inference-batches (100 and 1000).
+- inference (forward only) at each of --inference-batches (100 and 1000);
+- netc's training step at each of --scaling-batches (500 and 1000; none with
+  --quick): its cost per image against the training batch's.
 
 netc's side is `netc bench GRAPH --threads T --batch-size B --steps N
 --warmup W --json` (one JSON object on stdout; see README.md in this folder).
@@ -27,7 +29,9 @@ netc and PyTorch back to back, in alternating order, so that background load
 falls on both alike. A round yields the median of its timed steps; a row's time
 is the median of its rounds, and its ratio is PyTorch ms / netc ms. Targets
 (issues 4 and 14): training of Models A, B, C >= 2.0x at any thread count,
-of other graphs >= 1.5x at 1 thread and >= 1.75x at 2 or more; inference >= 1.5x.
+of other graphs >= 1.5x at 1 thread and >= 1.75x at 2 or more; inference >= 1.5x;
+netc's training cost per image at a scaling batch at most 1.2x the training
+batch's (issue 14: users who raise the batch must not fall off a cliff).
 $NETC_HOST_TARGET, when set, reaches netc and is named in the page.
 
 Output: a table on stdout (or, with --json, one JSON object with every round's
@@ -76,6 +80,10 @@ TUTORIAL_TRAIN_TARGET = 2.0
 TRAIN_TARGET_ONE_THREAD = 1.5
 TRAIN_TARGET_MORE_THREADS = 1.75
 INFERENCE_TARGET = 1.5
+
+# A training step at a scaling batch may cost at most this much more per
+# image than at the training batch (issue 14).
+SCALING_TARGET = 1.2
 
 # Batches larger than the training batch cost proportionally more per step;
 # they get proportionally fewer timed steps, but never fewer than this.
@@ -361,6 +369,40 @@ class Row:
         return out
 
 
+@dataclass
+class ScalingRow:
+    """netc's training step at a larger batch, per image against `base` (the training batch's row)."""
+    model: str
+    batch: int
+    threads: int
+    steps: int
+    base: Row
+    netc_rounds: List[float] = field(default_factory=list)
+
+    @property
+    def netc_ms(self) -> float:
+        return median(self.netc_rounds)
+
+    @property
+    def ms_per_image(self) -> float:
+        return self.netc_ms / self.batch
+
+    @property
+    def cost_ratio(self) -> float:
+        return self.ms_per_image / (self.base.netc_ms / self.base.batch)
+
+    @property
+    def passed(self) -> bool:
+        return self.cost_ratio <= SCALING_TARGET
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "task": "train", "batch": self.batch, "threads": self.threads,
+                "steps": self.steps, "netc_ms": self.netc_ms, "ms_per_image": self.ms_per_image,
+                "base_batch": self.base.batch, "base_ms_per_image": self.base.netc_ms / self.base.batch,
+                "cost_ratio": self.cost_ratio, "target": SCALING_TARGET, "pass": self.passed,
+                "netc_round_ms": self.netc_rounds}
+
+
 def steps_at(batch: int, train_batch: int, steps: int) -> int:
     """Timed steps at `batch`: `steps` at the training batch, fewer for larger ones."""
     if batch <= train_batch:
@@ -368,12 +410,16 @@ def steps_at(batch: int, train_batch: int, steps: int) -> int:
     return max(min(steps, MIN_STEPS_LARGE_BATCH), math.ceil(steps * train_batch / batch))
 
 
-def measure_model(args, worker: TorchWorker, model: str, graph: Path, threads: int) -> List[Row]:
-    """All rows of one model at one thread count, netc and PyTorch alternating."""
-    batches = [args.batch] + [b for b in args.inference_batches if b != args.batch]
+def measure_model(args, worker: TorchWorker, model: str, graph: Path, threads: int):
+    """All rows of one model at one thread count, netc and PyTorch alternating, and the
+    scaling rows (netc only; its run at an inference batch times that batch's training step too)."""
+    batches = [args.batch] + [b for b in args.inference_batches + args.scaling_batches if b != args.batch]
+    batches = list(dict.fromkeys(batches))
     train = Row(model, graph, "train", args.batch, threads, args.steps)
     inference = {b: Row(model, graph, "inference", b, threads, steps_at(b, args.batch, args.steps))
                  for b in args.inference_batches}
+    scaling = {b: ScalingRow(model, b, threads, steps_at(b, args.batch, args.steps), train)
+               for b in args.scaling_batches}
     for r in range(args.rounds):
         for batch in batches:
             steps = steps_at(batch, args.batch, args.steps)
@@ -388,6 +434,8 @@ def measure_model(args, worker: TorchWorker, model: str, graph: Path, threads: i
                 if batch in inference:
                     inference[batch].netc_rounds.append(report["inference_ms"])
                     inference[batch].netc_report = report
+                if batch in scaling:
+                    scaling[batch].netc_rounds.append(report["train_step_ms"])
 
             def torch_side():
                 if with_train:
@@ -406,8 +454,10 @@ def measure_model(args, worker: TorchWorker, model: str, graph: Path, threads: i
             if batch in inference:
                 row = inference[batch]
                 parts.append(f"inference netc {row.netc_rounds[-1]:.2f} ms, PyTorch {row.torch_rounds[-1]:.2f} ms")
+            if batch in scaling:
+                parts.append(f"train netc {scaling[batch].netc_rounds[-1]:.2f} ms")
             log(f"  {model} {threads} thread(s) batch {batch} round {r + 1}/{args.rounds}: " + "; ".join(parts))
-    return [train] + [inference[b] for b in args.inference_batches]
+    return [train] + [inference[b] for b in args.inference_batches], [scaling[b] for b in args.scaling_batches]
 
 
 # --------------------------------------------------------------------------
@@ -513,11 +563,20 @@ def table_lines(rows: List[Row]) -> List[List[str]]:
     return lines
 
 
-def text_table(rows: List[Row]) -> str:
-    lines = table_lines(rows)
+def scaling_lines(rows: List[ScalingRow]) -> List[List[str]]:
+    """Header and one line per scaling row, as cells."""
+    lines = [["Model", "Threads", "Batch", "netc ms", "ms per image", "Batch", "ms per image", "Cost ratio",
+              "Target", "Result"]]
+    for row in rows:
+        lines.append([row.model, str(row.threads), str(row.batch), f"{row.netc_ms:.2f}", f"{row.ms_per_image:.4f}",
+                      str(row.base.batch), f"{row.base.netc_ms / row.base.batch:.4f}", f"{row.cost_ratio:.2f}x",
+                      f"<= {SCALING_TARGET:.2f}x", "pass" if row.passed else "FAIL"])
+    return lines
+
+
+def text_table(lines: List[List[str]], left=(0, 1, 8)) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    left = {0, 1, 8}  # text columns; numbers align right
-    out = []
+    out = []  # text columns (`left`) align left, numbers right
     for n, line in enumerate(lines):
         out.append("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
         if n == 0:
@@ -525,14 +584,25 @@ def text_table(rows: List[Row]) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
-def summary_line(rows: List[Row]) -> str:
+def summary_line(rows: list) -> str:
     failed = [r for r in rows if not r.passed]
     if not failed:
         return f"All {len(rows)} rows meet their targets."
     return f"{len(failed)} of {len(rows)} rows miss their targets."
 
 
-def markdown_page(rows: List[Row], meta: dict) -> str:
+def markdown_table(lines: List[List[str]], left=(0, 1, 8)) -> List[str]:
+    out = ["| " + " | ".join(lines[0]) + " |",
+           "|" + "|".join("---" if i in left else "---:" for i in range(len(lines[0]))) + "|"]
+    return out + ["| " + " | ".join(line) + " |" for line in lines[1:]]
+
+
+SCALING_NOTE = ("Training cost per image as the batch grows (netc alone): the median training step at each "
+                "larger batch, per image, against the training batch's; target (issue 14): at most "
+                f"{SCALING_TARGET:.1f}x.")
+
+
+def markdown_page(rows: List[Row], scaling: List[ScalingRow], meta: dict) -> str:
     m = meta["machine"]
     cores = f"{m['physical_cores']} cores" if m["physical_cores"] else "cores unknown"
     out = ["# Benchmarks: netc against PyTorch", "",
@@ -557,12 +627,10 @@ def markdown_page(rows: List[Row], meta: dict) -> str:
         f"- Command: `{meta['command']}`",
         "",
     ]
-    lines = table_lines(rows)
-    out.append("| " + " | ".join(lines[0]) + " |")
-    out.append("|" + "|".join("---" if i in (0, 1, 8) else "---:" for i in range(len(lines[0]))) + "|")
-    for line in lines[1:]:
-        out.append("| " + " | ".join(line) + " |")
-    out += ["", summary_line(rows), "",
+    out += markdown_table(table_lines(rows))
+    if scaling:
+        out += ["", SCALING_NOTE, ""] + markdown_table(scaling_lines(scaling), left=(0, 9))
+    out += ["", summary_line(rows + scaling), "",
             "Times are medians: the median of the timed steps in each round, then the median of the "
             "rounds. A round measures netc and PyTorch back to back, in alternating order. Ratio = "
             "PyTorch ms / netc ms; targets (issues 4 and 14): training 2.0x for Models A, B, C, 1.5x for "
@@ -633,6 +701,10 @@ def parse_args(argv: List[str]):
     p.add_argument("--batch", type=positive_int, default=100, help="training batch (default 100)")
     p.add_argument("--inference-batches", nargs="+", type=positive_int, default=[100, 1000], metavar="B",
                    help="inference batches (default: 100 1000)")
+    p.add_argument("--scaling-batches", nargs="+", type=positive_int, metavar="B",
+                   help="batches at which netc's training cost per image is compared with the training "
+                        "batch's (default: 500 1000; --quick: none)")
+    p.add_argument("--no-scaling", action="store_true", help="measure no scaling batches")
     p.add_argument("--steps", type=positive_int, help="timed steps per round (default 50; --quick: 3)")
     p.add_argument("--warmup", type=int, help="untimed warm-up steps per round (default 5; --quick: 1)")
     p.add_argument("--rounds", type=positive_int, help="rounds per row (default 3; --quick: 1)")
@@ -656,6 +728,11 @@ def parse_args(argv: List[str]):
         p.error("--warmup must be >= 0")
     args.threads = list(dict.fromkeys(args.threads))
     args.inference_batches = list(dict.fromkeys(args.inference_batches))
+    if args.no_scaling:
+        args.scaling_batches = []
+    elif args.scaling_batches is None:
+        args.scaling_batches = [] if quick else [500, 1000]
+    args.scaling_batches = [b for b in dict.fromkeys(args.scaling_batches) if b != args.batch]
     args.graphs = {}
     for name in args.models:
         graph = graph_of(name)
@@ -679,6 +756,7 @@ def run(args) -> int:
     if load_before and load_before[0] > 0.5 * (os.cpu_count() or 1):
         log(f"compare.py: warning: load average {load_before[0]:.2f}: other work will distort the timings")
     rows: List[Row] = []
+    scaling: List[ScalingRow] = []
     torch_info: Dict[int, dict] = {}
     for threads in args.threads:
         # A fresh worker per thread count: torch's thread settings only hold
@@ -687,21 +765,29 @@ def run(args) -> int:
             torch_info[threads] = worker.info
             for model, graph in args.graphs.items():
                 log(f"{model}, {threads} thread(s):")
-                rows += measure_model(args, worker, model, graph, threads)
+                measured, scaled = measure_model(args, worker, model, graph, threads)
+                rows += measured
+                scaling += scaled
     # Measured thread count by thread count; shown model by model.
     models = list(args.graphs)
     rows.sort(key=lambda r: (models.index(r.model), r.task != "train", r.batch, r.threads))
+    scaling.sort(key=lambda r: (models.index(r.model), r.threads, r.batch))
     meta = describe_run(args, rows, torch_info, started, load_before, load_average())
     if args.json:
-        print(json.dumps({"meta": meta, "rows": [r.to_json() for r in rows]}, indent=2))
+        print(json.dumps({"meta": meta, "rows": [r.to_json() for r in rows],
+                          "scaling_rows": [r.to_json() for r in scaling]}, indent=2))
     else:
-        print(text_table(rows))
+        print(text_table(table_lines(rows)))
+        if scaling:
+            print()
+            print(SCALING_NOTE)
+            print(text_table(scaling_lines(scaling), left=(0, 9)))
         print()
-        print(summary_line(rows))
+        print(summary_line(rows + scaling))
     if args.markdown:
-        write_file_atomically(Path(args.markdown), markdown_page(rows, meta))
+        write_file_atomically(Path(args.markdown), markdown_page(rows, scaling, meta))
         log(f"wrote {args.markdown}")
-    return 3 if args.check and not all(r.passed for r in rows) else 0
+    return 3 if args.check and not all(r.passed for r in rows + scaling) else 0
 
 
 def main(argv: List[str]) -> int:

@@ -5,7 +5,9 @@ Checks what the benchmark computes and writes, independently of netc's speed
 and of the machine's load (PyTorch really runs, a few steps only):
 - with a well-formed netc: exit 0; the JSON rows are the training step and
   each inference batch; netc's times are the fake's, each ratio is
-  PyTorch ms / netc ms and each verdict follows from ratio and target; the
+  PyTorch ms / netc ms and each verdict follows from ratio and target; a
+  scaling row's cost per image is its batch's against the training batch's
+  (batch 1000's training step taken from the inference run at 1000); the
   Markdown page holds the machine description and every row, and no
   temporary file is left beside it;
 - with a netc that fails, or prints JSON that breaks the contract: exit 1
@@ -40,12 +42,14 @@ def expect(condition, message):
 
 def check_success(folder):
     page = os.path.join(folder, "benchmarks.md")
-    done = compare("--rounds", "2", "--inference-batches", "100", "1000", "--json", "--markdown", page)
+    done = compare("--rounds", "2", "--inference-batches", "100", "1000", "--scaling-batches", "500", "1000",
+                   "--json", "--markdown", page)
     if done.returncode == SKIPPED:
         print(done.stderr, file=sys.stderr)
         sys.exit(SKIPPED)
     expect(done.returncode == 0, f"exit status {done.returncode}:\n{done.stderr}")
-    rows = json.loads(done.stdout)["rows"]
+    report = json.loads(done.stdout)
+    rows = report["rows"]
     expect([(r["task"], r["batch"]) for r in rows] == [("train", 100), ("inference", 100), ("inference", 1000)],
            f"unexpected rows {[(r['task'], r['batch']) for r in rows]}")
     # fake_netc.py: a training step takes 20 ms per 100 images at one thread, inference a third of that.
@@ -57,11 +61,18 @@ def check_success(folder):
         expect(row["pass"] == (row["ratio"] >= row["target"]), f"verdict of {row}")
     expect(rows[0]["target"] == 2.0 and rows[1]["target"] == 1.5, "Model A trains at 2x, infers at 1.5x")
     expect(rows[0]["stages"][0]["name"] == "cnn2.forward", "the training row keeps netc's stages")
+    scaling = report["scaling_rows"]
+    expect([r["batch"] for r in scaling] == [500, 1000], f"unexpected scaling rows {scaling}")
+    for row in scaling:  # the fake's step costs the same per image at any batch
+        expect(len(row["netc_round_ms"]) == 2, f"two rounds: {row}")
+        expect(abs(row["netc_ms"] - 20.0 * row["batch"] / 100) < 1e-9, f"scaling time of {row}")
+        expect(abs(row["cost_ratio"] - 1.0) < 1e-9 and row["pass"] and row["target"] == 1.2, f"verdict of {row}")
     with open(page, encoding="utf-8") as f:
         text = f.read()
     for needle in ("# Benchmarks: netc against PyTorch", "- Machine: ", "- netc commit: ", "- PyTorch ",
                    "| model_a | train | 100 | 1 | 20.00 |", "| model_a | inference | 1000 | 1 | 66.67 |",
-                   "| cnn2.forward | 12.00 | 60.0 |"):
+                   "| cnn2.forward | 12.00 | 60.0 |",
+                   "| model_a | 1 | 500 | 100.00 | 0.2000 | 100 | 0.2000 | 1.00x | <= 1.20x | pass |"):
         expect(needle in text, f"the Markdown page lacks {needle!r}:\n{text}")
     expect(os.listdir(folder) == ["benchmarks.md"], f"files left beside the page: {os.listdir(folder)}")
 
