@@ -31,6 +31,14 @@ std::string cache_root() {
   return "/tmp/netc-cache";
 }
 
+int64_t micro_batch_for(int64_t batch, const std::string& target) {
+  constexpr int64_t kLargest = 128, kSmallest = 32;
+  if (target != "host" || batch <= kLargest) return 0;
+  for (int64_t b = kLargest; b >= kSmallest; --b)
+    if (batch % b == 0) return b;
+  return 0;
+}
+
 namespace {
 
 std::string model_entry(const std::string& graph_name, const std::string& graph_fingerprint, UpdateRule update,
@@ -40,6 +48,7 @@ std::string model_entry(const std::string& graph_name, const std::string& graph_
   fp.add(o.schedule_file.empty() ? std::string("default") : read_file(o.schedule_file, 1 << 20));
   fp.add("halide " NETC_HALIDE_VERSION).add(compiler_fingerprint);
   if (o.data_parallel) fp.add("data-parallel");  // only then, so that other entries keep their names
+  if (o.micro_batch) fp.add("micro-batch " + std::to_string(o.micro_batch));
   return fmt::format("{}-b{}-{}-{}", graph_name, o.batch, o.target, fp.hex());
 }
 

@@ -23,7 +23,19 @@ struct BuildOptions {
   // The train step's halves too (gradients, update), for data-parallel
   // training (docs/distributed.md); `batch` is then a rank's slice.
   bool data_parallel = false;
+  // When not 0, a divisor of `batch`: the train step runs as gradients of
+  // micro-batches of this many images, averaged, then one update (the model
+  // has the halves and no fused step; micro_batch_for).
+  int64_t micro_batch = 0;
 };
+
+// The micro-batch a host model of `batch` images trains in, or 0 for the
+// whole batch at once: a batch above 128 images runs in the largest divisor
+// of it from 32 to 128, so that each micro-batch's tensors stay in the
+// caches as batch 100's do (one thread, batch 1000: a 1 -> 4 -> 8 network's
+// step cost 1.5x per image what batch 100's did, Model C's 1.2x). GPU
+// targets and netc compile's libraries take the whole batch.
+int64_t micro_batch_for(int64_t batch, const std::string& target);
 
 // The folder <root>/models/<entry> holding a valid compiled model of the
 // graph `graph_name` with fingerprint `graph_fingerprint` (graph_fingerprint

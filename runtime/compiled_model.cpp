@@ -169,6 +169,7 @@ Manifest parse_manifest(const std::string& text, const std::string& dir) {
     j.at("graph").get_to(m.graph);
     j.at("target").get_to(m.target);
     j.at("train_step").get_to(m.train_step);
+    if (j.contains("micro_batch")) j.at("micro_batch").get_to(m.micro_batch);
     j.at("inference").get_to(m.inference);
     j.at("library").get_to(m.library);
     j.at("library_sha256").get_to(m.library_sha256);
@@ -194,6 +195,10 @@ Manifest parse_manifest(const std::string& text, const std::string& dir) {
       j.at("peak_probe").at("output").get_to(m.peak_probe_output);
     }
     if (m.input.size() != 3 || m.batch < 1 || m.classes < 1) throw std::runtime_error("bad shapes");
+    if (m.micro_batch < 0 || (m.micro_batch && (m.batch % m.micro_batch || m.gradients.empty() || m.update_step.empty())))
+      throw std::runtime_error("a micro-batch must divide the batch, with the step's halves");
+    if (m.train_step.empty() != (m.micro_batch > 0))
+      throw std::runtime_error("a model has a fused train step unless it is micro-batched");
     return m;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}/manifest.json is malformed: {}", dir, e.what()));
@@ -225,6 +230,7 @@ std::string Manifest::text() const {
   if (!gather.empty()) j["gather"] = gather;
   if (!gradients.empty()) j["gradients"] = gradients;
   if (!update_step.empty()) j["update_step"] = update_step;
+  if (micro_batch) j["micro_batch"] = micro_batch;
   if (!peak_probe.empty())
     j["peak_probe"] = {{"function", peak_probe},
                        {"flops_per_iteration", peak_probe_flops_per_iteration},
@@ -288,7 +294,7 @@ CompiledModel::CompiledModel(const std::string& dir) {
   library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_) throw std::runtime_error(fmt::format("cannot load {}: {}", path, dlerror()));
   const size_t params = manifest_.params.size();
-  train_step_ = lookup(manifest_.train_step, train_step_argument_count(manifest_.update, params));
+  if (!manifest_.micro_batch) train_step_ = lookup(manifest_.train_step, train_step_argument_count(manifest_.update, params));
   inference_ = lookup(manifest_.inference, inference_argument_count(params));
   if (manifest_.on_gpu()) gather_ = lookup(manifest_.gather, kGatherArgumentCount);
   if (!manifest_.gradients.empty()) {
@@ -364,6 +370,17 @@ float CompiledModel::train_step(const float* images, const int32_t* labels, cons
                                 const std::vector<std::vector<float*>>& slots_out) {
   const Manifest& m = manifest_;
   require_host_model();
+  if (m.micro_batch) {
+    std::vector<float*> grads;
+    summed_grads_.resize(m.params.size());
+    for (size_t k = 0; k < m.params.size(); ++k) {
+      summed_grads_[k].resize(size_t(m.params[k].size()));
+      grads.push_back(summed_grads_[k].data());
+    }
+    const float loss = gradients(images, labels, params, grads);
+    update(scalars, params, slots, std::vector<const float*>(grads.begin(), grads.end()), params_out, slots_out);
+    return loss;
+  }
   FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
   Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
   alignas(kBufferAlignment) float loss = 0;
@@ -382,8 +399,44 @@ float CompiledModel::gradients(const float* images, const int32_t* labels, const
                                const std::vector<float*>& grads) {
   const Manifest& m = manifest_;
   require_host_model();
-  FloatBuffer image_buf = view(images, {m.batch, m.input[0], m.input[1], m.input[2]});
-  Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {m.batch});
+  if (!m.micro_batch) return gradients_of(images, labels, params, grads);
+  // The mean over the batch is the mean of the micro-batches' means: they
+  // have the same number of images.
+  const int64_t parts = m.batch / m.micro_batch;
+  std::vector<float*> part_grads;
+  micro_grads_.resize(m.params.size());
+  for (size_t k = 0; k < m.params.size(); ++k) {
+    micro_grads_[k].resize(size_t(m.params[k].size()));
+    part_grads.push_back(micro_grads_[k].data());
+    std::fill(grads[k], grads[k] + m.params[k].size(), 0.0f);
+  }
+  double loss = 0;
+  for (int64_t part = 0; part < parts; ++part) {
+    const int64_t first = part * m.micro_batch;
+    const float* part_images = images + first * m.image_size();
+    const int32_t* part_labels = labels + first;
+    if (!is_aligned(part_images) || !is_aligned(part_labels)) {  // (a micro-batch of 125 MNIST images is not)
+      micro_images_.assign(part_images, part_images + m.micro_batch * m.image_size());
+      micro_labels_.assign(part_labels, part_labels + m.micro_batch);
+      part_images = micro_images_.data();
+      part_labels = micro_labels_.data();
+    }
+    loss += gradients_of(part_images, part_labels, params, part_grads);
+    for (size_t k = 0; k < m.params.size(); ++k)
+      for (size_t i = 0; i < micro_grads_[k].size(); ++i) grads[k][i] += micro_grads_[k][i];
+  }
+  const float scale = 1.0f / float(parts);
+  for (size_t k = 0; k < m.params.size(); ++k)
+    for (int64_t i = 0; i < m.params[k].size(); ++i) grads[k][i] *= scale;
+  return float(loss / double(parts));
+}
+
+float CompiledModel::gradients_of(const float* images, const int32_t* labels, const std::vector<const float*>& params,
+                                  const std::vector<float*>& grads) {
+  const Manifest& m = manifest_;
+  const int64_t batch = m.gradients_batch();
+  FloatBuffer image_buf = view(images, {batch, m.input[0], m.input[1], m.input[2]});
+  Halide::Runtime::Buffer<int32_t> label_buf = view(labels, {batch});
   alignas(kBufferAlignment) float loss = 0;
   FloatBuffer loss_buf = FloatBuffer::make_scalar(&loss);
   ParameterViews param_bufs(m, params), grad_bufs(m, grads);
@@ -474,6 +527,16 @@ std::vector<StageTime> CompiledModel::stage_times(const std::string& function) c
     }
   }
   unlock(&s->lock);
+  std::sort(times.begin(), times.end(), [](const StageTime& a, const StageTime& b) { return a.ms > b.ms; });
+  return times;
+}
+
+std::vector<StageTime> CompiledModel::train_step_stage_times() const {
+  const Manifest& m = manifest_;
+  if (!m.micro_batch) return stage_times(m.train_step);
+  std::vector<StageTime> times = stage_times(m.gradients);
+  for (StageTime& t : times) t.ms *= double(m.batch / m.micro_batch);
+  for (StageTime& t : stage_times(m.update_step)) times.push_back(t);
   std::sort(times.begin(), times.end(), [](const StageTime& a, const StageTime& b) { return a.ms > b.ms; });
   return times;
 }

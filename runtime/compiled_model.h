@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "aligned.h"
 #include "model_abi.h"
 
 namespace netc {
@@ -21,9 +22,12 @@ struct Manifest {
   std::string library_sha256;  // of the file `library`, checked before it is loaded
   std::string halide_target;  // what the code was compiled for (runtime/host_target.h)
   std::string gather;         // the batch gatherer of a GPU target; empty on the host
-  // The train step's halves of a data-parallel model (model_abi.h's
-  // gradients_arguments, update_arguments); empty in others.
+  // The train step's halves of a data-parallel or micro-batched model
+  // (model_abi.h's gradients_arguments, update_arguments); empty in others.
   std::string gradients, update_step;
+  // When not 0: the gradients run on micro-batches of this many images (a
+  // divisor of `batch`), and `train_step` is empty (BuildOptions::micro_batch).
+  int64_t micro_batch = 0;
   UpdateRule update = UpdateRule::Sgd;  // of the train step: which scalars and slots it takes
   int64_t batch = 0, classes = 0;
   std::vector<int64_t> input;   // C, H, W
@@ -36,6 +40,8 @@ struct Manifest {
   std::vector<int> peak_probe_output;  // its output's extents
 
   int64_t image_size() const { return input.at(0) * input.at(1) * input.at(2); }
+  // Images per call of the gradients pipeline.
+  int64_t gradients_batch() const { return micro_batch ? micro_batch : batch; }
   bool on_gpu() const { return target != "host"; }
   // Reads dir/manifest.json; throws std::runtime_error when it is unusable.
   static Manifest read(const std::string& dir);
@@ -90,7 +96,8 @@ class CompiledModel {
   // (has_split_step()), in host memory: the batch's mean loss and each
   // parameter's gradient into grads; then the update of params and slots from
   // grads, as train_step's. train_step(...) is update(gradients(...)) up to
-  // float rounding.
+  // float rounding. A micro-batched model's gradients are the mean of its
+  // micro-batches' (each a mean over its images), as is its loss.
   bool has_split_step() const { return gradients_ != nullptr; }
   float gradients(const float* images, const int32_t* labels, const std::vector<const float*>& params,
                   const std::vector<float*>& grads);
@@ -115,6 +122,9 @@ class CompiledModel {
   // The time per call of each stage of `function` (manifest().train_step or
   // .inference) since the last reset, longest first.
   std::vector<StageTime> stage_times(const std::string& function) const;
+  // The same per train_step() call: the fused step's, or a micro-batched
+  // model's gradients (times its micro-batches) and update stages.
+  std::vector<StageTime> train_step_stage_times() const;
 
   // The pipelines' own entry points (arguments as model_abi.h builds them:
   // halide_buffer_t pointers and scalars), for callers that keep their
@@ -131,10 +141,18 @@ class CompiledModel {
   using Argv = int (*)(void**);
   Argv lookup(const std::string& function, size_t expected_args);
   void require_host_model() const;
+  // One call of the gradients pipeline on manifest().gradients_batch() images.
+  float gradients_of(const float* images, const int32_t* labels, const std::vector<const float*>& params,
+                     const std::vector<float*>& grads);
 
   Manifest manifest_;
   void* library_ = nullptr;
   Argv train_step_ = nullptr, inference_ = nullptr, gather_ = nullptr, gradients_ = nullptr, update_ = nullptr;
+  // A micro-batched step's gradients (one micro-batch's, and their mean),
+  // and a micro-batch copied where the pipelines' alignment needs it.
+  std::vector<AlignedVector<float>> micro_grads_, summed_grads_;
+  AlignedVector<float> micro_images_;
+  AlignedVector<int32_t> micro_labels_;
 };
 
 }  // namespace netc

@@ -22,9 +22,12 @@ namespace netc {
 Halide::Target target_for(const std::string& name, bool profile = false);
 
 struct ScheduledPipelines {
-  LoweredPipeline train, inference;
+  std::optional<LoweredPipeline> train;  // the fused step; none in a micro-batched model
+  LoweredPipeline inference;
   std::optional<LoweredPipeline> gather;  // the batch gatherer, on a GPU target
-  std::optional<LoweredPipeline> gradients, update;  // BuildOptions::data_parallel's
+  // The step's halves: BuildOptions::data_parallel's, or micro_batch's (the
+  // gradients of a micro-batch).
+  std::optional<LoweredPipeline> gradients, update;
   bool autoscheduled = false;
 };
 

@@ -157,7 +157,7 @@ void write_output(const Graph& graph, const BuildOptions& options, const Halide:
   fs::create_directories(fs::path(dir + "/" + package.cmake_config()).parent_path());
 
   ScheduledPipelines p = scheduled_pipelines(graph, options, target);
-  LoweredPipeline &train = p.train, &inference = p.inference;
+  LoweredPipeline &train = p.train.value(), &inference = p.inference;  // (never micro-batched)
   compile_library({&train, &inference}, target, dir, package, options, p.autoscheduled);
 
   const Manifest manifest = manifest_of(graph, options, train.function_name, inference.function_name,

@@ -31,15 +31,20 @@ Halide::Target target_for(const std::string& name, bool profile) {
 
 ScheduledPipelines scheduled_pipelines(const Graph& graph, const BuildOptions& o, const Halide::Target& target) {
   Scheduler scheduler(schedule_for(o.target, o.schedule_file), target);
-  ScheduledPipelines p{lower_train_step(graph, o.batch, scheduler.variants()),
-                       lower_inference(graph, o.batch, scheduler.variants()), std::nullopt, std::nullopt,
-                       std::nullopt, scheduler.file().autoscheduler.has_value()};
-  if (target.has_gpu_feature()) p.gather = lower_gather_batch(graph, o.batch);
-  if (o.data_parallel) {
-    p.gradients = lower_gradients(graph, o.batch, scheduler.variants());
-    p.update = lower_update_step(graph);
+  // Lowered in this order, the training pipeline first, so that Halide names
+  // its Funcs as the stages are named (the next pipeline's get "$1").
+  std::optional<LoweredPipeline> train, gradients;
+  if (o.micro_batch) {
+    gradients = lower_gradients(graph, o.micro_batch, scheduler.variants());
+  } else {
+    train = lower_train_step(graph, o.batch, scheduler.variants());
   }
-  scheduler.apply(p.train);
+  ScheduledPipelines p{std::move(train), lower_inference(graph, o.batch, scheduler.variants()), std::nullopt,
+                       std::move(gradients), std::nullopt, scheduler.file().autoscheduler.has_value()};
+  if (target.has_gpu_feature()) p.gather = lower_gather_batch(graph, o.batch);
+  if (o.data_parallel && !p.gradients) p.gradients = lower_gradients(graph, o.batch, scheduler.variants());
+  if (p.gradients) p.update = lower_update_step(graph);
+  if (p.train) scheduler.apply(*p.train);
   scheduler.apply(p.inference);
   for (std::optional<LoweredPipeline>* extra : {&p.gather, &p.gradients, &p.update})
     if (*extra) scheduler.apply(**extra);
@@ -164,10 +169,9 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     Halide::Target target = target_for(options.target, options.profile);
     ScheduledPipelines p = scheduled_pipelines(graph, options, target);
     Halide::Target no_runtime = target.with_feature(Halide::Target::NoRuntime);
-    std::vector<std::string> objects = {folder + "/train_step.o", folder + "/inference.o"};
-    compile_pipeline(p.train, objects[0], no_runtime, options, p.autoscheduled);
-    compile_pipeline(p.inference, objects[1], no_runtime, options, p.autoscheduled);
-    for (std::optional<LoweredPipeline>* extra : {&p.gather, &p.gradients, &p.update})
+    std::vector<std::string> objects = {folder + "/inference.o"};
+    compile_pipeline(p.inference, objects[0], no_runtime, options, p.autoscheduled);
+    for (std::optional<LoweredPipeline>* extra : {&p.train, &p.gather, &p.gradients, &p.update})
       if (*extra) {
         objects.push_back(folder + "/" + (*extra)->function_name + ".o");
         compile_pipeline(**extra, objects.back(), no_runtime, options, p.autoscheduled);
@@ -179,13 +183,14 @@ void compile_model(const Graph& graph, const BuildOptions& options, const std::s
     Halide::compile_standalone_runtime(objects.back(), target);
     link_shared_library(objects, folder + "/model.so");
     for (const std::string& object : objects) fs::remove(object);
-    Manifest manifest = manifest_of(graph, options, p.train.function_name, p.inference.function_name, "model.so",
+    Manifest manifest = manifest_of(graph, options, p.train ? p.train->function_name : "", p.inference.function_name, "model.so",
                                     file_sha256(folder + "/model.so", kMaxLibraryBytes), &probe,
                                     p.gather ? p.gather->function_name : "");
-    if (options.data_parallel) {
+    if (p.gradients) {
       manifest.gradients = p.gradients->function_name;
       manifest.update_step = p.update->function_name;
     }
+    manifest.micro_batch = options.micro_batch;
     write_manifest(folder, manifest);
     if (!target.has_gpu_feature()) run_once(folder, options);
   } catch (...) {

@@ -73,7 +73,7 @@ std::vector<std::pair<std::string, double>> profile_train_step(CompiledModel& mo
   const auto start = Clock::now();
   for (int runs = 0; runs < 3 || ms_since(start) < 1000; ++runs) data.train_step(model);
   std::vector<std::pair<std::string, double>> stages;
-  for (const StageTime& t : model.stage_times(model.manifest().train_step)) stages.emplace_back(t.name, t.ms);
+  for (const StageTime& t : model.train_step_stage_times()) stages.emplace_back(t.name, t.ms);
   return stages;
 }
 

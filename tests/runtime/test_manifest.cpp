@@ -46,6 +46,56 @@ TEST_CASE("manifest: what text() writes, read() reads back", "[manifest]") {
   CHECK(back.peak_probe_output == std::vector<int>{16, 4, 1});
 }
 
+TEST_CASE("manifest: a micro-batched model has the step's halves and no fused step", "[manifest]") {
+  test::TempDir dir;
+  Manifest m;
+  m.graph = "narrow";
+  m.target = "host";
+  m.halide_target = "x86-64-linux";
+  m.inference = "narrow_inference";
+  m.gradients = "narrow_gradients";
+  m.update_step = "narrow_update_step";
+  m.micro_batch = 125;
+  m.library = "model.so";
+  m.batch = 500;
+  m.classes = 10;
+  m.input = {1, 28, 28};
+  write_file_atomically(dir / "manifest.json", m.text());
+  const Manifest back = Manifest::read(dir.path());
+  CHECK(back.micro_batch == 125);
+  CHECK(back.gradients_batch() == 125);
+  CHECK(back.text() == m.text());
+
+  auto refused = [&](Manifest bad) {
+    write_file_atomically(dir / "manifest.json", bad.text());
+    CHECK_THROWS_WITH(Manifest::read(dir.path()), Contains("malformed") || Contains("micro-batch") ||
+                                                      Contains("fused train step"));
+  };
+  Manifest indivisible = m;
+  indivisible.micro_batch = 120;
+  refused(indivisible);
+  Manifest without_halves = m;
+  without_halves.gradients.clear();
+  refused(without_halves);
+  Manifest fused_too = m;
+  fused_too.train_step = "narrow_train_step";
+  refused(fused_too);
+  Manifest no_step = m;
+  no_step.micro_batch = 0;
+  refused(no_step);
+}
+
+TEST_CASE("compile cache: batches above 128 train in micro-batches of a divisor from 32 to 128", "[manifest]") {
+  CHECK(micro_batch_for(100, "host") == 0);
+  CHECK(micro_batch_for(128, "host") == 0);
+  CHECK(micro_batch_for(256, "host") == 128);
+  CHECK(micro_batch_for(500, "host") == 125);
+  CHECK(micro_batch_for(1000, "host") == 125);
+  CHECK(micro_batch_for(300, "host") == 100);
+  CHECK(micro_batch_for(131, "host") == 0);  // a prime: no divisor fits
+  CHECK(micro_batch_for(1000, "cuda") == 0);
+}
+
 namespace {
 
 // A cache entry as the compiler leaves it, around a stand-in library.

@@ -41,7 +41,7 @@ nlohmann::json stage_table(const Graph& graph, const BenchFlags& f) {
   for (int i = 0; i < f.steps; ++i) data.train_step(*model);
   nlohmann::json stages = nlohmann::json::array();
   double total = 0;
-  std::vector<StageTime> times = model->stage_times(model->manifest().train_step);
+  std::vector<StageTime> times = model->train_step_stage_times();
   for (const StageTime& t : times) total += t.ms;
   for (const StageTime& t : times)
     stages.push_back({{"name", t.name}, {"ms", t.ms}, {"percent", total > 0 ? 100 * t.ms / total : 0.0}});

@@ -62,6 +62,7 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   build.schedule_file = o.schedule_file;
   build.profile = o.profile;
   build.data_parallel = o.data_parallel;
+  build.micro_batch = micro_batch_for(build.batch, build.target);
   const std::string dir = cached_model(graph.name, graph_fingerprint(graph), update_rule(graph.train.optimizer.type),
                                        build, compiler_fingerprint(),
                                        [&](const std::string& folder) {
