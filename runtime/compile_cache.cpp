@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -31,10 +32,11 @@ std::string cache_root() {
   return "/tmp/netc-cache";
 }
 
-int64_t micro_batch_for(int64_t batch, const std::string& target) {
-  constexpr int64_t kLargest = 128, kSmallest = 32;
-  if (target != "host" || batch <= kLargest) return 0;
-  for (int64_t b = kLargest; b >= kSmallest; --b)
+int64_t micro_batch_for(int64_t batch, const std::string& target, int threads) {
+  constexpr int64_t kLargestPerThread = 128, kSmallest = 32;
+  const int64_t largest = kLargestPerThread * std::max(1, threads);
+  if (target != "host" || batch <= largest) return 0;
+  for (int64_t b = largest; b >= kSmallest; --b)
     if (batch % b == 0) return b;
   return 0;
 }
@@ -90,8 +92,10 @@ std::string cached_model(const std::string& graph_name, const std::string& graph
                          const std::function<void(const std::string& folder)>& compile) {
   const std::string dir =
       cache_root() + "/models/" + model_entry(graph_name, graph_fingerprint, update, options, compiler_fingerprint);
-  const std::string what = fmt::format("{} (batch {}, target {}{})", graph_name, options.batch, options.target,
-                                       options.profile ? ", profiled" : "");
+  const std::string what =
+      fmt::format("{} (batch {}{}, target {}{})", graph_name, options.batch,
+                  options.micro_batch ? fmt::format(" in micro-batches of {}", options.micro_batch) : "",
+                  options.target, options.profile ? ", profiled" : "");
   std::string why;
   if (fs::exists(dir)) {
     if (compiled_model_is_valid(dir, &why)) return dir;

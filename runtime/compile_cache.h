@@ -25,17 +25,20 @@ struct BuildOptions {
   bool data_parallel = false;
   // When not 0, a divisor of `batch`: the train step runs as gradients of
   // micro-batches of this many images, averaged, then one update (the model
-  // has the halves and no fused step; micro_batch_for).
+  // has the halves and no fused step; micro_batch_for). Part of the cache key.
   int64_t micro_batch = 0;
 };
 
-// The micro-batch a host model of `batch` images trains in, or 0 for the
-// whole batch at once: a batch above 128 images runs in the largest divisor
-// of it from 32 to 128, so that each micro-batch's tensors stay in the
-// caches as batch 100's do (one thread, batch 1000: a 1 -> 4 -> 8 network's
-// step cost 1.5x per image what batch 100's did, Model C's 1.2x). GPU
-// targets and netc compile's libraries take the whole batch.
-int64_t micro_batch_for(int64_t batch, const std::string& target);
+// The micro-batch a host model of `batch` images trains in with `threads`
+// threads, or 0 for the whole batch at once: a batch above 128 images per
+// thread runs in the largest divisor of it from 32 to 128 per thread, so
+// that each thread's share of a micro-batch stays in its caches as batch
+// 100's does (one thread, batch 1000: a 1 -> 4 -> 8 network's step cost 1.5x
+// per image what batch 100's did, Model C's 1.2x; with two threads, micro-
+// batches of 125 made the same network's 1.25-1.35x, each step's many short
+// parallel loops waiting on each other). GPU targets and netc compile's
+// libraries take the whole batch.
+int64_t micro_batch_for(int64_t batch, const std::string& target, int threads);
 
 // The folder <root>/models/<entry> holding a valid compiled model of the
 // graph `graph_name` with fingerprint `graph_fingerprint` (graph_fingerprint

@@ -85,15 +85,20 @@ TEST_CASE("manifest: a micro-batched model has the step's halves and no fused st
   refused(no_step);
 }
 
-TEST_CASE("compile cache: batches above 128 train in micro-batches of a divisor from 32 to 128", "[manifest]") {
-  CHECK(micro_batch_for(100, "host") == 0);
-  CHECK(micro_batch_for(128, "host") == 0);
-  CHECK(micro_batch_for(256, "host") == 128);
-  CHECK(micro_batch_for(500, "host") == 125);
-  CHECK(micro_batch_for(1000, "host") == 125);
-  CHECK(micro_batch_for(300, "host") == 100);
-  CHECK(micro_batch_for(131, "host") == 0);  // a prime: no divisor fits
-  CHECK(micro_batch_for(1000, "cuda") == 0);
+TEST_CASE("compile cache: batches above 128 images per thread train in micro-batches of a divisor from 32 to 128 per thread",
+          "[manifest]") {
+  CHECK(micro_batch_for(100, "host", 1) == 0);
+  CHECK(micro_batch_for(128, "host", 1) == 0);
+  CHECK(micro_batch_for(256, "host", 1) == 128);
+  CHECK(micro_batch_for(500, "host", 1) == 125);
+  CHECK(micro_batch_for(1000, "host", 1) == 125);
+  CHECK(micro_batch_for(300, "host", 1) == 100);
+  CHECK(micro_batch_for(131, "host", 1) == 0);  // a prime: no divisor fits
+  CHECK(micro_batch_for(256, "host", 2) == 0);
+  CHECK(micro_batch_for(500, "host", 2) == 250);
+  CHECK(micro_batch_for(1000, "host", 2) == 250);
+  CHECK(micro_batch_for(1000, "host", 0) == 125);  // (as one thread)
+  CHECK(micro_batch_for(1000, "cuda", 1) == 0);
 }
 
 namespace {

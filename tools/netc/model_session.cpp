@@ -62,14 +62,15 @@ std::unique_ptr<CompiledModel> load_pipelines(const Graph& graph, const Pipeline
   build.schedule_file = o.schedule_file;
   build.profile = o.profile;
   build.data_parallel = o.data_parallel;
-  build.micro_batch = micro_batch_for(build.batch, build.target);
+  const int threads = o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  build.micro_batch = micro_batch_for(build.batch, build.target, threads);
   const std::string dir = cached_model(graph.name, graph_fingerprint(graph), update_rule(graph.train.optimizer.type),
                                        build, compiler_fingerprint(),
                                        [&](const std::string& folder) {
                                          compiler_for("the model " + graph.name).compile_model(graph, build, folder);
                                        });
   auto model = std::make_unique<CompiledModel>(dir);
-  model->set_threads(o.threads ? o.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  model->set_threads(threads);
   return model;
 }
 
