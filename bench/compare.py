@@ -565,8 +565,8 @@ def table_lines(rows: List[Row]) -> List[List[str]]:
 
 def scaling_lines(rows: List[ScalingRow]) -> List[List[str]]:
     """Header and one line per scaling row, as cells."""
-    lines = [["Model", "Threads", "Batch", "netc ms", "ms per image", "Batch", "ms per image", "Cost ratio",
-              "Target", "Result"]]
+    lines = [["Model", "Threads", "Batch", "netc ms", "ms per image", "Base batch", "Base ms per image",
+              "Cost ratio", "Target", "Result"]]
     for row in rows:
         lines.append([row.model, str(row.threads), str(row.batch), f"{row.netc_ms:.2f}", f"{row.ms_per_image:.4f}",
                       str(row.base.batch), f"{row.base.netc_ms / row.base.batch:.4f}", f"{row.cost_ratio:.2f}x",

@@ -403,6 +403,7 @@ float CompiledModel::gradients(const float* images, const int32_t* labels, const
   // The mean over the batch is the mean of the micro-batches' means: they
   // have the same number of images.
   const int64_t parts = m.batch / m.micro_batch;
+  const float share = 1.0f / float(parts);
   std::vector<float*> part_grads;
   micro_grads_.resize(m.params.size());
   for (size_t k = 0; k < m.params.size(); ++k) {
@@ -423,11 +424,8 @@ float CompiledModel::gradients(const float* images, const int32_t* labels, const
     }
     loss += gradients_of(part_images, part_labels, params, part_grads);
     for (size_t k = 0; k < m.params.size(); ++k)
-      for (size_t i = 0; i < micro_grads_[k].size(); ++i) grads[k][i] += micro_grads_[k][i];
+      for (size_t i = 0; i < micro_grads_[k].size(); ++i) grads[k][i] += share * micro_grads_[k][i];
   }
-  const float scale = 1.0f / float(parts);
-  for (size_t k = 0; k < m.params.size(); ++k)
-    for (int64_t i = 0; i < m.params[k].size(); ++i) grads[k][i] *= scale;
   return float(loss / double(parts));
 }
 
