@@ -41,9 +41,10 @@ std::set<std::string> channel_innermost_stages(const StageTable& table,
     if (s.reference || s.extents.size() != 4 || s.extents[2] % m.vector_width != 0) continue;
     const std::string recipe = recipe_of(s);
     const bool tiled = recipe == "channel_tiles" && s.kind == "conv2d.forward" && tiles_channels(s, table, m);
+    const bool scattered = recipe == "scatter_tiles";  // copied out of its channel-innermost sums
     const bool follows = recipe == "plain" && !Halide::Func(s.func).has_update_definition() &&
                          reads_any(s, innermost, by_func, recipe_of);
-    if (tiled || follows) innermost.insert(s.func.name());
+    if (tiled || scattered || follows) innermost.insert(s.func.name());
   }
   return innermost;
 }

@@ -23,6 +23,8 @@ namespace netc {
 // stage's recipe by name ("" for none), in the table's order (producers
 // first):
 //   - a conv2d.forward in channel_tiles that really tiles its channels;
+//   - an input gradient in scatter_tiles whose channels fill whole vectors
+//     (its scattered sums are channel-innermost);
 //   - a `plain` image stage without update, whose channels fill whole
 //     vectors, that reads such a stage (directly, or through stages computed
 //     inline).

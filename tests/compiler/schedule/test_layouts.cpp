@@ -34,26 +34,43 @@ const Machine kAvx512{16, 24}, kAvx2{8, 12};
 
 }  // namespace
 
-TEST_CASE("layouts: Model A keeps its second convolution's tensor and its gradient channel-innermost",
+TEST_CASE("layouts: Model A keeps its convolutions' tensors and their gradients channel-innermost",
           "[schedule][layouts]") {
-  const std::set<std::string> expected = {"cnn2.forward", "maxpool2.argmax", "maxpool2.forward", "relu2.grad_input"};
+  // The first convolution reads one channel and still tiles its 16 output
+  // channels; the second's scattered input gradient is copied out of
+  // channel-innermost sums; the stages on them and on their gradients follow.
+  const std::set<std::string> expected = {"cnn1.forward",     "maxpool1.argmax",  "maxpool1.forward",
+                                          "relu1.grad_input", "cnn2.forward",     "cnn2.grad_input",
+                                          "maxpool2.argmax",  "maxpool2.forward", "relu2.grad_input"};
   for (const Machine& m : {kAvx512, kAvx2}) {
     INFO(m.vector_width << " lanes");
-    // The first convolution reads one channel: position tiles, x innermost,
-    // and so for everything on its output (maxpool1, relu1's gradient).
     CHECK(innermost_stages("model_a", default_schedule("host"), m) == expected);
   }
 }
 
-TEST_CASE("layouts: nothing is channel-innermost without channel tiles", "[schedule][layouts]") {
-  // LeNet-5's convolutions read 1 and 6 channels: position tiles.
-  CHECK(innermost_stages("lenet5", default_schedule("host"), kAvx512).empty());
-  CHECK(innermost_stages("lenet5", default_schedule("host"), kAvx2).empty());
-  // The reference schedule (root) and a convolution in plain tile nothing.
+TEST_CASE("layouts: LeNet-5 keeps only its second convolution's tensor channel-innermost", "[schedule][layouts]") {
+  // Its first convolution's 6 output channels fill no vector: position tiles,
+  // x innermost. The second (6 -> 16) tiles its channels: one AVX-512 vector,
+  // two AVX2 ones; its tanh, pooling and tanh gradient follow.
+  const std::set<std::string> expected = {"conv2.forward", "pool2.forward", "tanh2.forward", "tanh2.grad_input"};
+  CHECK(innermost_stages("lenet5", default_schedule("host"), kAvx512) == expected);
+  CHECK(innermost_stages("lenet5", default_schedule("host"), kAvx2) == expected);
+}
+
+TEST_CASE("layouts: nothing is channel-innermost without channel tiles or scattered gradients", "[schedule][layouts]") {
+  // The narrow network's 4 and 8 channels fill no 16-lane vector.
+  CHECK(innermost_stages("narrow", default_schedule("host"), kAvx512).empty());
+  // The reference schedule (root) tiles nothing.
   CHECK(innermost_stages("model_a", reference_schedule("host"), kAvx512).empty());
-  ScheduleFile plain_convolutions = default_schedule("host");
-  plain_convolutions.rules.push_back(parse_schedule("target: host\nstages:\n  conv2d.forward: plain\n", "p.yaml").rules[0]);
-  CHECK(innermost_stages("model_a", plain_convolutions, kAvx512).empty());
+  // Forward passes in plain: only the scattered input gradient and the
+  // gradient that reads it (through maxpool1's, computed inline).
+  ScheduleFile plain = default_schedule("host");
+  plain.rules.push_back(parse_schedule("target: host\nstages:\n  conv2d.forward: plain\n", "p.yaml").rules[0]);
+  CHECK(innermost_stages("model_a", plain, kAvx512) == std::set<std::string>{"cnn2.grad_input", "relu1.grad_input"});
+  // And the input gradient gathered in plain too: nothing.
+  plain.rules.push_back(parse_schedule("target: host\nstages:\n  conv2d.grad_input: {lowering: direct, recipe: plain}\n",
+                                       "p.yaml").rules[0]);
+  CHECK(innermost_stages("model_a", plain, kAvx512).empty());
 }
 
 }  // namespace netc

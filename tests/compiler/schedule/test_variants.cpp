@@ -76,6 +76,7 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
   CHECK(forward.reduction_vars == std::vector<std::string>{"r.x", "r.y", "r.z"});
   std::vector<std::string> l = labels(variants.stage_variants(root, forward));
   CHECK(l[0] == "channel_tiles");
+  CHECK(std::count(l.begin(), l.end(), "position_tiles") == 1);
   CHECK(std::count(l.begin(), l.end(), "im2col lowering, plain") == 1);
   CHECK(std::find(l.begin(), l.end(), "inline") == l.end());  // a reduction
   for (const Variant& v : variants.stage_variants(root, forward)) {
