@@ -167,7 +167,8 @@ void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTabl
 // The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): partial
 // sums over `batch_blocks` blocks of images (an rfactor), summed at the end;
 // each in tiles of every kx times a block of `co_vectors` vectors of output
-// channels accumulated in registers over its images. Parallel over image
+// channels times `ci_block` input channels (default one) accumulated in
+// registers over its images. Parallel over image
 // blocks, kernel rows and input channels, images outermost: a thread reads
 // the images it made in the forward pass (the thread pool gives each thread
 // the same contiguous share of every loop), and a first layer with one input
@@ -187,20 +188,28 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   if (blocks < 1 || batch % blocks != 0)
     fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
 
+  const int64_t in_channels = stage.extents[2], ci_block = option(r, "ci_block", 1);
+  if (ci_block < 1 || in_channels % ci_block != 0)
+    fail_at(r.loc, fmt::format("ci_block {} does not divide the {} input channels", ci_block, in_channels));
+
   std::vector<Var> v = f.args();  // kx, ky, ci, co
-  Var b("image_block"), bo("co_block"), bi("co_in_block"), rows("ky_ci"), work("work");
+  Var b("image_block"), bo("co_block"), bi("co_in_block"), cio("ci_block"), cii("ci_in_block"), rows("ky_ci"),
+      work("work");
   Halide::RVar outer("image_blocks"), inner("images_in_block");
   f.compute_root();
   f.update().split(images, outer, inner, int(batch / blocks));
   Func partial = f.update().rfactor(outer, b);  // partial(kx, ky, ci, co, b)
 
   Func out = partial.in();
-  out.compute_root().split(v[3], bo, bi, int(block)).reorder(v[0], bi, bo, v[1], v[2], b);
-  out.fuse(v[1], v[2], rows).fuse(rows, b, work).parallel(work);
-  partial.compute_at(out, bo).reorder_storage(v[3], v[0], v[1], v[2], b);
+  out.compute_root()
+      .split(v[3], bo, bi, int(block))
+      .split(v[2], cio, cii, int(ci_block))
+      .reorder(v[0], bi, cii, bo, v[1], cio, b);
+  out.fuse(v[1], cio, rows).fuse(rows, b, work).parallel(work);
+  partial.compute_at(out, bo).reorder_storage(v[3], v[0], v[2], v[1], b);
   // The partial sums' reduction, named as the split named it (partial.rvars()
   // gives the split variable a qualified name, which reorder rejects).
-  accumulate_in_registers(partial, v[3], {v[0]}, {v[1], v[2], b}, {reduction[0], reduction[1], inner}, m);
+  accumulate_in_registers(partial, v[3], {v[0], v[2]}, {v[1], b}, {reduction[0], reduction[1], inner}, m);
   return partial;
 }
 

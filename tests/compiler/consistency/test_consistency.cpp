@@ -163,6 +163,13 @@ struct Trial {
 // minutes. `root` is left out: the reference puts it on every kind.
 std::vector<Trial> trials(const OpCase& c, const Halide::Target& target) {
   std::vector<Trial> out = {{"shipped default", default_schedule(target_name(target))}};
+  if (!target.has_gpu_feature()) {  // recipe options that change the loop nest, where the op takes them
+    ScheduleFile file = default_schedule("host");
+    StageRule across_inputs = rule("conv2d.grad_weight", "weight_gradient_tiles");
+    across_inputs.recipe->options["ci_block"] = 2;
+    file.rules.push_back(across_inputs);
+    if (accepted(c, file, target)) out.push_back({"shipped default, weight_gradient_tiles ci_block=2", file});
+  }
   std::map<std::string, std::vector<std::string>> lowerings = other_lowerings(c, target);
   lowerings["direct"] = {};
   for (const auto& [lowering, lowered] : lowerings) {

@@ -120,6 +120,15 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
   for (int blocks : {8, 2, 1})
     CHECK(std::count(l.begin(), l.end(), fmt::format("weight_gradient_tiles batch_blocks={}", blocks)) == 1);
   CHECK(std::count(l.begin(), l.end(), "weight_gradient_tiles batch_blocks=4") == 0);
+  // Tiles across as many of the 16 input channels as the accumulators hold
+  // besides every tap times the output channels' vectors (AVX-512: 24 / (5 x
+  // 2) -> 2; AVX2: 12 / (5 x 2) -> none).
+  const Machine m = machine_of(target);
+  const int64_t fitting = std::min<int64_t>(32 / lanes, m.accumulators / 5), ci_block = m.accumulators / (5 * fitting);
+  INFO(fmt::format("{}", fmt::join(l, "; ")));
+  CHECK(std::count(l.begin(), l.end(), fmt::format("weight_gradient_tiles ci_block={}", ci_block)) == (ci_block > 1));
+  l = labels(variants.stage_variants(root, stage_named(stages, "cnn1.grad_weight")));
+  CHECK(std::count_if(l.begin(), l.end(), [](const std::string& s) { return s.find("ci_block") != s.npos; }) == 0);
 
   const StageInfo& padded = stage_named(stages, "cnn1.padded_input");
   l = labels(variants.stage_variants(root, padded));
