@@ -50,7 +50,8 @@ const std::vector<RecipeSpec>& recipe_specs() {
       {"position_tiles", kHost, kImageReductions, {"x_vector", "channel_block"}},
       // co_vectors: vectors of output channels per tile (default: what the
       // accumulators hold next to the kx taps); batch_blocks: blocks of images
-      // summed apart (default: default_batch_blocks in schedule/recipes.h).
+      // summed apart (default: default_batch_blocks in schedule/recipes.h);
+      // ci_block: input channels per tile (default 1).
       {"weight_gradient_tiles", kHost, {"conv2d.grad_weight"}, {"co_vectors", "ci_block", "batch_blocks"}},
       {"row_sums", kHost, {"conv2d.grad_bias"}, {}},
       // x_tile, kx_taps: output positions and kx taps per register tile

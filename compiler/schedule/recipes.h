@@ -26,8 +26,14 @@ Machine machine_of(const Halide::Target& target);
 int64_t channel_tile_positions(int vectors, int64_t width, int accumulators);
 
 // The blocks of images whose weight gradients weight_gradient_tiles sums
-// separately when its batch_blocks option is not given.
-int64_t default_batch_blocks(int64_t batch);
+// separately when its batch_blocks option is not given, for a stage whose
+// output gradient holds `gradient_bytes` per image.
+int64_t default_batch_blocks(int64_t batch, int64_t gradient_bytes);
+
+// The bytes per image of the output gradient a weight gradient
+// g(kx, ky, ci, co) sums over (reduction ro.x, ro.y over positions, ro.z
+// over images).
+int64_t weight_gradient_image_bytes(const std::vector<int64_t>& extents, const std::vector<int64_t>& reduction);
 
 // Applies `recipe` (its options checked by the parser) to `stage` (not a
 // reference). `rule` is the stage's merged rule (recipes for particular stage

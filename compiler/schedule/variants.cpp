@@ -8,6 +8,7 @@
 
 #include "front/schedule_specs.h"
 #include "lower/pipeline.h"
+#include "schedule/recipes/recipe_functions.h"
 #include "schedule/schedule.h"
 
 namespace netc {
@@ -88,6 +89,7 @@ std::vector<StageInfo> ScheduleVariants::stages(const ScheduleFile& schedule) co
       for (const Halide::Var& v : f.args()) s.pure_vars.push_back(v.name());
       if (s.has_update) {
         for (const Halide::RVar& r : f.rvars(0)) s.reduction_vars.push_back(file_name(r.name()));
+        s.reduction_extents = reduction_extents(f, 0);
         const std::vector<Halide::Expr>& args = f.update_args(0);
         s.update_is_pure = args.size() == s.pure_vars.size();
         for (size_t d = 0; d < args.size() && s.update_is_pure; ++d) {
@@ -226,7 +228,7 @@ void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const A
   // Partial sums over other numbers of image blocks: more give more
   // parallel work, fewer less summing at the end.
   for (int64_t b : divisors_below(batch_, 11))
-    if (b != default_batch_blocks(batch_))
+    if (b != default_batch_blocks(batch_, weight_gradient_image_bytes(stage.extents, stage.reduction_extents)))
       add(fmt::format("weight_gradient_tiles batch_blocks={}", b), recipe("weight_gradient_tiles", {{"batch_blocks", b}}));
 }
 

@@ -27,6 +27,7 @@ struct StageInfo {
   bool output = false;          // an output of the training step or inference: never inlined
   std::vector<std::string> consumers;  // the stages that read it, in either pipeline
   std::vector<int64_t> weight_extents;  // its layer's weights (kx, ky, ci, co for a convolution), if any
+  std::vector<int64_t> reduction_extents;  // of the first update, innermost first
 };
 
 struct Variant {

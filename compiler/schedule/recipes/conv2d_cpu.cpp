@@ -184,7 +184,8 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   const std::vector<Halide::RVar> reduction = f.rvars(0);  // ro.x, ro.y, ro.z (images)
   const Halide::RVar images = reduction[2];
   const int64_t batch = reduction_extents(f, 0)[2];
-  const int64_t blocks = option(r, "batch_blocks", default_batch_blocks(batch));
+  const int64_t blocks =
+      option(r, "batch_blocks", default_batch_blocks(batch, weight_gradient_image_bytes(stage.extents, reduction_extents(f, 0))));
   if (blocks < 1 || batch % blocks != 0)
     fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
 
@@ -230,7 +231,7 @@ void schedule_weight_gradient_positions(const Stage& stage, const Machine& m) {
   if (lanes < 4) return schedule_plain(stage, m);
   const int64_t taps = stage.extents[0], out_channels = stage.extents[3], batch = extents[2];
   const int block = largest_divisor_at_most(out_channels, std::max<int64_t>(1, m.accumulators / taps));
-  const int64_t blocks = default_batch_blocks(batch);
+  const int64_t blocks = default_batch_blocks(batch, weight_gradient_image_bytes(stage.extents, extents));
 
   std::vector<Var> v = f.args();  // kx, ky, ci, co
   Var lane("lane"), b("image_block"), bo("co_block"), bi("co_in_block"), rows("ky_ci"), work("work");
@@ -346,7 +347,28 @@ int64_t channel_tile_positions(int vectors, int64_t width, int accumulators) {
 
 // Enough blocks to give two threads each their own images, few enough that
 // summing the partial sums stays cheap.
-int64_t default_batch_blocks(int64_t batch) { return largest_divisor_at_most(batch, 4); }
+// Blocks small enough that a block's output gradient stays in a core's
+// cache while every tile of the weight gradient reads it again: Model A at
+// batch 125 (the micro-batches of a step of 500), in one block of 125 images
+// (3.1 MB), spent 7.5 ms in cnn2's weight gradient against 2.8 ms at batch
+// 100 in four blocks of 25 (Intel Xeon, 2 MB of L2 per core). Otherwise
+// enough blocks to give two threads each their own images, few enough that
+// summing the partial sums stays cheap.
+constexpr int64_t kGradientBlockBytes = 1 << 20;
+
+int64_t default_batch_blocks(int64_t batch, int64_t gradient_bytes) {
+  const int64_t images = std::max<int64_t>(1, kGradientBlockBytes / std::max<int64_t>(1, gradient_bytes));
+  int64_t blocks = largest_divisor_at_most(batch, 4);
+  while (batch / blocks > images) {
+    ++blocks;
+    while (batch % blocks != 0) ++blocks;
+  }
+  return blocks;
+}
+
+int64_t weight_gradient_image_bytes(const std::vector<int64_t>& extents, const std::vector<int64_t>& reduction) {
+  return extents[3] * reduction[0] * reduction[1] * int64_t(sizeof(float));
+}
 
 RecipeFunctions conv2d_cpu_recipes() {
   return {
