@@ -99,6 +99,10 @@ struct Tried {
   std::string stage, label, text;
   Trial trial;
   bool from_log = false;
+  // Its speed relative to the start, chained through the bases it was timed
+  // alternately with (start -> each kept base -> it), not its time over the
+  // start's first reading, which a busy moment can inflate.
+  double vs_start = 1.0;
 };
 
 // The stage a profiled Func belongs to: itself, the stage a recipe made a
@@ -268,6 +272,7 @@ class Tuner {
                  std::chrono::duration<double>(Clock::now() - begin).count()};
       log_.append(t.trial);
     }
+    if (t.trial.correct && base_ && t.text != base_->text) t.vs_start = base_->vs_start / relative_to_base(t);
     ++trials_;
     tried_[hash] = t;
     order_.push_back(hash);
@@ -276,16 +281,12 @@ class Tuner {
   }
 
   void report(const Tried& t) const {
-    std::string result = t.trial.correct ? fmt::format("{:9.2f} ms {:6.2f}x", t.trial.train_step_ms, speedup(t.trial))
+    std::string result = t.trial.correct ? fmt::format("{:9.2f} ms {:6.2f}x", t.trial.train_step_ms, t.vs_start)
                                          : "  " + shortened(t.trial.error.empty() ? "failed" : t.trial.error, 200);
     if (t.trial.correct && base_ && t.text != base_->text)
       result += fmt::format("  {:.2f} of the best so far", relative_to_base(t));
     say("{:4} {:5.0f} s {} {:<22} {:<46} {}\n", trials_, elapsed_s(), t.from_log ? "log" : "ran",
         shortened(t.stage, 22), shortened(t.label, 46), result);
-  }
-
-  double speedup(const Trial& t) const {
-    return start_ && t.train_step_ms > 0 ? start_->trial.train_step_ms / t.train_step_ms : 1.0;
   }
 
   // A correct trial's time over the base's: from the same runs when the
@@ -535,7 +536,7 @@ class Tuner {
       if (!autoscheduled && s == "start") in_result = "(start)";
       say("{:<22} {:>6} {:>6}  {:<46} {:>10} {:>8}  {}\n", shortened(s, 22), by_stage[s].size(), failed,
           top ? shortened(top->label, 46) : "-", top ? fmt::format("{:.2f}", top->trial.train_step_ms) : "-",
-          top ? fmt::format("{:.2f}x", speedup(top->trial)) : "-", in_result);
+          top ? fmt::format("{:.2f}x", top->vs_start) : "-", in_result);
     }
   }
 
