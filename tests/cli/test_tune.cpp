@@ -122,6 +122,21 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the sche
   CHECK(trials.size() == 6);
   CHECK(schedule_hashes(trials).size() == 6);
 
+  // Until a base is kept, a trial's ratio against the start is the inverse
+  // of its time over the start's in the same alternate runs ("R of the best
+  // so far"), not its time over the start's first reading.
+  const std::regex ratios(R"(([0-9.]+)x  ([0-9.]+) of the best so far)");
+  std::istringstream lines(second.out);
+  int compared = 0;
+  for (std::string line; std::getline(lines, line) && line.find("kept for") == std::string::npos;) {
+    std::smatch m;
+    if (!std::regex_search(line, m, ratios)) continue;
+    INFO(line);
+    CHECK(std::stod(m[1]) == Approx(1 / std::stod(m[2])).epsilon(0.03).margin(0.006));  // both rounded
+    ++compared;
+  }
+  CHECK(compared >= 1);
+
   // The schedule written trains, and computes what the default schedule does.
   std::ifstream best(dir / "best.yaml");
   std::string first_line;
