@@ -51,8 +51,9 @@ Directive split(const std::string& var, int64_t extent, int64_t factor) {
 // The recipes tried on a stage, most promising first, each where its row of
 // recipe_specs() fits the stage's kind and target. Missing: root (the
 // directive variants start from it) and gpu (CUDA schedules are not tuned).
-const std::vector<std::string> kTriedRecipes = {"channel_tiles", "position_tiles", "scatter_tiles", "weight_gradient_tiles",
-                                                "matrix_tiles",  "row_sums",       "plain",         "inline"};
+const std::vector<std::string> kTriedRecipes = {
+    "channel_tiles", "position_tiles", "scatter_tiles", "weight_gradient_tiles",
+    "matrix_tiles",  "row_sums",       "plain",         "inline"};
 
 }  // namespace
 

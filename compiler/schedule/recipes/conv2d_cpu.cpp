@@ -184,8 +184,8 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   const std::vector<Halide::RVar> reduction = f.rvars(0);  // ro.x, ro.y, ro.z (images)
   const Halide::RVar images = reduction[2];
   const int64_t batch = reduction_extents(f, 0)[2];
-  const int64_t blocks =
-      option(r, "batch_blocks", default_batch_blocks(batch, weight_gradient_image_bytes(stage.extents, reduction_extents(f, 0))));
+  const int64_t gradient_bytes = weight_gradient_image_bytes(stage.extents, reduction_extents(f, 0));
+  const int64_t blocks = option(r, "batch_blocks", default_batch_blocks(batch, gradient_bytes));
   if (blocks < 1 || batch % blocks != 0)
     fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
 
@@ -345,8 +345,6 @@ int64_t channel_tile_positions(int vectors, int64_t width, int accumulators) {
   return best;
 }
 
-// Enough blocks to give two threads each their own images, few enough that
-// summing the partial sums stays cheap.
 // Blocks small enough that a block's output gradient stays in a core's
 // cache while every tile of the weight gradient reads it again: Model A at
 // batch 125 (the micro-batches of a step of 500), in one block of 125 images

@@ -68,8 +68,8 @@ TEST_CASE("layouts: nothing is channel-innermost without channel tiles or scatte
   plain.rules.push_back(parse_schedule("target: host\nstages:\n  conv2d.forward: plain\n", "p.yaml").rules[0]);
   CHECK(innermost_stages("model_a", plain, kAvx512) == std::set<std::string>{"cnn2.grad_input", "relu1.grad_input"});
   // And the input gradient gathered in plain too: nothing.
-  plain.rules.push_back(parse_schedule("target: host\nstages:\n  conv2d.grad_input: {lowering: direct, recipe: plain}\n",
-                                       "p.yaml").rules[0]);
+  const std::string gathered = "target: host\nstages:\n  conv2d.grad_input: {lowering: direct, recipe: plain}\n";
+  plain.rules.push_back(parse_schedule(gathered, "p.yaml").rules[0]);
   CHECK(innermost_stages("model_a", plain, kAvx512).empty());
 }
 
