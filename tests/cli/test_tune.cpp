@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -136,6 +137,30 @@ TEST_CASE("tune: a rerun resumes the log without repeating a trial, and the sche
     ++compared;
   }
   CHECK(compared >= 1);
+
+  // The closing table's "fastest trial" of each stage is the one with the
+  // highest ratio against the start among that stage's trials, the ratio the
+  // table prints beside it.
+  const std::regex trial_line(R"(^ *\d+ +\d+ s (?:ran|log) (.{22}) .{46} +[0-9.]+ ms +([0-9.]+)x)");
+  const std::regex table_row(R"(^(.{22}) +\d+ +\d+  .{46} +[0-9.]+ +([0-9.]+)x)");
+  std::map<std::string, double> best_ratio;
+  bool in_table = false;
+  int rows = 0;
+  lines = std::istringstream(second.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (line.find("fastest trial") != std::string::npos) in_table = true;
+    if (!in_table && std::regex_search(line, m, trial_line)) {
+      double& best = best_ratio[m[1]];
+      best = std::max(best, std::stod(m[2]));
+    } else if (in_table && std::regex_search(line, m, table_row)) {
+      INFO(line);
+      REQUIRE(best_ratio.count(m[1]));
+      CHECK(std::stod(m[2]) == best_ratio[m[1]]);  // both printed with two decimals
+      ++rows;
+    }
+  }
+  CHECK(rows >= 2);
 
   // The schedule written trains, and computes what the default schedule does.
   std::ifstream best(dir / "best.yaml");
