@@ -143,6 +143,12 @@ TEST_CASE("stages, kinds and variables that do not exist are errors at their lin
                     "x_tile: 9}}\n") == "s.yaml:4:26: x_tile 9 is wider than the 8 positions of a row");
   CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn2.grad_input: {lowering: scatter, recipe: {name: "
                     "scatter_tiles, kx_taps: 2}}\n") == "s.yaml:4:48: kx_taps 2 does not divide the kernel's 5 taps along x");
+  CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn2.grad_weight: {recipe: {name: "
+                    "weight_gradient_tiles, ci_block: 3}}\n") ==
+        "s.yaml:4:30: ci_block 3 does not divide the 16 input channels");
+  CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn2.grad_weight: {recipe: {name: "
+                    "weight_gradient_tiles, batch_blocks: 3}}\n") ==
+        "s.yaml:4:30: batch_blocks 3 does not divide the batch 4");
   CHECK(apply_error("target: cuda\nstages: {\"*\": plain}\n") == "s.yaml:1:9: this schedule is for target cuda, not host");
 }
 
