@@ -25,6 +25,16 @@ Machine machine_of(const Halide::Target& target);
 // of channels on rows `width` wide when its x_tile option is not given.
 int64_t channel_tile_positions(int vectors, int64_t width, int accumulators);
 
+// Whether channel_tiles tiles the channels of a convolution's stage of
+// `kind` that has `channels` channels of its own, in a layer of
+// `out_channels` output channels; otherwise it computes position tiles.
+bool tiles_channels(const std::string& kind, int64_t channels, int64_t out_channels, const Machine& m);
+
+// The kx taps a register tile of scatter_tiles spans when its kx_taps option
+// is not given: for `in_channels` input channels, output rows `out_width`
+// wide and kernel rows `kernel_width` wide.
+int64_t scatter_tile_taps(int64_t in_channels, int64_t out_width, int64_t kernel_width, const Machine& m);
+
 // The blocks of images whose weight gradients weight_gradient_tiles sums
 // separately when its batch_blocks option is not given, for a stage whose
 // output gradient holds `gradient_bytes` per image.

@@ -10,6 +10,7 @@
 #include "lower/pipeline.h"
 #include "schedule/recipes/recipe_functions.h"
 #include "schedule/schedule.h"
+#include "schedule/schedule_writer.h"
 
 namespace netc {
 namespace {
@@ -48,6 +49,20 @@ Directive split(const std::string& var, int64_t extent, int64_t factor) {
   return directive("split", args);
 }
 
+// The rule `file` applies to `stage`, written out with absent fields and
+// their defaults alike: two files that agree on it for every stage schedule
+// the pipelines alike.
+std::string applied_rule(const ScheduleFile& file, const NamedStage& stage) {
+  StageRule r = file.merged_rule(stage.first, stage.second);
+  if (r.lowering == kDirectLowering) r.lowering.reset();
+  if (r.pure && r.pure->empty()) r.pure.reset();
+  if (r.update && r.update->empty()) r.update.reset();
+  ScheduleFile one;
+  one.target = file.target;
+  one.rules = {r};
+  return write_schedule(one);
+}
+
 // The recipes tried on a stage, most promising first, each where its row of
 // recipe_specs() fits the stage's kind and target. Missing: root (the
 // directive variants start from it) and gpu (CUDA schedules are not tuned).
@@ -82,11 +97,15 @@ std::vector<StageInfo> ScheduleVariants::stages(const ScheduleFile& schedule) co
     for (const Stage& stage : p.stages.stages()) {
       if (stage.reference || !seen.insert(stage.name).second) continue;
       Halide::Func f = stage.func;
-      StageInfo s{stage.name, stage.kind, stage.extents, {}, {}, f.has_update_definition(), false,
-                  outputs.count(f.name()) != 0, {}, {}};
+      StageInfo s;
+      s.name = stage.name;
+      s.kind = stage.kind;
+      s.extents = stage.extents;
+      s.has_update = f.has_update_definition();
+      s.output = outputs.count(f.name()) != 0;
       s.consumers.assign(consumers[stage.name].begin(), consumers[stage.name].end());
-      if (const Stage* weight = p.stages.find(stage.name.substr(0, stage.name.rfind('.')) + ".weight"))
-        s.weight_extents = weight->extents;
+      if (const Stage* weight = sibling(p.stages, stage, "weight")) s.weight_extents = weight->extents;
+      if (const Stage* forward = sibling(p.stages, stage, "forward")) s.forward_extents = forward->extents;
       for (const Halide::Var& v : f.args()) s.pure_vars.push_back(v.name());
       if (s.has_update) {
         for (const Halide::RVar& r : f.rvars(0)) s.reduction_vars.push_back(file_name(r.name()));
@@ -171,6 +190,13 @@ std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, 
   add_fusion_variant(base, stage, out);
   add_directive_variants(base, stage, out);
   for (Variant& v : out) v.file = without_stale_rules(std::move(v.file));
+  // (A recipe the base already applies to the stage, through a rule of its
+  // kind, would repeat the base's trial under another name.)
+  auto same_as_base = [&](const Variant& v) {
+    return std::all_of(named.begin(), named.end(),
+                       [&](const NamedStage& s) { return applied_rule(v.file, s) == applied_rule(base, s); });
+  };
+  out.erase(std::remove_if(out.begin(), out.end(), same_as_base), out.end());
   return out;
 }
 
@@ -187,6 +213,10 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
     const RecipeSpec& spec = *find_recipe(name);
     if (!spec.for_target(target) || !spec.fits_kind(stage.kind)) continue;
     if (name == "inline" && (stage.has_update || stage.output)) continue;  // Halide inlines neither
+    // Where channel_tiles falls back to position tiles, position tiles are
+    // what a base of channel_tiles already computes.
+    const std::optional<Recipe> applied = base.merged_rule(stage.name, stage.kind).recipe;
+    if (name == "position_tiles" && applied && applied->name == "channel_tiles" && !tiles_channels(stage)) continue;
     if (name == "channel_tiles") add_channel_tiles(stage, add);
     else if (name == "weight_gradient_tiles") add_weight_gradient_tiles(stage, add);
     else if (name == "scatter_tiles") add_scatter_tiles(stage, add);
@@ -195,11 +225,11 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
 }
 
 // The register tiles, first as the recipe sizes them, then the two widest
-// others that divide the rows: where the channels fill whole vectors (else
-// the recipe falls back to position tiles).
+// others that divide the rows: where the recipe tiles channels (else it
+// falls back to position tiles).
 void ScheduleVariants::add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const {
+  if (!tiles_channels(stage)) return;
   const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
-  if (stage.extents[2] % lanes != 0) return;
   const int64_t width = stage.extents[0], vectors = stage.extents[2] / lanes;
   const int64_t chosen = channel_tile_positions(int(vectors), width, int(registers));
   add("channel_tiles", recipe("channel_tiles"));
@@ -207,6 +237,11 @@ void ScheduleVariants::add_channel_tiles(const StageInfo& stage, const AddRecipe
   for (int64_t t : divisors_below(width, std::max<int64_t>(1, registers / vectors) + 1))
     if (t != chosen && t > 1 && others++ < 2)
       add(fmt::format("channel_tiles x_tile={}", t), recipe("channel_tiles", {{"x_tile", t}}));
+}
+
+bool ScheduleVariants::tiles_channels(const StageInfo& stage) const {
+  return stage.extents.size() == 4 && stage.weight_extents.size() == 4 &&
+         netc::tiles_channels(stage.kind, stage.extents[2], stage.weight_extents[3], machine_);
 }
 
 void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const {
@@ -233,16 +268,17 @@ void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const A
       add(fmt::format("weight_gradient_tiles batch_blocks={}", b), recipe("weight_gradient_tiles", {{"batch_blocks", b}}));
 }
 
-// The tile the recipe chooses, then tiles across each number of the kernel
-// row's taps that divides it (one tap included): which is fastest depends on
-// the vector width and the channels (AVX2, Model A: 5 taps, 3-6% faster per
-// step; Model C: one tap, 3% faster).
+// The tile the recipe chooses, then tiles across each other number of the
+// kernel row's taps that divides it (one tap included): which is fastest
+// depends on the vector width and the channels (AVX2, Model A: 5 taps, 3-6%
+// faster per step; Model C: one tap, 3% faster).
 void ScheduleVariants::add_scatter_tiles(const StageInfo& stage, const AddRecipe& add) const {
   add("scatter_tiles", recipe("scatter_tiles"));
-  if (stage.weight_extents.empty()) return;
+  if (stage.weight_extents.empty() || stage.forward_extents.empty()) return;
   const int64_t kernel_width = stage.weight_extents[0];
+  const int64_t chosen = scatter_tile_taps(stage.extents[2], stage.forward_extents[0], kernel_width, machine_);
   for (int64_t taps : divisors_below(kernel_width, kernel_width + 1))
-    if (taps <= machine_.accumulators)
+    if (taps != chosen && taps <= machine_.accumulators)
       add(fmt::format("scatter_tiles kx_taps={}", taps), recipe("scatter_tiles", {{"kx_taps", taps}}));
 }
 
@@ -259,7 +295,9 @@ void ScheduleVariants::add_lowering_variants(const ScheduleFile& base, const Sta
     rule.lowering = variant.name;
     ScheduleFile f = with_rule(base, stage, rule);
     for (const std::string& pass : variant.added_passes) {
-      StageInfo added{layer + "." + pass, op + "." + pass, {}, {}, {}, false, false, false, {}, {}};
+      StageInfo added;
+      added.name = layer + "." + pass;
+      added.kind = op + "." + pass;
       f = with_rule(f, added, rule_for(added.name, recipe("plain")));
     }
     out.push_back({stage.name, variant.name + " lowering, plain", f});

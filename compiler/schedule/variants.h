@@ -27,6 +27,7 @@ struct StageInfo {
   bool output = false;          // an output of the training step or inference: never inlined
   std::vector<std::string> consumers;  // the stages that read it, in either pipeline
   std::vector<int64_t> weight_extents;  // its layer's weights (kx, ky, ci, co for a convolution), if any
+  std::vector<int64_t> forward_extents;  // its layer's forward output (x, y, c, n for a convolution), if any
   std::vector<int64_t> reduction_extents;  // of the first update, innermost first
 };
 
@@ -70,6 +71,8 @@ class ScheduleVariants {
   void add_recipe_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;
   // The options worth timing depend on the stage's extents and the machine.
   void add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const;
+  // Whether channel_tiles tiles the stage's channels (else position tiles).
+  bool tiles_channels(const StageInfo& stage) const;
   void add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const;
   void add_scatter_tiles(const StageInfo& stage, const AddRecipe& add) const;
   void add_lowering_variants(const ScheduleFile& base, const StageInfo& stage, std::vector<Variant>& out) const;

@@ -80,34 +80,16 @@ struct ScatterTile {
   }
 };
 
-// `taps` taps (not 0), or: the tile of one tap that fits the accumulators
-// (register_tile; AVX2, Model A's 16 channels in 2 vectors times 2 of its 14
-// positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
-// of 8 positions 1.6 ms, 1 times 8 1.9 ms), unless it loads more than it
-// multiplies and the channels fill whole vectors: then the tile across a
-// divisor of the kernel row's taps with the most accumulators, then the
-// fewest loads per multiply-add, then the fewest taps. One thread: AVX2,
-// Model A's second layer 1 vector x 2 positions x 5 taps (10 accumulators,
-// 7 loads) instead of 1 x 7 x 1 (7 accumulators, 8 loads), 3-6% faster per
-// step; AVX-512 (1 x 14 x 1 before) and Model C's on AVX-512 the same speed.
-// Model C's AVX2 tile (2 x 4, 6 loads) and LeNet-5's 6 channels stay at one
-// tap: across taps, 3% and 3-7% slower.
-ScatterTile scatter_tile(int64_t vectors, int64_t out_width, int64_t kernel_width, int accumulators,
-                         bool whole_vectors, int64_t taps) {
-  auto tile_of = [&](int64_t t) {
-    return ScatterTile{register_tile(vectors, out_width, std::max<int>(1, int(accumulators / t)), true), t};
-  };
-  if (taps != 0) return tile_of(taps);
-  ScatterTile best = tile_of(1);
-  if (!whole_vectors || best.loads_per_multiply_add() <= 1) return best;
-  for (int64_t t = 2; t <= kernel_width; ++t) {
-    if (kernel_width % t != 0) continue;
-    const ScatterTile tile = tile_of(t);
-    if (tile.size() > best.size() ||
-        (tile.size() == best.size() && tile.loads_per_multiply_add() < best.loads_per_multiply_add()))
-      best = tile;
-  }
-  return best;
+// The lanes of a scatter's vectors of input channels: whole machine
+// vectors, or all of a few.
+int scatter_lanes(int64_t channels, const Machine& m) {
+  return channels % m.vector_width == 0 ? m.vector_width : largest_divisor_at_most(channels, m.vector_width);
+}
+
+// The scatter's tile of one row of `taps` taps that fits the accumulators.
+ScatterTile scatter_tile_of(int64_t channels, int64_t out_width, int64_t taps, const Machine& m) {
+  const int64_t vectors = channels / scatter_lanes(channels, m);
+  return {register_tile(vectors, out_width, std::max<int>(1, int(m.accumulators / taps)), true), taps};
 }
 
 // The input gradient lowered as a scatter (`lowering: scatter`), one image
@@ -125,14 +107,12 @@ void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTabl
   const Stage* sums = sibling(table, stage, "scattered_grad_input");
   if (!columns || !sums) fail_at(r.loc, fmt::format("scatter_tiles needs {} lowered as a scatter", stage.name));
   const int64_t channels = stage.extents[2], out_width = columns->extents[1], kernel_width = columns->extents[2];
-  Machine tile_machine = m;  // vectors of input channels: whole ones, or all of a few
-  tile_machine.vector_width = channels % m.vector_width == 0 ? m.vector_width
-                                                              : largest_divisor_at_most(channels, m.vector_width);
-  const int64_t taps = option(r, "kx_taps", 0);
-  if (taps > 0 && kernel_width % taps != 0)
+  Machine tile_machine = m;
+  tile_machine.vector_width = scatter_lanes(channels, m);
+  const int64_t taps = option(r, "kx_taps", scatter_tile_taps(channels, out_width, kernel_width, m));
+  if (kernel_width % taps != 0)
     fail_at(r.loc, fmt::format("kx_taps {} does not divide the kernel's {} taps along x", taps, kernel_width));
-  ScatterTile tile = scatter_tile(channels / tile_machine.vector_width, out_width, kernel_width, m.accumulators,
-                                  channels % m.vector_width == 0, taps);
+  ScatterTile tile = scatter_tile_of(channels, out_width, taps, m);
   tile.plane.columns = option(r, "x_tile", tile.plane.columns);
   if (out_width % tile.plane.columns != 0)
     fail_at(r.loc, fmt::format("x_tile {} does not divide the {} output positions of a row", tile.plane.columns,
@@ -311,7 +291,11 @@ void row_sums(const RecipeCall& call) {
 
 bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& m) {
   const Stage* weight = sibling(table, stage, "weight");
-  if (!weight) return false;
+  return weight && stage.extents.size() == 4 &&
+         tiles_channels(stage.kind, stage.extents[2], weight->extents[3], m);
+}
+
+bool tiles_channels(const std::string& kind, int64_t channels, int64_t out_channels, const Machine& m) {
   // A stage whose own channels fill no vector (LeNet's 6 -> 16 input
   // gradient, which has 6) would leave lanes empty. A forward pass tiles its
   // channels however few it sums over: a first layer reading one channel
@@ -322,8 +306,8 @@ bool tiles_channels(const Stage& stage, const StageTable& table, const Machine& 
   // 3.7 -> 3.2; an AVX2 target: A 19.7 -> 19.1, C the same). An input
   // gradient that sums fewer output channels than a vector (grad_input reads
   // weight(kx, ky, ci, co) along ci and sums over co) keeps position tiles.
-  if (!whole_vectors(stage, 2, m)) return false;
-  return stage.kind == "conv2d.forward" || weight->extents[3] >= m.vector_width;
+  if (channels % m.vector_width != 0) return false;
+  return kind == "conv2d.forward" || out_channels >= m.vector_width;
 }
 
 // Of the channel tiles that fit the accumulators (recipes.h), the one a row
@@ -343,6 +327,31 @@ int64_t channel_tile_positions(int vectors, int64_t width, int accumulators) {
     if (best_cost < 0 || cost <= best_cost) best = t, best_cost = cost;
   }
   return best;
+}
+
+// The tile of one tap that fits the accumulators
+// (register_tile; AVX2, Model A's 16 channels in 2 vectors times 2 of its 14
+// positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
+// of 8 positions 1.6 ms, 1 times 8 1.9 ms), unless it loads more than it
+// multiplies and the channels fill whole vectors: then the tile across a
+// divisor of the kernel row's taps with the most accumulators, then the
+// fewest loads per multiply-add, then the fewest taps. One thread: AVX2,
+// Model A's second layer 1 vector x 2 positions x 5 taps (10 accumulators,
+// 7 loads) instead of 1 x 7 x 1 (7 accumulators, 8 loads), 3-6% faster per
+// step; AVX-512 (1 x 14 x 1 before) and Model C's on AVX-512 the same speed.
+// Model C's AVX2 tile (2 x 4, 6 loads) and LeNet-5's 6 channels stay at one
+// tap: across taps, 3% and 3-7% slower.
+int64_t scatter_tile_taps(int64_t in_channels, int64_t out_width, int64_t kernel_width, const Machine& m) {
+  ScatterTile best = scatter_tile_of(in_channels, out_width, 1, m);
+  if (in_channels % m.vector_width != 0 || best.loads_per_multiply_add() <= 1) return 1;
+  for (int64_t t = 2; t <= kernel_width; ++t) {
+    if (kernel_width % t != 0) continue;
+    const ScatterTile tile = scatter_tile_of(in_channels, out_width, t, m);
+    if (tile.size() > best.size() ||
+        (tile.size() == best.size() && tile.loads_per_multiply_add() < best.loads_per_multiply_add()))
+      best = tile;
+  }
+  return best.taps;
 }
 
 // Blocks small enough that a block's output gradient stays in a core's

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "lower/pipeline.h"
+#include "schedule/recipes.h"
 #include "schedule/schedule.h"
 #include "schedule/schedule_writer.h"
 #include "schedule/variants.h"
@@ -100,10 +101,14 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
   l = labels(variants.stage_variants(root, grad_input));
   const auto scatter_at = std::find(l.begin(), l.end(), "scatter_tiles");
   REQUIRE(scatter_at != l.end());
-  // Tiles across each divisor of the kernel row's 5 taps.
+  // Tiles across each divisor of the kernel row's 5 taps but the one the
+  // recipe chooses itself.
   CHECK(grad_input.weight_extents == std::vector<int64_t>{5, 5, 16, 32});
-  for (int taps : {1, 5}) CHECK(std::count(l.begin(), l.end(), fmt::format("scatter_tiles kx_taps={}", taps)) == 1);
-  CHECK(std::count_if(l.begin(), l.end(), [](const std::string& s) { return s.find("kx_taps=") != s.npos; }) == 2);
+  CHECK(grad_input.forward_extents == std::vector<int64_t>{14, 14, 32, 8});
+  const int64_t chosen_taps = scatter_tile_taps(16, 14, 5, machine_of(target));
+  for (int taps : {1, 5})
+    CHECK(std::count(l.begin(), l.end(), fmt::format("scatter_tiles kx_taps={}", taps)) == (taps != chosen_taps));
+  CHECK(std::count_if(l.begin(), l.end(), [](const std::string& s) { return s.find("kx_taps=") != s.npos; }) == 1);
   const Variant scatter = variants.stage_variants(root, grad_input)[scatter_at - l.begin()];
   CHECK(scatter.file.merged_rule("cnn2.grad_input", "conv2d.grad_input").lowering == "scatter");
   for (const Variant& v : variants.stage_variants(scatter.file, grad_input))
@@ -141,6 +146,35 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
       l = labels(variants.stage_variants(root, s));
       CHECK(std::find(l.begin(), l.end(), "inline") == l.end());
     }
+}
+
+TEST_CASE("no stage variant schedules the pipelines as its base already does", "[schedule][variants]") {
+  Halide::Target target = Halide::get_host_target();
+  ScheduleFile shipped = default_schedule("host");
+  // Model A from the shipped default: the recipes its rules of stage kinds
+  // apply are not tried again under the stage's own name.
+  Graph a = graph("model_a");
+  ScheduleVariants variants(a, 8, target, 2);
+  std::vector<StageInfo> stages = variants.stages(shipped);
+  for (const auto& [stage, recipe] : std::vector<std::pair<std::string, std::string>>{
+           {"cnn2.forward", "channel_tiles"}, {"cnn2.grad_input", "scatter_tiles"},
+           {"cnn2.grad_weight", "weight_gradient_tiles"}, {"cnn2.grad_bias", "row_sums"},
+           {"fc1.forward", "matrix_tiles"}, {"relu1.forward", "inline"}}) {
+    std::vector<std::string> l = labels(variants.stage_variants(shipped, stage_named(stages, stage)));
+    INFO(stage << ": " << fmt::format("{}", fmt::join(l, "; ")));
+    CHECK(std::count(l.begin(), l.end(), recipe) == 0);
+    CHECK_FALSE(l.empty());
+  }
+  // LeNet-5's first layer has 6 channels, which fill no vector: channel_tiles
+  // computes position tiles there, so neither is tried again.
+  Graph lenet = graph("lenet5");
+  ScheduleVariants lenet_variants(lenet, 8, target, 2);
+  const std::vector<StageInfo> lenet_stages = lenet_variants.stages(shipped);
+  const StageInfo& conv1 = stage_named(lenet_stages, "conv1.forward");
+  std::vector<std::string> l = labels(lenet_variants.stage_variants(shipped, conv1));
+  INFO(fmt::format("{}", fmt::join(l, "; ")));
+  CHECK(std::count_if(l.begin(), l.end(), [](const std::string& s) { return s.find("_tiles") != s.npos; }) == 0);
+  CHECK(std::count(l.begin(), l.end(), "plain") == 1);
 }
 
 TEST_CASE("pipeline variants: plain for the rest, and Halide's three autoschedulers", "[schedule][variants]") {
