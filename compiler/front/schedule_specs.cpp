@@ -51,8 +51,9 @@ const std::vector<RecipeSpec>& recipe_specs() {
       // co_vectors: vectors of output channels per tile (default: what the
       // accumulators hold next to the kx taps); batch_blocks: blocks of images
       // summed apart (default: default_batch_blocks in schedule/recipes.h);
-      // ci_block: input channels per tile (default 1).
-      {"weight_gradient_tiles", kHost, {"conv2d.grad_weight"}, {"co_vectors", "ci_block", "batch_blocks"}},
+      // ci_block: input channels per tile (default 1); x_partials: interleaved
+      // positions of a row summed apart (default: default_x_partials).
+      {"weight_gradient_tiles", kHost, {"conv2d.grad_weight"}, {"co_vectors", "ci_block", "batch_blocks", "x_partials"}},
       {"row_sums", kHost, {"conv2d.grad_bias"}, {}},
       // x_tile, kx_taps: output positions and kx taps per register tile
       // (default: what the accumulators hold next to the input channels'

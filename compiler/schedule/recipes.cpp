@@ -3,6 +3,10 @@
 // recipe gets from its row of the front end's table before it runs.
 #include "schedule/recipes.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "front/schedule_specs.h"
@@ -33,13 +37,22 @@ void require_kind(const RecipeSpec& spec, const Recipe& r, const StageRule& rule
                                stage.name, lowering));
 }
 
+// This machine's L2 cache per core as the C library reads it from the CPU
+// (512 KB to 2 MB on recent x86 cores), within bounds; 2 MB where it says
+// nothing.
+int64_t core_cache_bytes() {
+  const long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (reported <= 0) return int64_t(2) << 20;
+  return std::clamp<int64_t>(reported, int64_t(256) << 10, int64_t(64) << 20);
+}
+
 }  // namespace
 
 Machine machine_of(const Halide::Target& target) {
   const int width = target.natural_vector_size(Halide::Float(32));
   // 32 registers with AVX-512, 16 with AVX2; leave room for the weights and
   // broadcasts that feed the tile (14 or more of 16 spilled and ran 1.5x slower).
-  return {width, target.has_feature(Halide::Target::AVX512) ? 24 : 12};
+  return {width, target.has_feature(Halide::Target::AVX512) ? 24 : 12, core_cache_bytes()};
 }
 
 void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, const StageTable& table,

@@ -15,10 +15,13 @@
 namespace netc {
 
 struct Machine {
-  int vector_width;  // floats per vector register
-  int accumulators;  // vector registers a register tile may use
+  int vector_width;     // floats per vector register
+  int accumulators;     // vector registers a register tile may use
+  int64_t cache_bytes;  // a core's own cache (L2) on the machine that compiles
 };
 
+// The target's vectors and registers; the cache of the machine netc runs on,
+// where the pipelines built for the host run.
 Machine machine_of(const Halide::Target& target);
 
 // The x positions channel_tiles gives a register tile of `vectors` vectors
@@ -35,10 +38,16 @@ bool tiles_channels(const std::string& kind, int64_t channels, int64_t out_chann
 // wide and kernel rows `kernel_width` wide.
 int64_t scatter_tile_taps(int64_t in_channels, int64_t out_width, int64_t kernel_width, const Machine& m);
 
+// The interleaved positions of a row weight_gradient_tiles sums apart when
+// its x_partials option is not given, for a tile of `tile` accumulators on
+// rows `row` wide: enough to hide the multiply-adds' latency, if they fit.
+int64_t default_x_partials(int64_t tile, int64_t row, int accumulators);
+
 // The blocks of images whose weight gradients weight_gradient_tiles sums
 // separately when its batch_blocks option is not given, for a stage whose
-// output gradient holds `gradient_bytes` per image.
-int64_t default_batch_blocks(int64_t batch, int64_t gradient_bytes);
+// output gradient holds `gradient_bytes` per image, on a core with
+// `cache_bytes` of cache.
+int64_t default_batch_blocks(int64_t batch, int64_t gradient_bytes, int64_t cache_bytes);
 
 // The bytes per image of the output gradient a weight gradient
 // g(kx, ky, ci, co) sums over (reduction ro.x, ro.y over positions, ro.z

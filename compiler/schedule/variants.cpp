@@ -261,10 +261,23 @@ void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const A
   if (!inputs.empty() && inputs.front() > 1)
     add(fmt::format("weight_gradient_tiles ci_block={}", inputs.front()),
         recipe("weight_gradient_tiles", {{"ci_block", inputs.front()}}));
+  // Partial sums over interleaved positions of a row: none where the recipe
+  // sums some apart, else the fewest that fit the accumulators.
+  const int64_t row = stage.reduction_extents.empty() ? 1 : stage.reduction_extents[0], tile = taps * fitting;
+  if (default_x_partials(tile, row, int(registers)) > 1) {
+    add("weight_gradient_tiles x_partials=1", recipe("weight_gradient_tiles", {{"x_partials", 1}}));
+  } else {
+    for (int64_t p = 2; tile * p <= registers; ++p)
+      if (row % p == 0) {
+        add(fmt::format("weight_gradient_tiles x_partials={}", p), recipe("weight_gradient_tiles", {{"x_partials", p}}));
+        break;
+      }
+  }
   // Partial sums over other numbers of image blocks: more give more
   // parallel work, fewer less summing at the end.
   for (int64_t b : divisors_below(batch_, 11))
-    if (b != default_batch_blocks(batch_, weight_gradient_image_bytes(stage.extents, stage.reduction_extents)))
+    if (b != default_batch_blocks(batch_, weight_gradient_image_bytes(stage.extents, stage.reduction_extents),
+                                  machine_.cache_bytes))
       add(fmt::format("weight_gradient_tiles batch_blocks={}", b), recipe("weight_gradient_tiles", {{"batch_blocks", b}}));
 }
 

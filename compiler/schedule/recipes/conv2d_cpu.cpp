@@ -145,10 +145,11 @@ void schedule_scatter_tiles(const Stage& stage, const Recipe& r, const StageTabl
 }
 
 // The weight gradient g(kx, ky, ci, co) += grad(...) * input(...): partial
-// sums over `batch_blocks` blocks of images (an rfactor), summed at the end;
-// each in tiles of every kx times a block of `co_vectors` vectors of output
-// channels times `ci_block` input channels (default one) accumulated in
-// registers over its images. Parallel over image
+// sums over `batch_blocks` blocks of images and `x_partials` interleaved
+// positions of a row (an rfactor), summed at the end; each in tiles of every
+// kx times a block of `co_vectors` vectors of output channels times
+// `ci_block` input channels (default one) times the x partials, accumulated
+// in registers over its images. Parallel over image
 // blocks, kernel rows and input channels, images outermost: a thread reads
 // the images it made in the forward pass (the thread pool gives each thread
 // the same contiguous share of every loop), and a first layer with one input
@@ -165,7 +166,7 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   const Halide::RVar images = reduction[2];
   const int64_t batch = reduction_extents(f, 0)[2];
   const int64_t gradient_bytes = weight_gradient_image_bytes(stage.extents, reduction_extents(f, 0));
-  const int64_t blocks = option(r, "batch_blocks", default_batch_blocks(batch, gradient_bytes));
+  const int64_t blocks = option(r, "batch_blocks", default_batch_blocks(batch, gradient_bytes, m.cache_bytes));
   if (blocks < 1 || batch % blocks != 0)
     fail_at(r.loc, fmt::format("batch_blocks {} does not divide the batch {}", blocks, batch));
 
@@ -176,21 +177,27 @@ Func schedule_weight_gradient_tiles(const Stage& stage, const Recipe& r, const M
   std::vector<Var> v = f.args();  // kx, ky, ci, co
   Var b("image_block"), bo("co_block"), bi("co_in_block"), cio("ci_block"), cii("ci_in_block"), rows("ky_ci"),
       work("work");
-  Halide::RVar outer("image_blocks"), inner("images_in_block");
+  Halide::RVar outer("image_blocks"), inner("images_in_block"), x_steps("x_steps"), x_in_step("x_in_step");
   f.compute_root();
-  f.update().split(images, outer, inner, int(batch / blocks));
-  Func partial = f.update().rfactor(outer, b);  // partial(kx, ky, ci, co, b)
+  const int64_t row = reduction_extents(f, 0)[0];
+  const int64_t x_partials =
+      option(r, "x_partials", default_x_partials(taps * (block / m.vector_width) * ci_block, row, m.accumulators));
+  if (row % x_partials != 0)
+    fail_at(r.loc, fmt::format("x_partials {} does not divide the {} positions of a row", x_partials, row));
+  f.update().split(images, outer, inner, int(batch / blocks)).split(reduction[0], x_steps, x_in_step, int(x_partials));
+  Var part("x_part");
+  Func partial = f.update().rfactor({{outer, b}, {x_in_step, part}});  // partial(kx, ky, ci, co, b, part)
 
   Func out = partial.in();
   out.compute_root()
       .split(v[3], bo, bi, int(block))
       .split(v[2], cio, cii, int(ci_block))
-      .reorder(v[0], bi, cii, bo, v[1], cio, b);
+      .reorder(v[0], bi, cii, part, bo, v[1], cio, b);
   out.fuse(v[1], cio, rows).fuse(rows, b, work).parallel(work);
-  partial.compute_at(out, bo).reorder_storage(v[3], v[0], v[2], v[1], b);
+  partial.compute_at(out, bo).reorder_storage(v[3], v[0], v[2], part, v[1], b);
   // The partial sums' reduction, named as the split named it (partial.rvars()
   // gives the split variable a qualified name, which reorder rejects).
-  accumulate_in_registers(partial, v[3], {v[0], v[2]}, {v[1], b}, {reduction[0], reduction[1], inner}, m);
+  accumulate_in_registers(partial, v[3], {v[0], v[2], part}, {v[1], b}, {x_steps, reduction[1], inner}, m);
   return partial;
 }
 
@@ -211,7 +218,8 @@ void schedule_weight_gradient_positions(const Stage& stage, const Machine& m) {
   if (lanes < 4) return schedule_plain(stage, m);
   const int64_t taps = stage.extents[0], out_channels = stage.extents[3], batch = extents[2];
   const int block = largest_divisor_at_most(out_channels, std::max<int64_t>(1, m.accumulators / taps));
-  const int64_t blocks = default_batch_blocks(batch, weight_gradient_image_bytes(stage.extents, extents));
+  const int64_t blocks =
+      default_batch_blocks(batch, weight_gradient_image_bytes(stage.extents, extents), m.cache_bytes);
 
   std::vector<Var> v = f.args();  // kx, ky, ci, co
   Var lane("lane"), b("image_block"), bo("co_block"), bi("co_in_block"), rows("ky_ci"), work("work");
@@ -354,17 +362,29 @@ int64_t scatter_tile_taps(int64_t in_channels, int64_t out_width, int64_t kernel
   return best.taps;
 }
 
-// Blocks small enough that a block's output gradient stays in a core's
-// cache while every tile of the weight gradient reads it again: Model A at
-// batch 125 (the micro-batches of a step of 500), in one block of 125 images
-// (3.1 MB), spent 7.5 ms in cnn2's weight gradient against 2.8 ms at batch
-// 100 in four blocks of 25 (Intel Xeon, 2 MB of L2 per core). Otherwise
-// enough blocks to give two threads each their own images, few enough that
-// summing the partial sums stays cheap.
-constexpr int64_t kGradientBlockBytes = 1 << 20;
+// Independent accumulators a register tile needs to hide the latency of its
+// multiply-adds: about 4 cycles on each of 2 FMA units.
+constexpr int64_t kLatencyAccumulators = 8;
 
-int64_t default_batch_blocks(int64_t batch, int64_t gradient_bytes) {
-  const int64_t images = std::max<int64_t>(1, kGradientBlockBytes / std::max<int64_t>(1, gradient_bytes));
+// A first layer's tile is every kx tap times one vector of output channels:
+// 5 accumulators on AVX-512, each multiply-add waiting on the one before it
+// (cnn1's weight gradient at a third of the peak). Partial sums over 2
+// interleaved positions make 10 (one thread, Model A: 0.79 -> 0.58 ms).
+int64_t default_x_partials(int64_t tile, int64_t row, int accumulators) {
+  for (int64_t p = 1; p <= row && tile * p <= accumulators; ++p)
+    if (row % p == 0 && tile * p >= kLatencyAccumulators) return p;
+  return 1;
+}
+
+// Blocks small enough that a block's output gradient fills at most half a
+// core's cache, where it stays while every tile of the weight gradient reads
+// it again: Model A at batch 125 (the micro-batches of a step of 500), in
+// one block of 125 images (3.1 MB), spent 7.5 ms in cnn2's weight gradient
+// against 2.8 ms at batch 100 in four blocks of 25 (Intel Xeon, 2 MB of L2
+// per core). Otherwise enough blocks to give two threads each their own
+// images, few enough that summing the partial sums stays cheap.
+int64_t default_batch_blocks(int64_t batch, int64_t gradient_bytes, int64_t cache_bytes) {
+  const int64_t images = std::max<int64_t>(1, cache_bytes / 2 / std::max<int64_t>(1, gradient_bytes));
   int64_t blocks = largest_divisor_at_most(batch, 4);
   while (batch / blocks > images) {
     ++blocks;

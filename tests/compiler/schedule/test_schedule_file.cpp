@@ -149,6 +149,9 @@ TEST_CASE("stages, kinds and variables that do not exist are errors at their lin
   CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn2.grad_weight: {recipe: {name: "
                     "weight_gradient_tiles, batch_blocks: 3}}\n") ==
         "s.yaml:4:30: batch_blocks 3 does not divide the batch 4");
+  CHECK(apply_error("target: host\nstages:\n  \"*\": plain\n  cnn2.grad_weight: {recipe: {name: "
+                    "weight_gradient_tiles, x_partials: 3}}\n") ==
+        "s.yaml:4:30: x_partials 3 does not divide the 8 positions of a row");
   CHECK(apply_error("target: cuda\nstages: {\"*\": plain}\n") == "s.yaml:1:9: this schedule is for target cuda, not host");
 }
 

@@ -134,6 +134,18 @@ TEST_CASE("stage variants fit the stage: tile options, lowerings, inlining", "[s
   CHECK(std::count(l.begin(), l.end(), fmt::format("weight_gradient_tiles ci_block={}", ci_block)) == (ci_block > 1));
   l = labels(variants.stage_variants(root, stage_named(stages, "cnn1.grad_weight")));
   CHECK(std::count_if(l.begin(), l.end(), [](const std::string& s) { return s.find("ci_block") != s.npos; }) == 0);
+  // Partial sums over interleaved positions of cnn1's 28-wide rows: none
+  // where the recipe sums 2 apart (AVX-512: 5 taps x 1 vector), else 2 if
+  // they fit (AVX2: 5 x 2 vectors, 20 accumulators of 12 do not).
+  const int64_t tile = 5 * std::min<int64_t>(16 / lanes, m.accumulators / 5);
+  const int64_t partials = default_x_partials(tile, 28, m.accumulators);
+  CHECK(partials == (tile < 8 && 2 * tile <= m.accumulators ? 2 : 1));
+  std::vector<std::string> expected;
+  if (partials > 1) expected.push_back("weight_gradient_tiles x_partials=1");
+  else if (2 * tile <= m.accumulators) expected.push_back("weight_gradient_tiles x_partials=2");
+  std::vector<std::string> got;
+  std::copy_if(l.begin(), l.end(), std::back_inserter(got), [](const std::string& s) { return s.find("x_partials") != s.npos; });
+  CHECK(got == expected);
 
   const StageInfo& padded = stage_named(stages, "cnn1.padded_input");
   l = labels(variants.stage_variants(root, padded));
