@@ -52,7 +52,8 @@ Machine machine_of(const Halide::Target& target) {
   const int width = target.natural_vector_size(Halide::Float(32));
   // 32 registers with AVX-512, 16 with AVX2; leave room for the weights and
   // broadcasts that feed the tile (14 or more of 16 spilled and ran 1.5x slower).
-  return {width, target.has_feature(Halide::Target::AVX512) ? 24 : 12, core_cache_bytes()};
+  const bool avx512 = target.has_feature(Halide::Target::AVX512);
+  return {width, avx512 ? 24 : 12, avx512 ? 32 : 16, core_cache_bytes()};
 }
 
 void apply_recipe(const Recipe& r, const StageRule& rule, const Stage& stage, const StageTable& table,

@@ -17,6 +17,7 @@ namespace netc {
 struct Machine {
   int vector_width;     // floats per vector register
   int accumulators;     // vector registers a register tile may use
+  int registers;        // vector registers in all
   int64_t cache_bytes;  // a core's own cache (L2) on the machine that compiles
 };
 
@@ -26,7 +27,7 @@ Machine machine_of(const Halide::Target& target);
 
 // The x positions channel_tiles gives a register tile of `vectors` vectors
 // of channels on rows `width` wide when its x_tile option is not given.
-int64_t channel_tile_positions(int vectors, int64_t width, int accumulators);
+int64_t channel_tile_positions(int vectors, int64_t width, const Machine& m);
 
 // Whether channel_tiles tiles the channels of a convolution's stage of
 // `kind` that has `channels` channels of its own, in a layer of

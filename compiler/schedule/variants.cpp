@@ -229,12 +229,12 @@ void ScheduleVariants::add_recipe_variants(const ScheduleFile& base, const Stage
 // falls back to position tiles).
 void ScheduleVariants::add_channel_tiles(const StageInfo& stage, const AddRecipe& add) const {
   if (!tiles_channels(stage)) return;
-  const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
+  const int64_t lanes = machine_.vector_width, accumulators = machine_.accumulators;
   const int64_t width = stage.extents[0], vectors = stage.extents[2] / lanes;
-  const int64_t chosen = channel_tile_positions(int(vectors), width, int(registers));
+  const int64_t chosen = channel_tile_positions(int(vectors), width, machine_);
   add("channel_tiles", recipe("channel_tiles"));
   int others = 0;
-  for (int64_t t : divisors_below(width, std::max<int64_t>(1, registers / vectors) + 1))
+  for (int64_t t : divisors_below(width, std::max<int64_t>(1, accumulators / vectors) + 1))
     if (t != chosen && t > 1 && others++ < 2)
       add(fmt::format("channel_tiles x_tile={}", t), recipe("channel_tiles", {{"x_tile", t}}));
 }
@@ -245,29 +245,29 @@ bool ScheduleVariants::tiles_channels(const StageInfo& stage) const {
 }
 
 void ScheduleVariants::add_weight_gradient_tiles(const StageInfo& stage, const AddRecipe& add) const {
-  const int64_t lanes = machine_.vector_width, registers = machine_.accumulators;
+  const int64_t lanes = machine_.vector_width, accumulators = machine_.accumulators;
   if (stage.extents[3] % lanes != 0) return;
   const int64_t taps = stage.extents[0], vectors = stage.extents[3] / lanes;
-  const int64_t fitting = std::max<int64_t>(1, std::min(vectors, registers / taps));
+  const int64_t fitting = std::max<int64_t>(1, std::min(vectors, accumulators / taps));
   add("weight_gradient_tiles", recipe("weight_gradient_tiles"));
   for (int64_t v : divisors_below(vectors, vectors + 1))
-    if (v != fitting && v * taps <= registers)
+    if (v != fitting && v * taps <= accumulators)
       add(fmt::format("weight_gradient_tiles co_vectors={}", v), recipe("weight_gradient_tiles", {{"co_vectors", v}}));
   // Tiles across input channels too, as many as the accumulators hold: more
   // accumulators hide the multiply-adds' latency and share each gradient
   // vector (one thread, Intel Xeon AVX-512: Model A 3% faster, Model C 5-10%
   // slower, on its 8-wide rows).
-  const std::vector<int64_t> inputs = divisors_below(stage.extents[2], registers / (taps * fitting) + 1);
+  const std::vector<int64_t> inputs = divisors_below(stage.extents[2], accumulators / (taps * fitting) + 1);
   if (!inputs.empty() && inputs.front() > 1)
     add(fmt::format("weight_gradient_tiles ci_block={}", inputs.front()),
         recipe("weight_gradient_tiles", {{"ci_block", inputs.front()}}));
   // Partial sums over interleaved positions of a row: none where the recipe
   // sums some apart, else the fewest that fit the accumulators.
   const int64_t row = stage.reduction_extents.empty() ? 1 : stage.reduction_extents[0], tile = taps * fitting;
-  if (default_x_partials(tile, row, int(registers)) > 1) {
+  if (default_x_partials(tile, row, int(accumulators)) > 1) {
     add("weight_gradient_tiles x_partials=1", recipe("weight_gradient_tiles", {{"x_partials", 1}}));
   } else {
-    for (int64_t p = 2; tile * p <= registers; ++p)
+    for (int64_t p = 2; tile * p <= accumulators; ++p)
       if (row % p == 0) {
         add(fmt::format("weight_gradient_tiles x_partials={}", p), recipe("weight_gradient_tiles", {{"x_partials", p}}));
         break;

@@ -23,7 +23,7 @@ void schedule_channel_tiles(const Stage& stage, const Recipe& r, const Machine& 
   Func f = stage.func;
   const int64_t width = stage.extents[0], channels = stage.extents[2];
   const int vectors = int(channels / m.vector_width);
-  const int64_t tile = option(r, "x_tile", channel_tile_positions(vectors, width, m.accumulators));
+  const int64_t tile = option(r, "x_tile", channel_tile_positions(vectors, width, m));
   if (tile > width) fail_at(r.loc, fmt::format("x_tile {} is wider than the {} positions of a row", tile, width));
   std::vector<Var> v = f.args();  // x, y, c, n
   Var xo("xo"), xi("xi");
@@ -326,10 +326,15 @@ bool tiles_channels(const std::string& kind, int64_t channels, int64_t out_chann
 // positions (12 accumulators; the last tile recomputes one) ran cnn2.forward in 4.3 ms,
 // the dividing 2 (8 accumulators, too few to hide the multiply-adds'
 // latency) in 4.5-4.9 (netc bench --compare: 19.0 against 19.4 ms per
-// step). AVX-512, 2 vectors: 7.
-int64_t channel_tile_positions(int vectors, int64_t width, int accumulators) {
+// step). AVX-512, 2 vectors: 7. A tile of several vectors also keeps each
+// position's broadcast input in a register while its vectors use it: the
+// accumulators and those must fit the registers, or the tile spills (2
+// vectors x 12 positions of a 16 -> 32 layer on 12-wide rows, AVX-512: its
+// forward pass 1.3-3.0 ms, 2 x 6 0.5-0.6 ms).
+int64_t channel_tile_positions(int vectors, int64_t width, const Machine& m) {
   int64_t best = 1, best_cost = -1;
-  for (int64_t t = 1; t <= std::min<int64_t>(width, std::max(1, accumulators / vectors)); ++t) {
+  for (int64_t t = 1; t <= std::min<int64_t>(width, std::max(1, m.accumulators / vectors)); ++t) {
+    if (t > 1 && vectors > 1 && vectors * t + t > m.registers) break;
     const int64_t tiles = (width + t - 1) / t;
     const int64_t cost = tiles * (vectors * t + vectors + t);
     if (best_cost < 0 || cost <= best_cost) best = t, best_cost = cost;

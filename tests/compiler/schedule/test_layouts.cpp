@@ -30,7 +30,7 @@ std::set<std::string> innermost_stages(const std::string& graph_name, const Sche
   return stages;
 }
 
-const Machine kAvx512{16, 24, 2 << 20}, kAvx2{8, 12, 2 << 20};
+const Machine kAvx512{16, 24, 32, 2 << 20}, kAvx2{8, 12, 16, 2 << 20};
 
 }  // namespace
 

@@ -8,9 +8,28 @@
 namespace netc {
 namespace {
 
-const Machine kAvx512{16, 24, 2 << 20}, kAvx2{8, 12, 2 << 20};
+const Machine kAvx512{16, 24, 32, 2 << 20}, kAvx2{8, 12, 16, 2 << 20};
 
 }  // namespace
+
+TEST_CASE("recipe choices: channel tiles whose accumulators and broadcast inputs fit the registers",
+          "[schedule][recipes]") {
+  CHECK(channel_tile_positions(2, 14, kAvx512) == 7);  // Model A's second layer
+  CHECK(channel_tile_positions(4, 14, kAvx2) == 3);    // 12 accumulators, 3 broadcasts
+  CHECK(channel_tile_positions(4, 8, kAvx2) == 2);     // Model C's second layer
+  CHECK(channel_tile_positions(2, 12, kAvx512) == 6);  // 2 x 12 would hold 24 accumulators and 12 broadcasts
+  CHECK(channel_tile_positions(2, 24, kAvx2) == 4);    // Model C's first layer: 2 x 6 spilled
+  CHECK(channel_tile_positions(1, 28, kAvx512) > 1);   // one vector: broadcasts come from memory
+  for (int vectors : {1, 2, 3, 4})
+    for (int64_t width : {1, 5, 8, 12, 14, 24, 28, 100})
+      for (const Machine& m : {kAvx512, kAvx2}) {
+        const int64_t t = channel_tile_positions(vectors, width, m);
+        CHECK(t >= 1);
+        CHECK(t <= width);
+        CHECK((t == 1 || vectors * t <= m.accumulators));
+        CHECK((t == 1 || vectors == 1 || vectors * t + t <= m.registers));
+      }
+}
 
 TEST_CASE("recipe choices: weight-gradient image blocks divide the batch and fit half the core's cache",
           "[schedule][recipes]") {
