@@ -57,6 +57,10 @@ const std::vector<OpCase> kCases = {
     {"sigmoid", "{op: sigmoid}", {{40}}, 2},
     {"flatten", "{op: flatten}", {{4, 4, 4}}, 2},
     {"linear", "{op: linear, out_features: 16}", {{36}}, 4},
+    // Weights larger than a core's cache (3.9 MB): matrix_tiles cuts the
+    // forward pass's reduction into chunks, and the gradients' tiles of
+    // inputs are outermost; 40 outputs leave a vector tail.
+    {"linear wide", "{op: linear, out_features: 40}", {{24576}}, 6},
     {"add", "{op: add}", {{3, 5, 20}, {3, 5, 20}}, 2},
     {"concat", "{op: concat}", {{2, 5, 20}, {3, 5, 20}}, 2},
 };
