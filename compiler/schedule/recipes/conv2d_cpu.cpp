@@ -89,7 +89,7 @@ int scatter_lanes(int64_t channels, const Machine& m) {
 // The scatter's tile of one row of `taps` taps that fits the accumulators.
 ScatterTile scatter_tile_of(int64_t channels, int64_t out_width, int64_t taps, const Machine& m) {
   const int64_t vectors = channels / scatter_lanes(channels, m);
-  return {register_tile(vectors, out_width, std::max<int>(1, int(m.accumulators / taps)), true), taps};
+  return {register_tile(vectors, out_width, m, true, taps), taps};
 }
 
 // The input gradient lowered as a scatter (`lowering: scatter`), one image
@@ -326,15 +326,13 @@ bool tiles_channels(const std::string& kind, int64_t channels, int64_t out_chann
 // positions (12 accumulators; the last tile recomputes one) ran cnn2.forward in 4.3 ms,
 // the dividing 2 (8 accumulators, too few to hide the multiply-adds'
 // latency) in 4.5-4.9 (netc bench --compare: 19.0 against 19.4 ms per
-// step). AVX-512, 2 vectors: 7. A tile of several vectors also keeps each
-// position's broadcast input in a register while its vectors use it: the
-// accumulators and those must fit the registers, or the tile spills (2
-// vectors x 12 positions of a 16 -> 32 layer on 12-wide rows, AVX-512: its
-// forward pass 1.3-3.0 ms, 2 x 6 0.5-0.6 ms).
+// step). AVX-512, 2 vectors: 7. Its accumulators and broadcasts fit the
+// registers (broadcasts_fit: a 16 -> 32 layer on 12-wide rows, AVX-512,
+// spilled in tiles of 2 x 12, its forward pass 1.3-3.0 ms; 2 x 6 0.5-0.6 ms).
 int64_t channel_tile_positions(int vectors, int64_t width, const Machine& m) {
   int64_t best = 1, best_cost = -1;
   for (int64_t t = 1; t <= std::min<int64_t>(width, std::max(1, m.accumulators / vectors)); ++t) {
-    if (t > 1 && vectors > 1 && vectors * t + t > m.registers) break;
+    if (t > 1 && !broadcasts_fit(vectors, t, m)) break;
     const int64_t tiles = (width + t - 1) / t;
     const int64_t cost = tiles * (vectors * t + vectors + t);
     if (best_cost < 0 || cost <= best_cost) best = t, best_cost = cost;

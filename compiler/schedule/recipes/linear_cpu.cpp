@@ -35,7 +35,7 @@ void schedule_matrix_tiles(const RecipeCall& call) {
   const int64_t rows = stage.extents[0], columns = stage.extents[1];
   const int lanes = rows >= m.vector_width ? m.vector_width : largest_divisor_at_most(rows, m.vector_width);
   if (lanes < 4) return schedule_plain(stage, m);  // a 1-, 2- or 3-wide product: no vectors to fill
-  const RegisterTile tile = register_tile(rows / lanes, columns, m.accumulators, false);
+  const RegisterTile tile = register_tile(rows / lanes, columns, m, false);
 
   // The tiles along a outermost where there are several and the operand a
   // tile of them reads (its vectors x the reduction) fits half a core's

@@ -68,16 +68,26 @@ void accumulate_in_registers(Halide::Func f, const Halide::Var& lanes, const std
                              const Machine& m);
 
 // A register tile of `vectors` vectors (of a row) times `columns` (numbers
-// broadcast along another dimension): of those that fit the accumulators,
-// with a divisor of the columns (and of the vectors, `dividing_vectors`),
-// the largest, then the one with the fewest loads, a vector per vector and
-// a broadcast per column, per multiply-add.
+// broadcast along another dimension), repeated for `taps` taps that share
+// its broadcasts: of those whose accumulators and broadcasts fit
+// (broadcasts_fit), with a divisor of the columns (and of the vectors,
+// `dividing_vectors`), the largest, then the one with the fewest loads, a
+// vector per vector and a broadcast per column, per multiply-add.
 struct RegisterTile {
   int64_t vectors, columns;
   int64_t size() const { return vectors * columns; }
   double loads_per_multiply_add() const { return double(vectors + columns) / double(size()); }
 };
-RegisterTile register_tile(int64_t vectors, int64_t columns, int accumulators, bool dividing_vectors);
+RegisterTile register_tile(int64_t vectors, int64_t columns, const Machine& m, bool dividing_vectors,
+                           int64_t taps = 1);
+
+// Whether a tile of `users` accumulators per column (its vectors times its
+// taps) times `columns` fits the registers with each column's broadcast,
+// which several users keep in a register (one reads it from memory): 2
+// vectors x 12 positions on AVX-512 and 2 x 6 on AVX2 spilled and ran 2-5x
+// slower (channel_tiles of a 16 -> 32 layer on 12-wide rows, Model C's
+// first layer).
+bool broadcasts_fit(int64_t users, int64_t columns, const Machine& m);
 
 // Whether channel_tiles computes the convolution stage `stage` in channel
 // tiles (recipes/conv2d_cpu.cpp); it falls back to position tiles otherwise.

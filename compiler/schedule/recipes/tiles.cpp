@@ -2,6 +2,8 @@
 // options, sibling stages, repacked operands and tiles of accumulators.
 #include "schedule/recipes/recipe_functions.h"
 
+#include <algorithm>
+
 namespace netc {
 
 using Halide::Func;
@@ -41,11 +43,18 @@ void accumulate_in_registers(Func f, const Var& lanes, const std::vector<Var>& u
   }
 }
 
-RegisterTile register_tile(int64_t vectors, int64_t columns, int accumulators, bool dividing_vectors) {
+bool broadcasts_fit(int64_t users, int64_t columns, const Machine& m) {
+  return users <= 1 || users * columns + columns <= m.registers;
+}
+
+RegisterTile register_tile(int64_t vectors, int64_t columns, const Machine& m, bool dividing_vectors, int64_t taps) {
+  const int64_t accumulators = std::max<int64_t>(1, m.accumulators / taps);
   RegisterTile best{1, 1};
   for (int64_t v = 1; v <= std::min<int64_t>(vectors, accumulators); ++v) {
     if (dividing_vectors && vectors % v != 0) continue;
-    const RegisterTile t{v, largest_divisor_at_most(columns, accumulators / v)};
+    int64_t limit = accumulators / v;
+    while (limit > 1 && !broadcasts_fit(taps * v, limit, m)) --limit;
+    const RegisterTile t{v, largest_divisor_at_most(columns, limit)};
     if (t.size() > best.size() ||
         (t.size() == best.size() && t.loads_per_multiply_add() < best.loads_per_multiply_add()))
       best = t;

@@ -3,7 +3,7 @@
 // name, and the rules that keep every choice valid.
 #include <catch2/catch.hpp>
 
-#include "schedule/recipes.h"
+#include "schedule/recipes/recipe_functions.h"
 
 namespace netc {
 namespace {
@@ -29,6 +29,28 @@ TEST_CASE("recipe choices: channel tiles whose accumulators and broadcast inputs
         CHECK((t == 1 || vectors * t <= m.accumulators));
         CHECK((t == 1 || vectors == 1 || vectors * t + t <= m.registers));
       }
+}
+
+TEST_CASE("recipe choices: register tiles of vectors and broadcast columns that fit the registers",
+          "[schedule][recipes]") {
+  // A scattered input gradient of 32 channels on 24-wide rows (AVX-512): 2
+  // vectors x 12 positions would keep 24 accumulators and 12 broadcasts.
+  const RegisterTile wide = register_tile(2, 24, kAvx512, true);
+  CHECK(wide.size() == 24);
+  CHECK(wide.vectors == 1);
+  CHECK(register_tile(2, 8, kAvx2, true).vectors == 2);  // Model C's: 2 x 4, 12 registers
+  CHECK(register_tile(2, 14, kAvx2, true, 5).columns == 2);  // Model A's across 5 taps: 1 x 2
+  for (int64_t vectors : {1, 2, 3, 4, 6, 8, 98})
+    for (int64_t columns : {1, 2, 7, 10, 14, 24, 64, 100})
+      for (int64_t taps : {1, 3, 5})
+        for (const Machine& m : {kAvx512, kAvx2}) {
+          const RegisterTile t = register_tile(vectors, columns, m, false, taps);
+          INFO(vectors << " x " << columns << " x " << taps << " taps, " << m.registers << " registers");
+          CHECK(columns % t.columns == 0);
+          CHECK(t.vectors <= vectors);
+          CHECK((t.size() == 1 || taps * t.size() <= m.accumulators));
+          CHECK((t.columns == 1 || broadcasts_fit(taps * t.vectors, t.columns, m)));
+        }
 }
 
 TEST_CASE("recipe choices: weight-gradient image blocks divide the batch and fit half the core's cache",
