@@ -340,7 +340,7 @@ int64_t channel_tile_positions(int vectors, int64_t width, const Machine& m) {
   return best;
 }
 
-// The tile of one tap that fits the accumulators
+// The tile of one tap that fits the accumulators and the registers
 // (register_tile; AVX2, Model A's 16 channels in 2 vectors times 2 of its 14
 // positions took 11 ms, 1 vector times 7 6 ms; Model C's 2 vectors times 4
 // of 8 positions 1.6 ms, 1 times 8 1.9 ms), unless it loads more than it
@@ -349,8 +349,8 @@ int64_t channel_tile_positions(int vectors, int64_t width, const Machine& m) {
 // fewest loads per multiply-add, then the fewest taps. One thread: AVX2,
 // Model A's second layer 1 vector x 2 positions x 5 taps (10 accumulators,
 // 7 loads) instead of 1 x 7 x 1 (7 accumulators, 8 loads), 3-6% faster per
-// step; AVX-512 (1 x 14 x 1 before) and Model C's on AVX-512 the same speed.
-// Model C's AVX2 tile (2 x 4, 6 loads) and LeNet-5's 6 channels stay at one
+// step; on AVX-512 its tile of one tap, 1 x 14, has more accumulators and
+// stays (across taps, 1 x 2 x 5: the same speed). Model C's AVX2 tile (2 x 4, 6 loads) and LeNet-5's 6 channels stay at one
 // tap: across taps, 3% and 3-7% slower.
 int64_t scatter_tile_taps(int64_t in_channels, int64_t out_width, int64_t kernel_width, const Machine& m) {
   ScatterTile best = scatter_tile_of(in_channels, out_width, 1, m);
