@@ -192,9 +192,12 @@ std::vector<Variant> ScheduleVariants::stage_variants(const ScheduleFile& base, 
   for (Variant& v : out) v.file = without_stale_rules(std::move(v.file));
   // (A recipe the base already applies to the stage, through a rule of its
   // kind, would repeat the base's trial under another name.)
+  std::vector<std::string> base_rules;
+  for (const NamedStage& s : named) base_rules.push_back(applied_rule(base, s));
   auto same_as_base = [&](const Variant& v) {
-    return std::all_of(named.begin(), named.end(),
-                       [&](const NamedStage& s) { return applied_rule(v.file, s) == applied_rule(base, s); });
+    for (size_t k = 0; k < named.size(); ++k)
+      if (applied_rule(v.file, named[k]) != base_rules[k]) return false;
+    return true;
   };
   out.erase(std::remove_if(out.begin(), out.end(), same_as_base), out.end());
   return out;
